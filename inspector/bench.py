@@ -1,0 +1,138 @@
+"""`inspector bench`: how fast scoring is, measured side by side on the same text.
+
+Three ways over the bundled corpus, in one process, on the same batches:
+- end to end: inspector's scorer (tokenize, window, batch, score, build the token table);
+- forward: the model's plain forward pass (full logits) on the same batches, nothing else;
+- naive: one document at a time, float32 full softmax, rank found by sorting the vocabulary.
+Also the embedded model's load time cold (GGUF conversion into an empty cache) and warm,
+`inspector --help` time, and peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from corpora import bundled_path, read_corpus
+from inspector.cachedir import default_cache_dir, ensure_dir
+from inspector.lm.loading import LoadedModel, load_model
+from inspector.lm.scoring import ScoreConfig, Scorer
+
+REPEATS = 2  # end-to-end and forward alternate this many times; the best of each is kept
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def forward_only(scorer: Scorer, tokenized: list[Any]) -> None:
+    """The model's plain forward pass over the scorer's own batches: the speed ceiling."""
+    import torch
+
+    with torch.inference_mode():
+        for batch in scorer.batches(tokenized):
+            ids, mask = scorer.batch_inputs(batch, tokenized)
+            scorer.lm.model(input_ids=ids, attention_mask=mask, use_cache=False).logits  # (batch, time, vocab)
+
+
+def naive_loop(lm: LoadedModel, tokenized: list[Any], k: int) -> None:
+    """What a notebook does: one document at a time, full softmax, rank by sorting."""
+    import torch
+
+    with torch.inference_mode():
+        for t in tokenized:
+            ids = torch.tensor([[lm.prefix_id, *t.ids.tolist()]], device=lm.device)[:, :-1]  # (1, time)
+            logits = lm.model(input_ids=ids).logits[0].float()  # (time, vocab)
+            probs = torch.softmax(logits, dim=-1)
+            targets = torch.from_numpy(t.ids).to(lm.device)
+            order = torch.argsort(logits, dim=-1, descending=True)  # (time, vocab)
+            rank = (order == targets[:, None]).nonzero()[:, 1] + 1
+            nll = -torch.log(probs.gather(1, targets[:, None]))
+            entropy = -(probs * torch.log(probs.clamp_min(1e-45))).sum(-1)
+            top_ids, top_probs = order[:, :k], probs.gather(1, order[:, :k])
+            _ = (rank.tolist(), nll.tolist(), entropy.tolist(), top_ids.tolist(), top_probs.tolist())
+
+
+def help_seconds() -> float:
+    """Wall time of `inspector --help` in a fresh interpreter."""
+    return _timed(lambda: subprocess.run([sys.executable, "-m", "inspector", "--help"], check=True, capture_output=True))
+
+
+def measure(model: str, device: str, batch_tokens: int, cache_dir: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    if model in ("", "embedded") or model.endswith(".gguf"):
+        with tempfile.TemporaryDirectory(prefix="inspector-bench-") as tmp:
+            cold = load_model(model, Path(tmp), device)
+            results["load_cold_s"] = cold.load_seconds
+            del cold
+            warm = load_model(model, Path(tmp), device)
+            results["load_warm_s"] = warm.load_seconds
+    lm = load_model(model, cache_dir, device)
+    results.setdefault("load_cold_s", None)
+    results.setdefault("load_warm_s", lm.load_seconds)
+
+    docs = read_corpus([bundled_path()])
+    config = ScoreConfig(batch_tokens=batch_tokens)
+    scorer = Scorer(lm, config)
+    tokenized = scorer.tokenize([d.text for d in docs])
+    n_tokens = sum(len(t.ids) for t in tokenized)
+    scorer.score(docs[:2])  # warm-up: first calls allocate and pick kernels
+
+    e2e, fwd = [], []
+    for _ in range(REPEATS):
+        e2e.append(_timed(lambda: scorer.score(docs)))
+        fwd.append(_timed(lambda: forward_only(scorer, tokenized)))
+    naive = _timed(lambda: naive_loop(lm, tokenized, scorer.config.top_k))
+    results.update(
+        {
+            "model": lm.source.name,
+            "device": lm.device.type,
+            "dtype": str(lm.dtype).removeprefix("torch."),
+            "documents": len(docs),
+            "tokens": n_tokens,
+            "batches": len(scorer.batches(tokenized)),
+            "end_to_end_tok_s": n_tokens / min(e2e),
+            "forward_tok_s": n_tokens / min(fwd),
+            "naive_tok_s": n_tokens / naive,
+            "help_s": help_seconds(),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
+    results["end_to_end_vs_forward"] = results["end_to_end_tok_s"] / results["forward_tok_s"]
+    results["end_to_end_vs_naive"] = results["end_to_end_tok_s"] / results["naive_tok_s"]
+    return results
+
+
+def format_report(r: dict[str, Any]) -> str:
+    def s(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.2f} s"
+
+    return "\n".join(
+        [
+            f"inspector bench: {r['model']} on {r['device']} ({r['dtype']}), "
+            f"bundled corpus: {r['documents']} documents, {r['tokens']:,} tokens, {r['batches']} batches",
+            f"  end to end     {r['end_to_end_tok_s']:8.1f} tokens/s   "
+            f"({r['end_to_end_vs_forward']:.0%} of forward, {r['end_to_end_vs_naive']:.2f}x naive)",
+            f"  forward only   {r['forward_tok_s']:8.1f} tokens/s   (same batches, logits only)",
+            f"  naive loop     {r['naive_tok_s']:8.1f} tokens/s   (one document at a time, softmax + sort)",
+            f"  load cold {s(r['load_cold_s'])}, warm {s(r['load_warm_s'])}; "
+            f"inspector --help {r['help_s']:.2f} s; peak memory {r['peak_rss_mb']:,.0f} MB",
+        ]
+    )
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    cache_dir = ensure_dir(args.cache_dir or default_cache_dir())
+    results = measure(args.model, args.device, args.batch_tokens, cache_dir)
+    print(json.dumps(results) if args.json else format_report(results))
+    return 0

@@ -1,0 +1,85 @@
+"""Where inspector keeps scored tables and converted models, and how it writes there safely."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from inspector.errors import CacheError, message
+
+
+def default_cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/inspector`, else `~/.cache/inspector`."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "inspector"
+
+
+def ensure_dir(path: Path) -> Path:
+    """`path`, created if needed; a clear error if that is not possible."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CacheError(message("cache_write", path=path, reason=e.strerror or e)) from e
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path beside `target`, renamed onto it only if the block succeeds.
+
+    A crash or an error leaves whatever was at `target` untouched.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """A temporary folder beside `target`, renamed onto it only if the block succeeds."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def file_sha256(path: Path, memo_dir: Path | None = None) -> str:
+    """sha256 of a file's bytes, remembered per (path, size, mtime) so big files hash once."""
+    st = path.stat()
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    memo_file = memo_dir / "file-hashes.json" if memo_dir else None
+    memo: dict[str, str] = {}
+    if memo_file and memo_file.exists():
+        try:
+            memo = json.loads(memo_file.read_text())
+        except (OSError, ValueError):
+            memo = {}  # a damaged memo only costs a re-hash
+        if key in memo:
+            return memo[key]
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    digest = h.hexdigest()
+    if memo_file:
+        memo[key] = digest
+        with contextlib.suppress(OSError, CacheError):
+            ensure_dir(memo_file.parent)
+            with atomic_path(memo_file) as tmp:
+                tmp.write_text(json.dumps(memo, indent=0))
+    return digest

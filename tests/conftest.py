@@ -1,0 +1,79 @@
+"""Shared fixtures: a tiny random-weight model for speed, the real embedded model where it matters."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+TRAINING_TEXT = [
+    "Biden married Neilia Hunter, a student.",
+    "The capital of Azerbaijan is Baku.",
+    "In my free time, I like to code.",
+    "Café, naïve, 日本語, emoji 😀 and    spaces.\n\nA new paragraph.",
+]
+
+
+def build_tiny_model(folder: Path, *, context: int = 64, hidden: int = 32, layers: int = 2, seed: int = 0) -> Path:
+    """Save a random-weight Llama with a small byte-level BPE tokenizer into `folder`."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from corpora import bundled_path
+
+    texts = TRAINING_TEXT + [p.read_text() for p in sorted((bundled_path() / "prose").glob("*.txt"))]
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<s>", "</s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    bpe.train_from_iterator(texts, trainer)
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>")
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=bpe.get_vocab_size(),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=context,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        tie_word_embeddings=True,
+    )
+    model = LlamaForCausalLM(config)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    from inspector.lm.loading import load_model
+
+    return load_model(str(tiny_model_dir), tmp_path_factory.mktemp("tiny-cache"), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def embedded_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache folder private to this test session (the GGUF is converted into it once)."""
+    return tmp_path_factory.mktemp("embedded-cache")
+
+
+@pytest.fixture(scope="session")
+def embedded_lm(embedded_cache: Path):
+    from inspector.lm.loading import load_model
+
+    return load_model("", embedded_cache, device="cpu")
