@@ -46,8 +46,10 @@ def _read_path(path: Path, text_field: str, text_column: str) -> Iterator[Docume
         raise CorpusError(message("missing_path", path=path))
     if path.is_dir():
         files = sorted(
-            p for p in path.rglob("*")
-            if p.is_file() and p.suffix.lower() in SUFFIXES
+            p
+            for p in path.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in SUFFIXES
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
         if not files:
@@ -116,7 +118,9 @@ def _read_jsonl(path: Path, name: str, text_field: str) -> Iterator[Document]:
         value = obj[text_field]
         if not isinstance(value, str):
             raise CorpusError(
-                message("field_not_text", path=path, line=lineno, field=text_field, kind=_kind(value))
+                message(
+                    "field_not_text", path=path, line=lineno, field=text_field, kind=_kind(value)
+                )
             )
         doc_id = str(obj["id"]) if obj.get("id") is not None else f"{name}:{lineno}"
         meta: dict[str, Any] = {k: v for k, v in obj.items() if k not in (text_field, "id")}
@@ -137,14 +141,20 @@ def _read_table(path: Path, name: str, text_column: str) -> Iterator[Document]:
         else:
             frame = pl.read_parquet(data)
     except Exception as e:  # polars raises several unrelated types for a bad file
-        raise CorpusError(message("bad_table", path=path, kind=kind, reason=str(e).splitlines()[0])) from e
+        raise CorpusError(
+            message("bad_table", path=path, kind=kind, reason=str(e).splitlines()[0])
+        ) from e
     if text_column not in frame.columns:
         raise CorpusError(
-            message("missing_column", path=path, column=text_column, columns=", ".join(frame.columns))
+            message(
+                "missing_column", path=path, column=text_column, columns=", ".join(frame.columns)
+            )
         )
     if frame.schema[text_column] != pl.String:
         raise CorpusError(
-            message("column_not_text", path=path, column=text_column, dtype=frame.schema[text_column])
+            message(
+                "column_not_text", path=path, column=text_column, dtype=frame.schema[text_column]
+            )
         )
     has_id = "id" in frame.columns
     for row_no, row in enumerate(frame.iter_rows(named=True), start=1):

@@ -42,7 +42,8 @@ def forward_only(scorer: Scorer, tokenized: list[Any]) -> None:
     with torch.inference_mode():
         for batch in scorer.batches(tokenized):
             ids, mask = scorer.batch_inputs(batch, tokenized)
-            scorer.lm.model(input_ids=ids, attention_mask=mask, use_cache=False).logits  # (batch, time, vocab)
+            logits = scorer.lm.model(input_ids=ids, attention_mask=mask, use_cache=False).logits
+            del logits  # (batch, time, vocab): computed, as a plain forward pass does, then dropped
 
 
 def naive_loop(lm: LoadedModel, tokenized: list[Any], k: int) -> None:
@@ -51,7 +52,9 @@ def naive_loop(lm: LoadedModel, tokenized: list[Any], k: int) -> None:
 
     with torch.inference_mode():
         for t in tokenized:
-            ids = torch.tensor([[lm.prefix_id, *t.ids.tolist()]], device=lm.device)[:, :-1]  # (1, time)
+            ids = torch.tensor([[lm.prefix_id, *t.ids.tolist()]], device=lm.device)[
+                :, :-1
+            ]  # (1, time)
             logits = lm.model(input_ids=ids).logits[0].float()  # (time, vocab)
             probs = torch.softmax(logits, dim=-1)
             targets = torch.from_numpy(t.ids).to(lm.device)
@@ -60,15 +63,25 @@ def naive_loop(lm: LoadedModel, tokenized: list[Any], k: int) -> None:
             nll = -torch.log(probs.gather(1, targets[:, None]))
             entropy = -(probs * torch.log(probs.clamp_min(1e-45))).sum(-1)
             top_ids, top_probs = order[:, :k], probs.gather(1, order[:, :k])
-            _ = (rank.tolist(), nll.tolist(), entropy.tolist(), top_ids.tolist(), top_probs.tolist())
+            _ = (
+                rank.tolist(),
+                nll.tolist(),
+                entropy.tolist(),
+                top_ids.tolist(),
+                top_probs.tolist(),
+            )
 
 
 def help_seconds() -> float:
     """Wall time of `inspector --help` in a fresh interpreter."""
-    return _timed(lambda: subprocess.run([sys.executable, "-m", "inspector", "--help"], check=True, capture_output=True))
+    return _timed(
+        lambda: subprocess.run(
+            [sys.executable, "-m", "inspector", "--help"], check=True, capture_output=True
+        )
+    )
 
 
-def measure(model: str, device: str, batch_tokens: int, cache_dir: Path) -> dict[str, Any]:
+def measure(model: str, device: str, batch_tokens: int | None, cache_dir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {}
     if model in ("", "embedded") or model.endswith(".gguf"):
         with tempfile.TemporaryDirectory(prefix="inspector-bench-") as tmp:

@@ -18,25 +18,86 @@ EXIT_USAGE = 2
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
-    g.add_argument("--model", default="", metavar="M", help="a local Hugging Face folder, a .gguf file, or a hub id in the local cache (default: the embedded SmolLM2-135M-Instruct)")
-    g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="where to run (default: auto, the best present)")
-    g.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"], help="weights dtype (default: float32 on CPU, bfloat16 on CUDA)")
-    g.add_argument("--cache-dir", type=Path, default=None, metavar="DIR", help="where scored tables and converted models are kept (default: $XDG_CACHE_HOME/inspector or ~/.cache/inspector)")
+    g.add_argument(
+        "--model",
+        default="",
+        metavar="M",
+        help="a local Hugging Face folder, a .gguf file, or a hub id in the local cache (default: the embedded SmolLM2-135M-Instruct)",
+    )
+    g.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda", "mps"],
+        help="where to run (default: auto, the best present)",
+    )
+    g.add_argument(
+        "--dtype",
+        default="auto",
+        choices=["auto", "float32", "bfloat16", "float16"],
+        help="weights dtype (default: float32 on CPU, bfloat16 on CUDA)",
+    )
+    g.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where scored tables and converted models are kept (default: $XDG_CACHE_HOME/inspector or ~/.cache/inspector)",
+    )
 
 
 def _add_scoring_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("scoring")
-    g.add_argument("--top-k", type=int, default=20, metavar="K", help="candidates kept per target (default: 20)")
-    g.add_argument("--window", type=int, default=None, metavar="N", help="longest model input in tokens (default: the model's context, at most 2048)")
-    g.add_argument("--stride", type=int, default=None, metavar="N", help="new targets per later window (default: window // 2)")
-    g.add_argument("--batch-tokens", type=int, default=8192, metavar="N", help="padded tokens per forward pass (default: 8192)")
+    g.add_argument(
+        "--top-k",
+        type=int,
+        default=20,
+        metavar="K",
+        help="candidates kept per target (default: 20)",
+    )
+    g.add_argument(
+        "--window",
+        type=int,
+        default=None,
+        metavar="N",
+        help="longest model input in tokens (default: the model's context, at most 2048)",
+    )
+    g.add_argument(
+        "--stride",
+        type=int,
+        default=None,
+        metavar="N",
+        help="new targets per later window (default: window // 2)",
+    )
+    g.add_argument(
+        "--batch-tokens",
+        type=int,
+        default=None,
+        metavar="N",
+        help="padded tokens per forward pass (default: 2048 on CPU, 65536 on CUDA)",
+    )
 
 
 def _add_corpus_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("corpus")
-    g.add_argument("paths", nargs="*", type=Path, metavar="PATH", help=".txt/.md/.jsonl/.ndjson/.csv/.parquet files or folders (default: the bundled samples)")
-    g.add_argument("--text-field", default="text", metavar="NAME", help="JSONL field holding the text (default: text)")
-    g.add_argument("--text-column", default="text", metavar="NAME", help="CSV/Parquet column holding the text (default: text)")
+    g.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help=".txt/.md/.jsonl/.ndjson/.csv/.parquet files or folders (default: the bundled samples)",
+    )
+    g.add_argument(
+        "--text-field",
+        default="text",
+        metavar="NAME",
+        help="JSONL field holding the text (default: text)",
+    )
+    g.add_argument(
+        "--text-column",
+        default="text",
+        metavar="NAME",
+        help="CSV/Parquet column holding the text (default: text)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,19 +111,43 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"inspector {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    score = sub.add_parser("score", help="score every token of a corpus and export the token table", description="Score every token of a corpus; print a summary and, with --out, write the token table (.parquet, .csv or .jsonl) with its run settings.")
+    score = sub.add_parser(
+        "score",
+        help="score every token of a corpus and export the token table",
+        description="Score every token of a corpus; print a summary and, with --out, write the token table (.parquet, .csv or .jsonl) with its run settings.",
+    )
     _add_corpus_options(score)
     _add_model_options(score)
     _add_scoring_options(score)
     out = score.add_argument_group("output")
-    out.add_argument("--out", type=Path, default=None, metavar="FILE", help="write the token table here; the format follows the extension")
+    out.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the token table here; the format follows the extension",
+    )
     out.add_argument("--force", action="store_true", help="replace --out if it exists")
-    out.add_argument("--no-cache", action="store_true", help="neither read nor write the table cache")
+    out.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the table cache"
+    )
 
-    bench = sub.add_parser("bench", help="measure scoring speed, load times and memory on the bundled corpus", description="Score the bundled corpus three ways on the same text (inspector end to end, the raw forward pass on the same batches, a naive one-document-at-a-time loop) and print tokens/s, load times and peak memory.")
+    bench = sub.add_parser(
+        "bench",
+        help="measure scoring speed, load times and memory on the bundled corpus",
+        description="Score the bundled corpus three ways on the same text (inspector end to end, the raw forward pass on the same batches, a naive one-document-at-a-time loop) and print tokens/s, load times and peak memory.",
+    )
     _add_model_options(bench)
-    bench.add_argument("--batch-tokens", type=int, default=8192, metavar="N", help="padded tokens per forward pass (default: 8192)")
-    bench.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    bench.add_argument(
+        "--batch-tokens",
+        type=int,
+        default=None,
+        metavar="N",
+        help="padded tokens per forward pass (default: 2048 on CPU, 65536 on CUDA)",
+    )
+    bench.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of a table"
+    )
     return parser
 
 
@@ -95,11 +180,11 @@ def _cache_dir(args: argparse.Namespace) -> Path:
 
 def _score(args: argparse.Namespace) -> int:
     from corpora import bundled_path, read_corpus
+    from inspector.errors import ExportError, message
     from inspector.lm.loading import load_model
     from inspector.lm.scoring import ScoreConfig
     from inspector.pipeline import score_corpus
     from inspector.table import write_table
-    from inspector.errors import ExportError, message
 
     if args.out is not None and args.out.exists() and not args.force:
         raise ExportError(message("export_exists", path=args.out))  # before minutes of scoring
@@ -107,7 +192,9 @@ def _score(args: argparse.Namespace) -> int:
     docs = read_corpus(paths, text_field=args.text_field, text_column=args.text_column)
     cache_dir = _cache_dir(args)
     lm = load_model(args.model, cache_dir, args.device, args.dtype)
-    config = ScoreConfig(top_k=args.top_k, window=args.window, stride=args.stride, batch_tokens=args.batch_tokens)
+    config = ScoreConfig(
+        top_k=args.top_k, window=args.window, stride=args.stride, batch_tokens=args.batch_tokens
+    )
     result = score_corpus(docs, lm, config, None if args.no_cache else cache_dir, progress=True)
     print(summary(result.table, result.settings, result.seconds, result.from_cache))
     if args.out is not None:
@@ -140,7 +227,12 @@ def summary(table: Any, settings: dict[str, Any], seconds: float, from_cache: bo
     ]
     hardest = table.sort("nll", descending=True).head(5)
     if hardest.height:
-        lines.append("hardest  " + ", ".join(f"{t!r} {v:.1f}" for t, v in zip(hardest["token"], hardest["nll"], strict=True)))
+        lines.append(
+            "hardest  "
+            + ", ".join(
+                f"{t!r} {v:.1f}" for t, v in zip(hardest["token"], hardest["nll"], strict=True)
+            )
+        )
     return "\n".join(lines)
 
 

@@ -116,7 +116,9 @@ def score_corpus(
     return ScoredCorpus(table, settings, False, time.perf_counter() - started, cache_file)
 
 
-def _read_cached(path: Path, settings: dict[str, Any], warn: Callable[[str], None]) -> pl.DataFrame | None:
+def _read_cached(
+    path: Path, settings: dict[str, Any], warn: Callable[[str], None]
+) -> pl.DataFrame | None:
     if not path.exists():
         return None
     try:
@@ -126,7 +128,9 @@ def _read_cached(path: Path, settings: dict[str, Any], warn: Callable[[str], Non
         return None
     mismatched = [k for k, v in settings.items() if k not in NAME_KEYS and stored.get(k) != v]
     if mismatched or stored.get("tokens") != table.height:
-        warn(f"cache file {path} does not match this run ({', '.join(mismatched) or 'row count'}); scoring again and replacing it")
+        warn(
+            f"cache file {path} does not match this run ({', '.join(mismatched) or 'row count'}); scoring again and replacing it"
+        )
         return None
     settings["tokens"] = stored["tokens"]
     return table
@@ -142,7 +146,15 @@ class _progress:
         if self.how is True:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=self.total, unit="tok", unit_scale=True, desc="scoring", disable=None, leave=False, file=sys.stderr)
+            self.bar = tqdm(
+                total=self.total,
+                unit="tok",
+                unit_scale=True,
+                desc="scoring",
+                disable=None,
+                leave=False,
+                file=sys.stderr,
+            )
         return self.step
 
     def step(self, n: int) -> None:
@@ -155,5 +167,3 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.close()
-
-

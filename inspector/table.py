@@ -44,7 +44,9 @@ def settings_sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".settings.json")
 
 
-def write_table(table: pl.DataFrame, path: Path, settings: dict[str, Any], force: bool = False) -> list[Path]:
+def write_table(
+    table: pl.DataFrame, path: Path, settings: dict[str, Any], force: bool = False
+) -> list[Path]:
     """Write `table` and its settings to `path` (format from the extension), atomically.
 
     An existing file is never replaced unless `force`; returns the paths written.
@@ -101,7 +103,9 @@ def read_table(path: Path) -> tuple[pl.DataFrame, dict[str, Any]]:
             if suffix == ".csv":
                 table = pl.read_csv(path, schema_overrides={c: pl.String for c in LIST_COLUMNS})
                 table = table.with_columns(
-                    pl.col(c).str.json_decode(TABLE_SCHEMA[c]) for c in LIST_COLUMNS if c in table.columns
+                    pl.col(c).str.json_decode(TABLE_SCHEMA[c])
+                    for c in LIST_COLUMNS
+                    if c in table.columns
                 )
             elif suffix == ".jsonl":
                 table = pl.read_ndjson(path)
@@ -110,7 +114,9 @@ def read_table(path: Path) -> tuple[pl.DataFrame, dict[str, Any]]:
     except TableError:
         raise
     except Exception as e:  # polars and json raise many types for a damaged file
-        raise TableError(f"{path}: not a readable token table ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from e
+        raise TableError(
+            f"{path}: not a readable token table ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+        ) from e
     missing = [c for c in TABLE_SCHEMA if c not in table.columns]
     if missing:
         raise TableError(f"{path}: not a token table (missing columns: {', '.join(missing)})")

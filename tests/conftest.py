@@ -18,7 +18,9 @@ TRAINING_TEXT = [
 ]
 
 
-def build_tiny_model(folder: Path, *, context: int = 64, hidden: int = 32, layers: int = 2, seed: int = 0) -> Path:
+def build_tiny_model(
+    folder: Path, *, context: int = 64, hidden: int = 32, layers: int = 2, seed: int = 0
+) -> Path:
     """Save a random-weight Llama with a small byte-level BPE tokenizer into `folder`."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -26,12 +28,16 @@ def build_tiny_model(folder: Path, *, context: int = 64, hidden: int = 32, layer
 
     from corpora import bundled_path
 
-    texts = TRAINING_TEXT + [p.read_text() for p in sorted((bundled_path() / "prose").glob("*.txt"))]
+    texts = TRAINING_TEXT + [
+        p.read_text() for p in sorted((bundled_path() / "prose").glob("*.txt"))
+    ]
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=400, special_tokens=["<s>", "</s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        vocab_size=400,
+        special_tokens=["<s>", "</s>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     bpe.train_from_iterator(texts, trainer)
     tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>")

@@ -12,7 +12,9 @@ P = 0  # the prefix (document-start) token in the gold lists
 
 
 def test_short_document_is_one_window() -> None:
-    assert list(window_token_lists([11, 12, 13], P, window=4, stride=2)) == [([P, 11, 12], [11, 12, 13])]
+    assert list(window_token_lists([11, 12, 13], P, window=4, stride=2)) == [
+        ([P, 11, 12], [11, 12, 13])
+    ]
 
 
 def test_exact_fit_is_one_window() -> None:
@@ -67,7 +69,9 @@ def test_every_target_predicted_exactly_once(n: int, window: int, data: st.DataO
     tokens = list(range(100, 100 + n))
     predicted: list[int] = []
     windows = list(rolling_windows(n, window, stride))
-    for (inputs, targets), w in zip(window_token_lists(tokens, P, window, stride), windows, strict=True):
+    for (inputs, targets), w in zip(
+        window_token_lists(tokens, P, window, stride), windows, strict=True
+    ):
         assert 1 <= len(inputs) <= window
         assert len(targets) == w.n_targets <= len(inputs)
         seq = [P, *tokens]

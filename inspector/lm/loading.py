@@ -78,7 +78,9 @@ def resolve_model(spec: str | None, cache_dir: Path) -> ModelSource:
     spec = (spec or "").strip()
     if spec in ("", "embedded"):
         path = embedded_gguf()
-        return ModelSource("", "embedded", path, EMBEDDED_NAME, "sha256:" + file_sha256(path, cache_dir))
+        return ModelSource(
+            "", "embedded", path, EMBEDDED_NAME, "sha256:" + file_sha256(path, cache_dir)
+        )
     path = Path(spec).expanduser()
     if path.is_file() and path.suffix.lower() == ".gguf":
         return ModelSource(spec, "gguf", path, path.name, "sha256:" + file_sha256(path, cache_dir))
@@ -116,7 +118,14 @@ def pick_device(device: str) -> torch.device:
     import torch
 
     if device not in DEVICES:
-        raise ModelError(message("bad_setting", name="--device", value=device, reason=f"use one of {', '.join(DEVICES)}"))
+        raise ModelError(
+            message(
+                "bad_setting",
+                name="--device",
+                value=device,
+                reason=f"use one of {', '.join(DEVICES)}",
+            )
+        )
     has = {
         "cpu": True,
         "cuda": torch.cuda.is_available(),
@@ -134,7 +143,11 @@ def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
     import torch
 
     if dtype not in DTYPES:
-        raise ModelError(message("bad_setting", name="--dtype", value=dtype, reason=f"use one of {', '.join(DTYPES)}"))
+        raise ModelError(
+            message(
+                "bad_setting", name="--dtype", value=dtype, reason=f"use one of {', '.join(DTYPES)}"
+            )
+        )
     if dtype == "auto":
         return torch.bfloat16 if device.type == "cuda" else torch.float32
     return getattr(torch, dtype)
@@ -157,7 +170,13 @@ def load_model(
     prefix_kind = "bos" if tokenizer.bos_token_id is not None else "eos"
     prefix_id = tokenizer.bos_token_id if prefix_kind == "bos" else tokenizer.eos_token_id
     if prefix_id is None:
-        raise ModelError(message("model_load", spec=source.spec or source.name, reason="its tokenizer has neither a BOS nor an EOS token"))
+        raise ModelError(
+            message(
+                "model_load",
+                spec=source.spec or source.name,
+                reason="its tokenizer has neither a BOS nor an EOS token",
+            )
+        )
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
@@ -199,7 +218,9 @@ def _quiet() -> Iterator[None]:
         hf_logging.enable_progress_bar()
 
 
-def _load_folder(source: ModelSource, folder: Path, device: torch.device, dtype: torch.dtype) -> tuple[Any, Any]:
+def _load_folder(
+    source: ModelSource, folder: Path, device: torch.device, dtype: torch.dtype
+) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     label = source.spec or source.name
@@ -211,7 +232,7 @@ def _load_folder(source: ModelSource, folder: Path, device: torch.device, dtype:
         raise ModelError(message("model_load", spec=label, reason=_first_line(e))) from e
     if not getattr(tokenizer, "is_fast", False):
         raise ModelError(message("no_fast_tokenizer", spec=label))
-    model.to(device)
+    model.to(device)  # type: ignore[arg-type]  # transformers' stubs do not admit a torch.device
     model.eval()
     return model, tokenizer
 
@@ -255,7 +276,10 @@ def _convert_gguf(source: ModelSource, out: Path) -> None:
 
     label = source.spec or source.name
     folder, name = source.path.parent, source.path.name
-    print(f"inspector: converting {source.name} into the cache once; this takes a few seconds", file=sys.stderr)
+    print(
+        f"inspector: converting {source.name} into the cache once; this takes a few seconds",
+        file=sys.stderr,
+    )
     try:
         with _quiet():
             tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from inspector.lm.loading import LoadedModel
 
 DEFAULT_WINDOW_CAP = 2048  # the default window is the model's context, capped here
+# On a CPU one long row is as fast per token as many (measured: 1x600 tokens 720 tokens/s,
+# 4x600 660), and smaller batches stay in cache; accelerators want big batches.
+DEFAULT_BATCH_TOKENS = {"cpu": 2048, "cuda": 65536, "mps": 16384}
 MAX_PADDING = 1.25  # a batch's padded size stays within this factor of its real tokens
 
 
@@ -36,24 +39,54 @@ class ScoreConfig:
     top_k: int = 20  # candidates kept per target, best first
     window: int | None = None  # longest model input; None: the model's context, at most 2048
     stride: int | None = None  # targets added by each later window; None: window // 2
-    batch_tokens: int = 8192  # rows x padded length of one forward pass
+    batch_tokens: int | None = None  # rows x padded length of one forward pass; None: by device
     max_rows: int = 64  # rows of one forward pass
     chunk_rows: int = 512  # target rows whose full-vocabulary logits exist at once
 
-    def resolved(self, context_length: int) -> ScoreConfig:
-        """This config with `window` and `stride` filled in for a model, and checked."""
+    def resolved(self, context_length: int, device_type: str = "cpu") -> ScoreConfig:
+        """This config with `window`, `stride` and `batch_tokens` filled in for a model, and checked."""
+        batch_tokens = self.batch_tokens or DEFAULT_BATCH_TOKENS.get(device_type, 16384)
         window = self.window if self.window is not None else min(context_length, DEFAULT_WINDOW_CAP)
         stride = self.stride if self.stride is not None else window // 2
         if not 2 <= window <= context_length:
-            raise InspectorError(message("bad_setting", name="--window", value=window, reason=f"use 2 to the model's context, {context_length}"))
+            raise InspectorError(
+                message(
+                    "bad_setting",
+                    name="--window",
+                    value=window,
+                    reason=f"use 2 to the model's context, {context_length}",
+                )
+            )
         if not 1 <= stride <= window // 2:
-            raise InspectorError(message("bad_setting", name="--stride", value=stride, reason=f"use 1 to window // 2 = {window // 2}, so every later target sees at least half a window"))
+            raise InspectorError(
+                message(
+                    "bad_setting",
+                    name="--stride",
+                    value=stride,
+                    reason=f"use 1 to window // 2 = {window // 2}, so every later target sees at least half a window",
+                )
+            )
         if self.top_k < 1:
-            raise InspectorError(message("bad_setting", name="--top-k", value=self.top_k, reason="use 1 or more"))
-        for name, value in (("batch_tokens", self.batch_tokens), ("max_rows", self.max_rows), ("chunk_rows", self.chunk_rows)):
+            raise InspectorError(
+                message("bad_setting", name="--top-k", value=self.top_k, reason="use 1 or more")
+            )
+        for name, value in (
+            ("--batch-tokens", batch_tokens),
+            ("max_rows", self.max_rows),
+            ("chunk_rows", self.chunk_rows),
+        ):
             if value < 1:
-                raise InspectorError(message("bad_setting", name=name, value=value, reason="use 1 or more"))
-        return ScoreConfig(self.top_k, window, stride, max(self.batch_tokens, window), self.max_rows, self.chunk_rows)
+                raise InspectorError(
+                    message("bad_setting", name=name, value=value, reason="use 1 or more")
+                )
+        return ScoreConfig(
+            self.top_k,
+            window,
+            stride,
+            max(batch_tokens, window),
+            self.max_rows,
+            self.chunk_rows,
+        )
 
 
 @dataclass
@@ -92,7 +125,9 @@ def postprocess(logits: torch.Tensor, targets: torch.Tensor, k: int) -> dict[str
     e = torch.exp(shifted)  # (rows, vocab)
     total = e.sum(dim=-1)  # (rows,)
     log_total = torch.log(total)  # (rows,) = logsumexp - max
-    expected = torch.bmm(e[:, None, :], shifted[:, :, None]).view(-1) / total  # (rows,) E_p[shifted]
+    expected = (
+        torch.linalg.vecdot(e, shifted) / total
+    )  # (rows,) E_p[shifted]; bmm is faster but loses ~1e-4
     return {
         "nll": log_total - target.view(-1),
         "rank": rank,
@@ -107,7 +142,7 @@ class Scorer:
 
     def __init__(self, lm: LoadedModel, config: ScoreConfig | None = None) -> None:
         self.lm = lm
-        self.config = (config or ScoreConfig()).resolved(lm.context_length)
+        self.config = (config or ScoreConfig()).resolved(lm.context_length, lm.device.type)
         self._vocab: pl.Series | None = None
 
     # -- tokenization and batching ------------------------------------------------------
@@ -136,7 +171,7 @@ class Scorer:
     def batches(self, tokenized: Sequence[Tokenized]) -> list[Batch]:
         """All windows of all documents, longest first, packed under the batch limits."""
         cfg = self.config
-        assert cfg.window is not None and cfg.stride is not None
+        assert cfg.window is not None and cfg.stride is not None and cfg.batch_tokens is not None
         items = [
             (i, w)
             for i, t in enumerate(tokenized)
@@ -164,7 +199,9 @@ class Scorer:
             batches.append(Batch(current))
         return batches
 
-    def batch_inputs(self, batch: Batch, tokenized: Sequence[Tokenized]) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch_inputs(
+        self, batch: Batch, tokenized: Sequence[Tokenized]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-padded input ids and attention mask of a batch, on the model's device."""
         import torch
 
@@ -196,7 +233,7 @@ class Scorer:
         k = self.config.top_k
         starts = np.cumsum([0] + [len(t.ids) for t in tokenized])
         total = int(starts[-1])
-        out = {
+        out: dict[str, np.ndarray] = {
             "nll": np.empty(total, np.float32),
             "rank": np.empty(total, np.int64),
             "entropy": np.empty(total, np.float32),
@@ -211,7 +248,9 @@ class Scorer:
         with torch.inference_mode():
             for batch in self.batches(tokenized):
                 ids, mask = self.batch_inputs(batch, tokenized)
-                hidden = body(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state  # (batch, time, hidden)
+                hidden = body(
+                    input_ids=ids, attention_mask=mask, use_cache=False
+                ).last_hidden_state  # (batch, time, hidden)
                 rows, cols, targets, dest, ctx = self._target_index(batch, tokenized, starts)
                 h = hidden[rows.to(hidden.device), cols.to(hidden.device)]  # (targets, hidden)
                 targets = targets.to(hidden.device)

@@ -1,0 +1,141 @@
+"""The command line: fast start, scoring and export, and one clear line for each bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inspector.cli import main
+from inspector.table import read_table
+
+HEAVY = ("torch", "transformers", "polars", "spacy", "textual", "numpy")
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "inspector", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_help_imports_nothing_heavy() -> None:
+    code = (
+        "import sys; from inspector.cli import build_parser; build_parser().format_help(); "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+    assert run_cli("--help").returncode == 0
+
+
+def test_headless_modules_never_import_textual() -> None:
+    code = (
+        "import sys, corpora, taggers, inspector.cli, inspector.pipeline, inspector.table, inspector.bench; "
+        "print('textual' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_score_writes_table_and_prints_summary(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(
+        json.dumps({"id": "d1", "text": "Biden married Neilia Hunter, a student."}) + "\n"
+    )
+    out = tmp_path / "t.parquet"
+    args = [
+        "score",
+        str(corpus),
+        "--model",
+        str(tiny_model_dir),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--out",
+        str(out),
+        "--top-k",
+        "7",
+    ]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "1 documents" in printed and "nats/token" in printed and f"wrote {out}" in printed
+    table, settings = read_table(out)
+    assert table["doc_id"].unique().to_list() == ["d1"]
+    assert settings["top_k"] == 7 and settings["documents"] == 1
+    assert main(args) == 2  # exists: refused, untouched
+    assert read_table(out)[0].equals(table)
+    assert main([*args, "--force"]) == 0
+    assert "from cache" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("files", "args", "expected"),
+    [
+        ({}, ["missing.txt"], "missing.txt: no such file or folder"),
+        ({"bad.jsonl": b'{"text": "a"}\n{oops\n'}, ["bad.jsonl"], "bad.jsonl:2: not valid JSON"),
+        ({"bad.txt": b"ab\xffcd"}, ["bad.txt"], "bad.txt: not valid UTF-8 at byte offset 2"),
+        ({"e.txt": b""}, ["e.txt"], "the corpus has no text to score"),
+        ({"t.csv": b"body\nx\n"}, ["t.csv"], "no column 'text' (columns: body)"),
+        (
+            {"a.txt": b"text"},
+            ["a.txt", "--model", "no-such-org/no-such-model"],
+            "model 'no-such-org/no-such-model': not a local folder",
+        ),
+        (
+            {"a.txt": b"text"},
+            ["a.txt", "--model", "./nothing-here"],
+            "model './nothing-here': not a local folder",
+        ),
+        (
+            {"a.txt": b"text", "out.csv": b"keep me"},
+            ["a.txt", "--out", "out.csv"],
+            "out.csv exists; pass --force",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, files: dict[str, bytes], args: list[str], expected: str
+) -> None:
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    result = run_cli("score", *args, "--cache-dir", str(tmp_path / "cache"), cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("inspector: error: ") and expected in lines[0], (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    if "out.csv" in files:
+        assert (tmp_path / "out.csv").read_bytes() == b"keep me"
+
+
+def test_damaged_model_folder_is_a_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{not json")
+    (tmp_path / "a.txt").write_text("text")
+    result = run_cli(
+        "score",
+        "a.txt",
+        "--model",
+        str(folder),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        cwd=tmp_path,
+    )
+    assert (
+        result.returncode == 2
+        and "could not be loaded" in result.stderr
+        and "Traceback" not in result.stderr
+    )
