@@ -119,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_corpus_options(score)
     _add_model_options(score)
     _add_scoring_options(score)
+    score.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="task rules (TOML) replacing the shipped taggers/rules.toml",
+    )
     out = score.add_argument_group("output")
     out.add_argument(
         "--out",
@@ -188,6 +195,9 @@ def _score(args: argparse.Namespace) -> int:
 
     if args.out is not None and args.out.exists() and not args.force:
         raise ExportError(message("export_exists", path=args.out))  # before minutes of scoring
+    from taggers.rules import load_rules
+
+    rules = load_rules(args.rules)  # a broken rule file fails before the model loads
     paths = args.paths or [bundled_path()]
     docs = read_corpus(paths, text_field=args.text_field, text_column=args.text_column)
     cache_dir = _cache_dir(args)
@@ -195,7 +205,9 @@ def _score(args: argparse.Namespace) -> int:
     config = ScoreConfig(
         top_k=args.top_k, window=args.window, stride=args.stride, batch_tokens=args.batch_tokens
     )
-    result = score_corpus(docs, lm, config, None if args.no_cache else cache_dir, progress=True)
+    result = score_corpus(
+        docs, lm, config, None if args.no_cache else cache_dir, progress=True, rules=rules
+    )
     print(summary(result.table, result.settings, result.seconds, result.from_cache))
     if args.out is not None:
         written = write_table(result.table, args.out, result.settings, force=args.force)
@@ -225,6 +237,23 @@ def summary(table: Any, settings: dict[str, Any], seconds: float, from_cache: bo
         f"rank     top-1 {s['top1']:.1%}, top-{settings['top_k']} {s['topk']:.1%}; mean entropy {s['entropy']:.3f} nats",
         f"time     {seconds:.1f} s ({how})",
     ]
+    if n and "task" in table.columns:
+        total = table["nll"].sum()
+        by_task = (
+            table.group_by("task")
+            .agg(
+                pl.len().alias("tokens"),
+                pl.col("nll").mean().alias("mean"),
+                pl.col("nll").sum().alias("sum"),
+            )
+            .sort("sum", descending=True)
+        )
+        lines.append("tasks    task               tokens  share  mean loss  share of loss")
+        for row in by_task.iter_rows(named=True):
+            lines.append(
+                f"         {row['task']:<16} {row['tokens']:>8,} {row['tokens'] / n:6.1%} "
+                f"{row['mean']:10.3f} {row['sum'] / total:14.1%}"
+            )
     hardest = table.sort("nll", descending=True).head(5)
     if hardest.height:
         lines.append(

@@ -1,8 +1,10 @@
-"""Corpus + model + settings -> token table, through a cache keyed by all three.
+"""Corpus + model + settings + rules -> token table, through caches keyed by all of them.
 
-A scored table is kept as Parquet under `<cache>/tables/<key>.parquet`, the key being a
-hash of the corpus content, the model's identity and every setting that changes numbers.
-The same request is never scored twice; a damaged cache file is reported and rebuilt.
+Scores are kept as Parquet under `<cache>/tables/<key>.parquet`, keyed by a hash of the
+corpus content, the model's identity and every setting that changes numbers; task tags are
+kept beside them under `<cache>/tags/`, keyed by the same plus the rule file and the spaCy
+pipeline, so editing the rules re-tags in a second without re-scoring. The same request is
+never computed twice; a damaged cache file is reported and rebuilt.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +25,14 @@ from inspector import __version__
 from inspector.cachedir import ensure_dir
 from inspector.lm.loading import LoadedModel
 from inspector.lm.scoring import ScoreConfig, Scorer
-from inspector.table import TableError, read_table, write_table
+from inspector.table import SCORE_SCHEMA, TAG_SCHEMA, TableError, read_table, write_table
+from taggers.rules import RuleSet, load_rules
+from taggers.tagger import TaskTagger
 
-TABLE_FORMAT = 1  # bump when the table's columns or their meaning change
-# Settings that name things rather than change numbers: not part of the cache key.
-NAME_KEYS = ("model", "model_spec", "documents", "inspector_version", "tokens")
+TABLE_FORMAT = 2  # bump when the table's columns or their meaning change
+# Settings that name things rather than change numbers: not part of any cache key.
+NAME_KEYS = ("model", "model_spec", "documents", "inspector_version", "tokens", "tagger_rules")
+TAG_KEYS = ("tagger_rules_hash", "spacy_model", "spacy_components")
 
 
 @dataclass
@@ -36,9 +41,10 @@ class ScoredCorpus:
 
     table: pl.DataFrame
     settings: dict[str, Any]
-    from_cache: bool
+    from_cache: bool  # both scores and tags came from the cache
     seconds: float
-    cache_file: Path | None
+    cache_file: Path | None  # the scores' cache file
+    timings: dict[str, float] = field(default_factory=dict)  # seconds scoring and tagging
 
 
 def corpus_hash(docs: Sequence[Document]) -> str:
@@ -49,8 +55,10 @@ def corpus_hash(docs: Sequence[Document]) -> str:
     return h.hexdigest()
 
 
-def run_settings(lm: LoadedModel, scorer: Scorer, docs: Sequence[Document]) -> dict[str, Any]:
-    """Everything a table's numbers depend on, written with every table and export."""
+def run_settings(
+    lm: LoadedModel, scorer: Scorer, tagger: TaskTagger, docs: Sequence[Document]
+) -> dict[str, Any]:
+    """Everything a table's numbers and tags depend on, written with every table and export."""
     cfg = scorer.config
     return {
         "inspector_version": __version__,
@@ -71,13 +79,13 @@ def run_settings(lm: LoadedModel, scorer: Scorer, docs: Sequence[Document]) -> d
         "top_k": cfg.top_k,
         "corpus_hash": corpus_hash(docs),
         "documents": len(docs),
-        "tagger_rules_hash": None,
+        **tagger.settings,
     }
 
 
-def cache_key(settings: dict[str, Any]) -> str:
-    """The cache key: the settings that change numbers (not the readable names)."""
-    keyed = {k: v for k, v in settings.items() if k not in NAME_KEYS}
+def cache_key(settings: dict[str, Any], exclude: Sequence[str] = ()) -> str:
+    """A hash of the settings that change numbers (not the readable names, not `exclude`)."""
+    keyed = {k: v for k, v in settings.items() if k not in NAME_KEYS and k not in exclude}
     return hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -88,8 +96,9 @@ def score_corpus(
     cache_dir: Path | None = None,
     progress: bool | Callable[[int, int], None] = False,
     warn: Callable[[str], None] | None = None,
+    rules: RuleSet | None = None,
 ) -> ScoredCorpus:
-    """The token table of `docs`, from the cache when it holds this exact request.
+    """The tagged token table of `docs`, from the cache where it holds this exact request.
 
     `progress` is True for a progress bar on stderr, or a callback(done, total) in tokens.
     `warn` receives one-line notices (a damaged cache file being rebuilt).
@@ -97,42 +106,85 @@ def score_corpus(
     warn = warn or (lambda text: print(f"inspector: {text}", file=sys.stderr))
     started = time.perf_counter()
     scorer = Scorer(lm, config)
-    settings = run_settings(lm, scorer, docs)
-    cache_file = None
+    tagger = TaskTagger(rules or load_rules())
+    settings = run_settings(lm, scorer, tagger, docs)
+    score_file = tag_file = None
     if cache_dir is not None:
-        cache_file = ensure_dir(cache_dir / "tables") / f"{cache_key(settings)}.parquet"
-        cached = _read_cached(cache_file, settings, warn)
-        if cached is not None:
-            return ScoredCorpus(cached, settings, True, time.perf_counter() - started, cache_file)
+        score_file = ensure_dir(cache_dir / "tables") / f"{cache_key(settings, TAG_KEYS)}.parquet"
+        tag_file = ensure_dir(cache_dir / "tags") / f"{cache_key(settings)}.parquet"
+    timings = {"score_s": 0.0, "tag_s": 0.0}
 
-    tokenized = scorer.tokenize([d.text for d in docs])
-    total = sum(len(t.ids) for t in tokenized)
-    settings["tokens"] = total
-    with _progress(progress, total) as step:
-        raw = scorer.score_tokenized(tokenized, step)
-    table = scorer.to_table(docs, tokenized, raw)
-    if cache_file is not None:
-        write_table(table, cache_file, settings, force=True)
-    return ScoredCorpus(table, settings, False, time.perf_counter() - started, cache_file)
+    scores = _read_cached(score_file, SCORE_SCHEMA, settings, TAG_KEYS, warn)
+    scores_cached = scores is not None
+    if scores is None:
+        t0 = time.perf_counter()
+        tokenized = scorer.tokenize([d.text for d in docs])
+        with _progress(progress, sum(len(t.ids) for t in tokenized)) as step:
+            raw = scorer.score_tokenized(tokenized, step)
+        scores = scorer.to_table(docs, tokenized, raw)
+        timings["score_s"] = time.perf_counter() - t0
+        if score_file is not None:
+            write_table(scores, score_file, {**settings, "tokens": scores.height}, force=True)
+    settings["tokens"] = scores.height
+
+    tags = _read_cached(tag_file, TAG_SCHEMA, settings, (), warn, rows=scores.height)
+    tags_cached = tags is not None
+    if tags is None:
+        t0 = time.perf_counter()
+        tags = tag_table(tagger, docs, scores)
+        timings["tag_s"] = time.perf_counter() - t0
+        if tag_file is not None:
+            write_table(tags, tag_file, settings, force=True)
+
+    table = scores.hstack(tags)
+    seconds = time.perf_counter() - started
+    return ScoredCorpus(
+        table, settings, scores_cached and tags_cached, seconds, score_file, timings
+    )
+
+
+def tag_table(tagger: TaskTagger, docs: Sequence[Document], scores: pl.DataFrame) -> pl.DataFrame:
+    """The tag columns for a scores table whose rows are in document order."""
+    counts = dict(scores.group_by("doc_id", maintain_order=True).len().iter_rows())
+    spans = scores.select("char_start", "char_end").to_numpy()
+    per_doc, texts, at = [], [], 0
+    for d in docs:
+        n = counts.get(d.id, 0)
+        if n:
+            texts.append(d.text)
+            per_doc.append(spans[at : at + n])
+            at += n
+    cols = tagger.tag(texts, per_doc) if texts else {c: [] for c in TAG_SCHEMA}
+    return pl.DataFrame(cols, schema=TAG_SCHEMA)
 
 
 def _read_cached(
-    path: Path, settings: dict[str, Any], warn: Callable[[str], None]
+    path: Path | None,
+    schema: dict[str, Any],
+    settings: dict[str, Any],
+    ignore: Sequence[str],
+    warn: Callable[[str], None],
+    rows: int | None = None,
 ) -> pl.DataFrame | None:
-    if not path.exists():
+    if path is None or not path.exists():
         return None
     try:
-        table, stored = read_table(path)
+        table, stored = read_table(path, schema)
     except TableError as e:
-        warn(f"cache file {path} is damaged ({e}); scoring again and replacing it")
+        warn(f"cache file {path} is damaged ({e}); computing it again and replacing it")
         return None
-    mismatched = [k for k, v in settings.items() if k not in NAME_KEYS and stored.get(k) != v]
-    if mismatched or stored.get("tokens") != table.height:
+    mismatched = [
+        k
+        for k, v in settings.items()
+        if k not in NAME_KEYS and k not in ignore and stored.get(k) != v
+    ]
+    expected_rows = rows if rows is not None else stored.get("tokens")
+    if mismatched or table.height != expected_rows:
+        reason = ", ".join(mismatched) or "row count"
         warn(
-            f"cache file {path} does not match this run ({', '.join(mismatched) or 'row count'}); scoring again and replacing it"
+            f"cache file {path} does not match this run ({reason}); computing it again and replacing it"
         )
         return None
-    settings["tokens"] = stored["tokens"]
     return table
 
 
@@ -140,21 +192,17 @@ class _progress:
     """A tqdm bar over tokens on stderr (hidden when stderr is not a terminal), or a callback."""
 
     def __init__(self, how: bool | Callable[[int, int], None], total: int) -> None:
-        self.how, self.total, self.done, self.bar = how, total, 0, None
+        self.how, self.total, self.done = how, total, 0
+        self.bar: Any = None
 
     def __enter__(self) -> Callable[[int], None]:
         if self.how is True:
             from tqdm import tqdm
 
             self.bar = tqdm(
-                total=self.total,
-                unit="tok",
-                unit_scale=True,
-                desc="scoring",
-                disable=None,
-                leave=False,
-                file=sys.stderr,
-            )
+                total=self.total, unit="tok", unit_scale=True, desc="scoring",
+                disable=None, leave=False, file=sys.stderr,
+            )  # fmt: skip
         return self.step
 
     def step(self, n: int) -> None:

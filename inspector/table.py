@@ -15,7 +15,7 @@ import polars as pl
 from inspector.cachedir import atomic_path
 from inspector.errors import ExportError, InspectorError, message
 
-TABLE_SCHEMA: dict[str, Any] = {
+SCORE_SCHEMA: dict[str, Any] = {
     "doc_id": pl.String,
     "pos": pl.Int64,
     "token_id": pl.Int64,
@@ -31,6 +31,18 @@ TABLE_SCHEMA: dict[str, Any] = {
     "top_probs": pl.List(pl.Float32),
     "ctx_len": pl.Int32,  # tokens the prediction saw, the document-start token included
 }
+TAG_SCHEMA: dict[str, Any] = {
+    "word": pl.String,  # the spaCy token the target belongs to (for whitespace: the target's text)
+    "word_start": pl.Int64,  # the word's span in the document text
+    "word_end": pl.Int64,
+    "word_initial": pl.Boolean,  # the target is the first piece of its word
+    "spacy_pos": pl.String,
+    "spacy_tag": pl.String,
+    "ent_type": pl.String,  # named-entity label of the word, "" outside entities
+    "task": pl.String,
+    "task_reason": pl.String,  # the name of the rule that decided `task`
+}
+TABLE_SCHEMA: dict[str, Any] = {**SCORE_SCHEMA, **TAG_SCHEMA}
 LIST_COLUMNS = [name for name, dtype in TABLE_SCHEMA.items() if isinstance(dtype, pl.List)]
 SETTINGS_KEY = "inspector.settings"
 FORMATS = (".parquet", ".csv", ".jsonl")
@@ -87,8 +99,11 @@ def _flatten_lists(table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def read_table(path: Path) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """A token table and its settings, from a file `write_table` wrote; a clear error if not."""
+def read_table(
+    path: Path, schema: dict[str, Any] | None = None
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """A token table (or the part of one `schema` names) and its settings; a clear error if not."""
+    schema = schema or TABLE_SCHEMA
     suffix = path.suffix.lower()
     if not path.is_file():
         raise TableError(message("missing_path", path=path))
@@ -101,7 +116,9 @@ def read_table(path: Path) -> tuple[pl.DataFrame, dict[str, Any]]:
             sidecar = settings_sidecar(path)
             settings = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
             if suffix == ".csv":
-                table = pl.read_csv(path, schema_overrides={c: pl.String for c in LIST_COLUMNS})
+                table = pl.read_csv(
+                    path, schema_overrides={c: pl.String for c in [*LIST_COLUMNS, "word", "token"]}
+                )
                 table = table.with_columns(
                     pl.col(c).str.json_decode(TABLE_SCHEMA[c])
                     for c in LIST_COLUMNS
@@ -117,7 +134,7 @@ def read_table(path: Path) -> tuple[pl.DataFrame, dict[str, Any]]:
         raise TableError(
             f"{path}: not a readable token table ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
         ) from e
-    missing = [c for c in TABLE_SCHEMA if c not in table.columns]
+    missing = [c for c in schema if c not in table.columns]
     if missing:
         raise TableError(f"{path}: not a token table (missing columns: {', '.join(missing)})")
-    return table.cast({c: t for c, t in TABLE_SCHEMA.items()}), settings
+    return table.cast(schema).select(list(schema)), settings  # type: ignore[arg-type]

@@ -80,3 +80,23 @@ def test_biden_sentence_tokens_and_spans(embedded_lm) -> None:
     ]
     spans = [text[s:e] for s, e in zip(rows["char_start"], rows["char_end"], strict=True)]
     assert spans == rows["token"].to_list()  # raw offsets keep the leading space
+
+
+def test_biden_sentence_is_tagged_through_the_pipeline(embedded_lm) -> None:
+    from inspector.pipeline import score_corpus
+
+    docs = [d for d in read_corpus([bundled_path() / "probes.jsonl"]) if d.id == "probe-biden"]
+    table = score_corpus(docs, embedded_lm).table.sort("pos")
+    got = {
+        tok: (task, reason, initial)
+        for tok, task, reason, initial in table.select(
+            "token", "task", "task_reason", "word_initial"
+        ).iter_rows()
+    }
+    assert got[" Hunter"] == ("world_knowledge", "named_entity", True)
+    assert got[","] == ("punctuation", "punctuation", True)
+    assert got[" a"] == ("grammar", "function_word", True)
+    assert got[" student"] == ("arbitrary", "content_word", True)
+    assert got[" Ne"][:2] == got["ilia"][:2] == ("world_knowledge", "named_entity")
+    assert got[" Ne"][2] and not got["ilia"][2]  # the continuation piece takes its word's task
+    assert table["word"].to_list()[3:5] == ["Neilia", "Neilia"]

@@ -45,7 +45,7 @@ def test_damaged_cache_file_is_reported_and_rebuilt(tiny_lm, tmp_path: Path) -> 
     notices: list[str] = []
     again = score_corpus(DOCS, tiny_lm, cache_dir=tmp_path, warn=notices.append)
     assert not again.from_cache
-    assert len(notices) == 1 and "is damaged" in notices[0] and "scoring again" in notices[0]
+    assert len(notices) == 1 and "is damaged" in notices[0] and "computing it again" in notices[0]
     assert_frame_equal(again.table, good.table)
     assert score_corpus(DOCS, tiny_lm, cache_dir=tmp_path).from_cache  # replaced by a good file
 
@@ -97,3 +97,35 @@ def test_csv_list_cells_are_json(tiny_lm, tmp_path: Path) -> None:
     write_table(result.table, path, result.settings)
     raw = pl.read_csv(path)
     assert raw["top_ids"][0].startswith("[") and raw["top_tokens"][0].startswith('["')
+
+
+def test_tags_are_cached_apart_from_scores(tiny_lm, tmp_path: Path) -> None:
+    from taggers.rules import load_rules
+
+    first = score_corpus(DOCS, tiny_lm, cache_dir=tmp_path)
+    assert first.table["task"].null_count() == 0
+    assert first.settings["tagger_rules"] == "default" and first.settings["spacy_model"].startswith(
+        "en_core_web_sm"
+    )
+    rules = tmp_path / "rules.toml"
+    rules.write_text('version = 1\n[[rule]]\nname = "all"\ntask = "everything"\nwhen = {}\n')
+    other = score_corpus(DOCS, tiny_lm, cache_dir=tmp_path, rules=load_rules(rules))
+    assert (
+        other.timings["score_s"] == 0.0 and other.timings["tag_s"] > 0
+    )  # scores reused, tags redone
+    assert set(other.table["task"]) <= {"everything", "whitespace"}
+    assert other.settings["tagger_rules_hash"] != first.settings["tagger_rules_hash"]
+    assert_frame_equal(other.table.drop(TAG), first.table.drop(TAG))
+
+
+TAG = [
+    "word",
+    "word_start",
+    "word_end",
+    "word_initial",
+    "spacy_pos",
+    "spacy_tag",
+    "ent_type",
+    "task",
+    "task_reason",
+]

