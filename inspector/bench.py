@@ -5,7 +5,8 @@ Three ways over the bundled corpus, in one process, on the same batches:
   build the token table, tag every target with spaCy and the rules);
 - forward: the model's plain forward pass (full logits) on the same batches, nothing else;
 - naive: one document at a time, float32 full softmax, rank found by sorting the vocabulary.
-Also the embedded model's load time cold (GGUF conversion into an empty cache) and warm,
+The same again on 64 sentences of the bundled prose, one document each, where batching
+matters most. Also the embedded model's load time cold (GGUF conversion into an empty cache) and warm,
 `inspector --help` time, and peak resident memory.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -22,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from corpora import bundled_path, read_corpus
+from corpora import Document, bundled_path, read_corpus
 from inspector.cachedir import default_cache_dir, ensure_dir
 from inspector.lm.loading import LoadedModel, load_model
 from inspector.lm.scoring import ScoreConfig, Scorer
@@ -83,6 +85,44 @@ def help_seconds() -> float:
     )
 
 
+def sentence_corpus(docs: list[Document], n: int = 64) -> list[Document]:
+    """The first `n` sentences of the bundled prose, one document each: a short-text workload."""
+    sentences = [
+        part
+        for d in docs
+        if d.id.startswith("prose/")
+        for part in re.split(r"(?<=[.!?])\s+", d.text)
+        if len(part.split()) >= 5
+    ]
+    return [Document(f"sentence-{i}", text) for i, text in enumerate(sentences[:n])]
+
+
+def measure_workload(lm: LoadedModel, docs: list[Document], config: ScoreConfig) -> dict[str, Any]:
+    """End to end, forward only and naive, side by side on the same documents and batches."""
+    scorer = Scorer(lm, config)
+    tokenized = scorer.tokenize([d.text for d in docs])
+    n_tokens = sum(len(t.ids) for t in tokenized)
+    e2e, fwd, tag_share = [], [], []
+    for _ in range(REPEATS):
+        result = score_corpus(docs, lm, config)  # no cache: score and tag everything
+        e2e.append(result.seconds)
+        tag_share.append(result.timings["tag_s"] / result.seconds)
+        fwd.append(_timed(lambda: forward_only(scorer, tokenized)))
+    naive = _timed(lambda: naive_loop(lm, tokenized, scorer.config.top_k))
+    figures = {
+        "documents": len(docs),
+        "tokens": n_tokens,
+        "batches": len(scorer.batches(tokenized)),
+        "end_to_end_tok_s": n_tokens / min(e2e),
+        "forward_tok_s": n_tokens / min(fwd),
+        "naive_tok_s": n_tokens / naive,
+        "tagging_share": tag_share[e2e.index(min(e2e))],
+    }
+    figures["end_to_end_vs_forward"] = figures["end_to_end_tok_s"] / figures["forward_tok_s"]
+    figures["end_to_end_vs_naive"] = figures["end_to_end_tok_s"] / figures["naive_tok_s"]
+    return figures
+
+
 def measure(model: str, device: str, batch_tokens: int | None, cache_dir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {}
     if model in ("", "embedded") or model.endswith(".gguf"):
@@ -95,39 +135,22 @@ def measure(model: str, device: str, batch_tokens: int | None, cache_dir: Path) 
     lm = load_model(model, cache_dir, device)
     results.setdefault("load_cold_s", None)
     results.setdefault("load_warm_s", lm.load_seconds)
-
-    docs = read_corpus([bundled_path()])
-    config = ScoreConfig(batch_tokens=batch_tokens)
-    scorer = Scorer(lm, config)
-    tokenized = scorer.tokenize([d.text for d in docs])
-    n_tokens = sum(len(t.ids) for t in tokenized)
-    score_corpus(docs[:2], lm, config)  # warm-up: kernels picked, spaCy loaded
-
-    e2e, fwd, tag_share = [], [], []
-    for _ in range(REPEATS):
-        result = score_corpus(docs, lm, config)  # no cache: score and tag everything
-        e2e.append(result.seconds)
-        tag_share.append(result.timings["tag_s"] / result.seconds)
-        fwd.append(_timed(lambda: forward_only(scorer, tokenized)))
-    naive = _timed(lambda: naive_loop(lm, tokenized, scorer.config.top_k))
     results.update(
         {
             "model": lm.source.name,
             "device": lm.device.type,
             "dtype": str(lm.dtype).removeprefix("torch."),
-            "documents": len(docs),
-            "tokens": n_tokens,
-            "batches": len(scorer.batches(tokenized)),
-            "end_to_end_tok_s": n_tokens / min(e2e),
-            "forward_tok_s": n_tokens / min(fwd),
-            "naive_tok_s": n_tokens / naive,
-            "tagging_share": tag_share[e2e.index(min(e2e))],
-            "help_s": help_seconds(),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
     )
-    results["end_to_end_vs_forward"] = results["end_to_end_tok_s"] / results["forward_tok_s"]
-    results["end_to_end_vs_naive"] = results["end_to_end_tok_s"] / results["naive_tok_s"]
+
+    docs = read_corpus([bundled_path()])
+    config = ScoreConfig(batch_tokens=batch_tokens)
+    score_corpus(docs[:2], lm, config)  # warm-up: kernels picked, spaCy loaded
+    results.update(measure_workload(lm, docs, config))
+    short = measure_workload(lm, sentence_corpus(docs), config)
+    results.update({f"sentences_{k}": v for k, v in short.items()})
+    results["help_s"] = help_seconds()
+    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return results
 
 
@@ -135,16 +158,22 @@ def format_report(r: dict[str, Any]) -> str:
     def s(v: float | None) -> str:
         return "n/a" if v is None else f"{v:.2f} s"
 
+    def block(title: str, p: str) -> list[str]:
+        return [
+            f"{title}: {r[p + 'documents']} documents, {r[p + 'tokens']:,} tokens, {r[p + 'batches']} batches",
+            f"  end to end     {r[p + 'end_to_end_tok_s']:8.1f} tokens/s   "
+            f"({r[p + 'end_to_end_vs_forward']:.0%} of forward, {r[p + 'end_to_end_vs_naive']:.2f}x naive)",
+            f"  tagging        {r[p + 'tagging_share']:8.1%} of end to end (spaCy + rules)",
+            f"  forward only   {r[p + 'forward_tok_s']:8.1f} tokens/s   (same batches, logits only)",
+            f"  naive loop     {r[p + 'naive_tok_s']:8.1f} tokens/s   (one document at a time, softmax + sort)",
+        ]
+
     return "\n".join(
         [
-            f"inspector bench: {r['model']} on {r['device']} ({r['dtype']}), "
-            f"bundled corpus: {r['documents']} documents, {r['tokens']:,} tokens, {r['batches']} batches",
-            f"  end to end     {r['end_to_end_tok_s']:8.1f} tokens/s   "
-            f"({r['end_to_end_vs_forward']:.0%} of forward, {r['end_to_end_vs_naive']:.2f}x naive)",
-            f"  tagging        {r['tagging_share']:8.1%} of end to end (spaCy + rules)",
-            f"  forward only   {r['forward_tok_s']:8.1f} tokens/s   (same batches, logits only)",
-            f"  naive loop     {r['naive_tok_s']:8.1f} tokens/s   (one document at a time, softmax + sort)",
-            f"  load cold {s(r['load_cold_s'])}, warm {s(r['load_warm_s'])}; "
+            f"inspector bench: {r['model']} on {r['device']} ({r['dtype']})",
+            *block("bundled corpus", ""),
+            *block("64 sentences of it, one document each", "sentences_"),
+            f"load cold {s(r['load_cold_s'])}, warm {s(r['load_warm_s'])}; "
             f"inspector --help {r['help_s']:.2f} s; peak memory {r['peak_rss_mb']:,.0f} MB",
         ]
     )

@@ -60,6 +60,7 @@ class LoadedModel:
     n_params: int
     load_seconds: float
     converted: bool  # True when this load dequantized a GGUF file (a cold start)
+    vocab: Any = None  # every token id decoded on its own (a polars Series), made on first use
 
 
 def embedded_gguf() -> Path:

@@ -29,6 +29,7 @@ DEFAULT_WINDOW_CAP = 2048  # the default window is the model's context, capped h
 # On a CPU one long row is as fast per token as many (measured: 1x600 tokens 720 tokens/s,
 # 4x600 660), and smaller batches stay in cache; accelerators want big batches.
 DEFAULT_BATCH_TOKENS = {"cpu": 2048, "cuda": 65536, "mps": 16384}
+POST_ROWS = {"cpu": 32}  # rows post-processed at once; elsewhere the whole chunk
 MAX_PADDING = 1.25  # a batch's padded size stays within this factor of its real tokens
 
 
@@ -143,7 +144,6 @@ class Scorer:
     def __init__(self, lm: LoadedModel, config: ScoreConfig | None = None) -> None:
         self.lm = lm
         self.config = (config or ScoreConfig()).resolved(lm.context_length, lm.device.type)
-        self._vocab: pl.Series | None = None
 
     # -- tokenization and batching ------------------------------------------------------
     def tokenize(self, texts: Sequence[str]) -> list[Tokenized]:
@@ -245,6 +245,7 @@ class Scorer:
         body, head = model.base_model, model.get_output_embeddings()
         softcap = getattr(model.config, "final_logit_softcapping", None)
         scale = getattr(model.config, "logit_scale", None)
+        post_rows = POST_ROWS.get(self.lm.device.type, self.config.chunk_rows)
         with torch.inference_mode():
             for batch in self.batches(tokenized):
                 ids, mask = self.batch_inputs(batch, tokenized)
@@ -254,18 +255,20 @@ class Scorer:
                 rows, cols, targets, dest, ctx = self._target_index(batch, tokenized, starts)
                 h = hidden[rows.to(hidden.device), cols.to(hidden.device)]  # (targets, hidden)
                 targets = targets.to(hidden.device)
+                out["ctx_len"][dest] = ctx
                 for c in range(0, len(dest), self.config.chunk_rows):
-                    sl = slice(c, c + self.config.chunk_rows)
-                    logits = head(h[sl]).float()  # (chunk, vocab)
+                    logits = head(h[c : c + self.config.chunk_rows]).float()  # (chunk, vocab)
                     if scale is not None:
                         logits = logits * scale
                     if softcap is not None:
                         logits = torch.tanh(logits / softcap) * softcap
-                    res = postprocess(logits, targets[sl], k)
-                    d = dest[sl]
-                    for name, value in res.items():
-                        out[name][d] = value.cpu().numpy()
-                    out["ctx_len"][d] = ctx[sl]
+                    # post-process a few rows at a time: their logits stay in the CPU's cache
+                    # across the passes (measured: 4x faster than the whole chunk at once)
+                    for p in range(0, len(logits), post_rows):
+                        sl = slice(c + p, c + min(p + post_rows, len(logits)))
+                        res = postprocess(logits[p : p + post_rows], targets[sl], k)
+                        for name, value in res.items():
+                            out[name][dest[sl]] = value.cpu().numpy()
                 if progress is not None:
                     progress(len(dest))
         return out
@@ -299,13 +302,13 @@ class Scorer:
         """Each token id decoded on its own; ids the tokenizer lacks show as <id N>."""
         import polars as pl
 
-        if self._vocab is None:
+        if self.lm.vocab is None:  # once per loaded model: decoding 50k ids takes a while
             tok = self.lm.tokenizer
             size = max(len(tok), int(self.lm.model.config.vocab_size))
             known = tok.batch_decode([[i] for i in range(len(tok))])
             extra = [f"<id {i}>" for i in range(len(tok), size)]
-            self._vocab = pl.Series("vocab", known + extra, dtype=pl.String)
-        return self._vocab
+            self.lm.vocab = pl.Series("vocab", known + extra, dtype=pl.String)
+        return self.lm.vocab
 
     def to_table(
         self, docs: Sequence[Document], tokenized: Sequence[Tokenized], raw: dict[str, np.ndarray]
