@@ -188,26 +188,38 @@ def _cache_dir(args: argparse.Namespace) -> Path:
 def _score(args: argparse.Namespace) -> int:
     from corpora import bundled_path, read_corpus
     from inspector.errors import ExportError, message
-    from inspector.lm.loading import load_model
+    from inspector.lm.loading import load_model, resolve_model
     from inspector.lm.scoring import ScoreConfig
-    from inspector.pipeline import score_corpus
+    from inspector.pipeline import load_request, request_key, score_corpus
     from inspector.table import write_table
+    from taggers.rules import load_rules
 
     if args.out is not None and args.out.exists() and not args.force:
         raise ExportError(message("export_exists", path=args.out))  # before minutes of scoring
-    from taggers.rules import load_rules
-
     rules = load_rules(args.rules)  # a broken rule file fails before the model loads
     paths = args.paths or [bundled_path()]
     docs = read_corpus(paths, text_field=args.text_field, text_column=args.text_column)
     cache_dir = _cache_dir(args)
-    lm = load_model(args.model, cache_dir, args.device, args.dtype)
     config = ScoreConfig(
-        top_k=args.top_k, window=args.window, stride=args.stride, batch_tokens=args.batch_tokens
+        top_k=args.top_k,
+        window=args.window,
+        stride=args.stride,
+        batch_tokens=args.batch_tokens,
     )
-    result = score_corpus(
-        docs, lm, config, None if args.no_cache else cache_dir, progress=True, rules=rules
-    )
+    source = resolve_model(args.model, cache_dir)
+    key = request_key(source.identity, args.device, args.dtype, config, rules, docs)
+    result = None if args.no_cache else load_request(cache_dir, key)
+    if result is None:
+        lm = load_model(args.model, cache_dir, args.device, args.dtype)
+        result = score_corpus(
+            docs,
+            lm,
+            config,
+            None if args.no_cache else cache_dir,
+            progress=True,
+            rules=rules,
+            request=key,
+        )
     print(summary(result.table, result.settings, result.seconds, result.from_cache))
     if args.out is not None:
         written = write_table(result.table, args.out, result.settings, force=args.force)

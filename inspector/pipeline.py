@@ -89,6 +89,67 @@ def cache_key(settings: dict[str, Any], exclude: Sequence[str] = ()) -> str:
     return hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:32]
 
 
+def request_key(
+    model_identity: str,
+    device: str,
+    dtype: str,
+    config: ScoreConfig,
+    rules: RuleSet,
+    docs: Sequence[Document],
+) -> str:
+    """A key for a request as the user typed it (devices unresolved), known without torch.
+
+    It lets a repeated request find its cached table without importing torch or loading the
+    model, which is what makes a second start of the app instant.
+    """
+    return cache_key(
+        {
+            "table_format": TABLE_FORMAT,
+            "model_identity": model_identity,
+            "device_requested": device,
+            "dtype_requested": dtype,
+            "window": config.window,
+            "stride": config.stride,
+            "top_k": config.top_k,
+            "tagger_rules_hash": rules.sha256,
+            "corpus_hash": corpus_hash(docs),
+        }
+    )
+
+
+def load_request(cache_dir: Path, key: str) -> ScoredCorpus | None:
+    """The table a request made before, if its cache files are still there and sound."""
+    alias = cache_dir / "requests" / f"{key}.json"
+    if not alias.is_file():
+        return None
+    started = time.perf_counter()
+    try:
+        files = json.loads(alias.read_text())
+        scores, settings = read_table(Path(files["scores"]), SCORE_SCHEMA)
+        tags, tag_settings = read_table(Path(files["tags"]), TAG_SCHEMA)
+    except (OSError, ValueError, KeyError, TypeError, TableError):
+        return None  # a stale or damaged alias only costs a normal run, which rewrites it
+    if tags.height != scores.height or tag_settings.get("corpus_hash") != settings.get(
+        "corpus_hash"
+    ):
+        return None
+    return ScoredCorpus(
+        scores.hstack(tags),
+        tag_settings,
+        True,
+        time.perf_counter() - started,
+        Path(files["scores"]),
+    )
+
+
+def _remember_request(cache_dir: Path, key: str, score_file: Path, tag_file: Path) -> None:
+    from inspector.cachedir import atomic_path
+
+    alias = ensure_dir(cache_dir / "requests") / f"{key}.json"
+    with atomic_path(alias) as tmp:
+        tmp.write_text(json.dumps({"scores": str(score_file), "tags": str(tag_file)}))
+
+
 def score_corpus(
     docs: Sequence[Document],
     lm: LoadedModel,
@@ -97,11 +158,13 @@ def score_corpus(
     progress: bool | Callable[[int, int], None] = False,
     warn: Callable[[str], None] | None = None,
     rules: RuleSet | None = None,
+    request: str | None = None,
 ) -> ScoredCorpus:
     """The tagged token table of `docs`, from the cache where it holds this exact request.
 
     `progress` is True for a progress bar on stderr, or a callback(done, total) in tokens.
-    `warn` receives one-line notices (a damaged cache file being rebuilt).
+    `warn` receives one-line notices (a damaged cache file being rebuilt). `request`, a
+    `request_key`, is remembered so the same request is found later without the model.
     """
     warn = warn or (lambda text: print(f"inspector: {text}", file=sys.stderr))
     started = time.perf_counter()
@@ -137,6 +200,8 @@ def score_corpus(
             write_table(tags, tag_file, settings, force=True)
 
     table = scores.hstack(tags)
+    if cache_dir is not None and request is not None and score_file and tag_file:
+        _remember_request(cache_dir, request, score_file, tag_file)
     seconds = time.perf_counter() - started
     return ScoredCorpus(
         table, settings, scores_cached and tags_cached, seconds, score_file, timings

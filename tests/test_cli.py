@@ -139,3 +139,24 @@ def test_damaged_model_folder_is_a_clear_error(tmp_path: Path) -> None:
         and "could not be loaded" in result.stderr
         and "Traceback" not in result.stderr
     )
+
+
+def test_repeated_request_is_answered_without_torch(tiny_model_dir: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "a.txt"
+    corpus.write_text("Biden married Neilia Hunter, a student.")
+    args = [
+        "score",
+        str(corpus),
+        "--model",
+        str(tiny_model_dir),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
+    assert main(args) == 0
+    code = (
+        f"import sys; from inspector.cli import main; rc = main({args!r}); "
+        "print(rc, 'torch' in sys.modules, 'transformers' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0 False False"
+    assert "from cache" in out.stdout
