@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inspector",
         description="Look at what a language model predicts, one next token at a time. "
-        "With no command: score the bundled corpus with the embedded model and print a summary.",
+        "With no command: open the app on the bundled corpus with the embedded model.",
     )
     from inspector import __version__
 
@@ -139,6 +139,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="neither read nor write the table cache"
     )
 
+    browse = sub.add_parser(
+        "browse",
+        help="open the app on a corpus: step through it token by token",
+        description="Open the terminal app on a corpus (default: the bundled samples). Scoring runs "
+        "in the background, the document on screen first; press ? in the app for its keys.",
+    )
+    _add_corpus_options(browse)
+    _add_model_options(browse)
+    _add_scoring_options(browse)
+    browse.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="task rules (TOML) replacing the shipped taggers/rules.toml",
+    )
+
     bench = sub.add_parser(
         "bench",
         help="measure scoring speed, load times and memory on the bundled corpus",
@@ -169,7 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_bench(args)
         if args.command is None:
-            args = build_parser().parse_args(["score"])
+            args = build_parser().parse_args(["browse"])
+        if args.command == "browse":
+            return _browse(args)
         return _score(args)
     except InspectorError as e:
         print(f"inspector: error: {e}", file=sys.stderr)
@@ -224,6 +243,31 @@ def _score(args: argparse.Namespace) -> int:
     if args.out is not None:
         written = write_table(result.table, args.out, result.settings, force=args.force)
         print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _browse(args: argparse.Namespace) -> int:
+    from corpora import bundled_path, read_corpus
+    from inspector.lm.scoring import ScoreConfig
+    from taggers.rules import load_rules
+
+    rules = load_rules(args.rules)
+    paths = args.paths or [bundled_path()]
+    docs = [
+        d
+        for d in read_corpus(paths, text_field=args.text_field, text_column=args.text_column)
+        if d.text
+    ]
+    config = ScoreConfig(
+        top_k=args.top_k, window=args.window, stride=args.stride, batch_tokens=args.batch_tokens
+    )
+    name = "bundled samples" if not args.paths else ", ".join(p.name for p in args.paths)
+    from inspector.tui.app import InspectorApp
+
+    app = InspectorApp(
+        docs, name, _cache_dir(args), args.model, args.device, args.dtype, config, rules
+    )
+    app.run()
     return 0
 
 

@@ -171,10 +171,9 @@ def score_corpus(
     scorer = Scorer(lm, config)
     tagger = TaskTagger(rules or load_rules())
     settings = run_settings(lm, scorer, tagger, docs)
-    score_file = tag_file = None
-    if cache_dir is not None:
-        score_file = ensure_dir(cache_dir / "tables") / f"{cache_key(settings, TAG_KEYS)}.parquet"
-        tag_file = ensure_dir(cache_dir / "tags") / f"{cache_key(settings)}.parquet"
+    score_file, tag_file = (
+        _cache_files(settings, cache_dir) if cache_dir is not None else (None, None)
+    )
     timings = {"score_s": 0.0, "tag_s": 0.0}
 
     scores = _read_cached(score_file, SCORE_SCHEMA, settings, TAG_KEYS, warn)
@@ -206,6 +205,35 @@ def score_corpus(
     return ScoredCorpus(
         table, settings, scores_cached and tags_cached, seconds, score_file, timings
     )
+
+
+def _cache_files(settings: dict[str, Any], cache_dir: Path) -> tuple[Path, Path]:
+    """Where the scores and the tags of a request are kept."""
+    return (
+        ensure_dir(cache_dir / "tables") / f"{cache_key(settings, TAG_KEYS)}.parquet",
+        ensure_dir(cache_dir / "tags") / f"{cache_key(settings)}.parquet",
+    )
+
+
+def store_corpus(
+    docs: Sequence[Document],
+    lm: LoadedModel,
+    table: pl.DataFrame,
+    config: ScoreConfig | None,
+    cache_dir: Path,
+    rules: RuleSet | None = None,
+    request: str | None = None,
+) -> dict[str, Any]:
+    """Cache a table scored piece by piece (by the app) as `score_corpus` would have; returns
+    its settings. `table` must hold every document's rows, in corpus order."""
+    settings = run_settings(lm, Scorer(lm, config), TaskTagger(rules or load_rules()), docs)
+    settings["tokens"] = table.height
+    score_file, tag_file = _cache_files(settings, cache_dir)
+    write_table(table.select(list(SCORE_SCHEMA)), score_file, settings, force=True)
+    write_table(table.select(list(TAG_SCHEMA)), tag_file, settings, force=True)
+    if request is not None:
+        _remember_request(cache_dir, request, score_file, tag_file)
+    return settings
 
 
 def tag_table(tagger: TaskTagger, docs: Sequence[Document], scores: pl.DataFrame) -> pl.DataFrame:

@@ -1,0 +1,1 @@
+"""The Textual app. Only modules under this package import textual."""

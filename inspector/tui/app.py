@@ -1,0 +1,456 @@
+"""The inspector app: browse a corpus token by token while it is being scored.
+
+Thin on purpose: the session (`inspector/browse.py`) holds the state and does the moving,
+widgets draw, and a thread worker scores documents (the one on screen first) and posts
+them back as messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, ProgressBar
+from textual.worker import get_current_worker
+
+from corpora import Document
+from inspector.browse import Session, load_place, save_place
+from inspector.errors import InspectorError
+from inspector.lm.scoring import ScoreConfig
+from inspector.tui.messages import (
+    DocumentsScored,
+    ModelLoaded,
+    ScoringDone,
+    ScoringFailed,
+    ScoringProgress,
+)
+from inspector.tui.screens.help import HelpScreen
+from inspector.tui.screens.prompt import PromptScreen
+from inspector.tui.widgets.document_view import DocumentView
+from inspector.tui.widgets.legend import Legend
+from inspector.tui.widgets.next_token import NextTokenPanel
+from inspector.tui.widgets.status_line import StatusLine
+from inspector.tui.widgets.task_panel import TaskPanel
+from inspector.tui.widgets.task_table import TaskTable
+from taggers.rules import RuleSet
+
+CHUNK_CHARS = 6000  # documents scored per round trip; the one on screen always goes first
+
+
+class InspectorApp(App[None]):
+    """Step through a corpus one next-token prediction at a time."""
+
+    TITLE = "inspector"
+    CSS = """
+    #main { height: 1fr; }
+    #text-pane { width: 1fr; }
+    #side { width: 44; }
+    #progress { height: 1; padding: 0 1; }
+    #progress Bar { width: 1fr; }
+    """
+    BINDINGS = [
+        Binding("right,l", "step(1)", "next", tooltip="next token"),
+        Binding("left,h", "step(-1)", "prev", tooltip="previous token"),
+        Binding("w,ctrl+right", "word(1)", "word", show=False, tooltip="next word"),
+        Binding("b,ctrl+left", "word(-1)", "word back", show=False, tooltip="previous word"),
+        Binding("],down", "document(1)", "doc", tooltip="next document"),
+        Binding("[,up", "document(-1)", "doc back", show=False, tooltip="previous document"),
+        Binding("home,g", "first", "first", show=False, tooltip="first token of the document"),
+        Binding("end,G", "last", "last", show=False, tooltip="last token of the document"),
+        Binding(
+            "t",
+            "pick_task",
+            "task",
+            tooltip="choose the task to jump to (cycles; shown in the status line)",
+        ),
+        Binding(
+            "f",
+            "jump('task', 1)",
+            "next task",
+            show=False,
+            tooltip="next target of the chosen task",
+        ),
+        Binding(
+            "F",
+            "jump('task', -1)",
+            "prev task",
+            show=False,
+            tooltip="previous target of the chosen task",
+        ),
+        Binding(
+            "x", "jump('loss', 1)", "high loss", tooltip="next target above the loss threshold"
+        ),
+        Binding(
+            "X",
+            "jump('loss', -1)",
+            "prev high loss",
+            show=False,
+            tooltip="previous target above the loss threshold",
+        ),
+        Binding(
+            "plus,equals_sign",
+            "threshold(1)",
+            "threshold +",
+            show=False,
+            tooltip="raise the loss threshold by 1 nat",
+        ),
+        Binding(
+            "minus",
+            "threshold(-1)",
+            "threshold -",
+            show=False,
+            tooltip="lower the loss threshold by 1 nat",
+        ),
+        Binding(
+            "o",
+            "jump('outside', 1)",
+            "outside top-k",
+            show=False,
+            tooltip="next target ranked outside the top-k",
+        ),
+        Binding(
+            "O",
+            "jump('outside', -1)",
+            "prev outside",
+            show=False,
+            tooltip="previous target ranked outside the top-k",
+        ),
+        Binding("slash", "search", "search", tooltip="search the text"),
+        Binding(
+            "n",
+            "search_again(1)",
+            "search next",
+            show=False,
+            tooltip="next match of the last search",
+        ),
+        Binding(
+            "N",
+            "search_again(-1)",
+            "search prev",
+            show=False,
+            tooltip="previous match of the last search",
+        ),
+        Binding(
+            "colon",
+            "goto",
+            "go to",
+            show=False,
+            tooltip="go to a document (number or id) and position, e.g. 3:40",
+        ),
+        Binding("c", "colour", "colour", tooltip="colour by loss or by rank bucket (GLTR)"),
+        Binding("question_mark", "help", "help", tooltip="this list of keys"),
+        Binding("q", "quit", "quit", tooltip="quit (your place is kept for next time)"),
+    ]
+
+    def __init__(
+        self,
+        docs: list[Document],
+        corpus_name: str,
+        cache_dir: Path,
+        model_spec: str = "",
+        device: str = "auto",
+        dtype: str = "auto",
+        config: ScoreConfig | None = None,
+        rules: RuleSet | None = None,
+    ) -> None:
+        super().__init__()
+        from inspector.pipeline import corpus_hash
+
+        self.session = Session(docs, top_k=(config or ScoreConfig()).top_k)
+        self.corpus_name, self.cache_dir = corpus_name, cache_dir
+        self.model_spec, self.device, self.dtype = model_spec, device, dtype
+        self.config = config or ScoreConfig()
+        self.rules = rules
+        self.corpus_key = corpus_hash(docs)
+        self.model_label = "loading model"
+        self.scoring = "starting"
+        self.error = ""
+        self.last_search = ""
+        self.pending_pos: tuple[int, int] | None = None  # (doc, pos) to restore once scored
+
+    # -- layout -------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="text-pane"):
+                yield Legend(id="legend")
+                yield DocumentView(id="doc")
+            with VerticalScroll(id="side"):
+                yield NextTokenPanel(id="next")
+                yield TaskPanel(id="task")
+                yield TaskTable(id="tasks")
+        yield ProgressBar(id="progress", total=100, show_eta=False)
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        place = load_place(self.cache_dir, self.corpus_key)
+        if place and self.session.goto(str(place.get("doc_id", ""))):
+            self.pending_pos = (self.session.doc, int(place.get("pos", 0)))
+        self.query_one(Legend).show("loss")
+        self.query_one(DocumentView).focus()
+        self.refresh_view(tables=True)
+        self.score_corpus()
+
+    def on_resize(self) -> None:
+        width = self.size.width
+        self.query_one("#side").styles.width = 38 if width < 100 else 48 if width < 160 else 60
+
+    # -- drawing ------------------------------------------------------------------------
+    def refresh_view(self, tables: bool = False) -> None:
+        """Redraw what depends on the cursor; `tables` also recomputes the per-task tables."""
+        s = self.session
+        row = s.row()
+        self.query_one(DocumentView).show(s.document.text, s.current, s.pos)
+        note = f"scoring failed: {self.error}" if self.error else f"not scored yet ({self.scoring})"
+        self.query_one(NextTokenPanel).show(row, note)
+        self.query_one(TaskPanel).show(row)
+        if tables:
+            self.query_one(TaskTable).show(
+                s.task_summary(document_only=True),
+                s.task_summary(document_only=False),
+                len(s.rows),
+                len(s.docs),
+            )
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        s = self.session
+        rows = s.current
+        filters = [
+            f"task={s.task_filter}" if s.task_filter else "task=-",
+            f"loss>{s.loss_threshold:g}",
+        ]
+        parts = [
+            ("", self.corpus_name),
+            ("doc", f"{s.doc + 1}/{len(s.docs)} {s.document.id}"),
+            ("pos", f"{s.pos + 1}/{len(rows)}" if rows is not None else "-"),
+            ("jump", " ".join(filters)),
+            ("", self.model_label),
+        ]
+        if self.scoring != "done":
+            parts.append(("", self.scoring))
+        self.query_one(StatusLine).show(parts)
+
+    # -- scoring worker -----------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="scoring")
+    def score_corpus(self) -> None:
+        """Score documents in the background, the one on screen first, then store the corpus."""
+        try:
+            self._score()
+        except InspectorError as e:
+            self.post_message(ScoringFailed(str(e)))
+
+    def _score(self) -> None:
+        import polars as pl
+
+        from inspector.lm.loading import load_model, resolve_model
+        from inspector.pipeline import load_request, request_key, score_corpus, store_corpus
+        from taggers.rules import load_rules
+
+        worker = get_current_worker()
+        rules = self.rules or load_rules()
+        docs = self.session.docs
+        source = resolve_model(self.model_spec, self.cache_dir)
+        key = request_key(source.identity, self.device, self.dtype, self.config, rules, docs)
+        cached = load_request(self.cache_dir, key)
+        if cached is not None:
+            s = cached.settings
+            self.post_message(ModelLoaded(s["model"], s["device"], s["dtype"]))
+            self.post_message(DocumentsScored(cached.table, 1.0))
+            self.post_message(ScoringDone(s, True))
+            return
+        self.post_message(ScoringProgress("loading model", 0.0))
+        lm = load_model(self.model_spec, self.cache_dir, self.device, self.dtype)
+        self.post_message(
+            ModelLoaded(lm.source.name, lm.device.type, str(lm.dtype).removeprefix("torch."))
+        )
+        total = sum(len(d.text) for d in docs) or 1
+        done_chars, parts, left = 0, {}, set(range(len(docs)))
+        while left:
+            if worker.is_cancelled:
+                return
+            chunk = self._next_chunk(left)
+            result = score_corpus([docs[i] for i in chunk], lm, self.config, rules=rules)
+            for i in chunk:
+                parts[i] = result.table.filter(pl.col("doc_id") == docs[i].id)
+                left.discard(i)
+            done_chars += sum(len(docs[i].text) for i in chunk)
+            self.post_message(DocumentsScored(result.table, done_chars / total))
+        full = pl.concat([parts[i] for i in range(len(docs))])
+        settings = store_corpus(docs, lm, full, self.config, self.cache_dir, rules, key)
+        self.post_message(ScoringDone(settings, False))
+
+    def _next_chunk(self, left: set[int]) -> list[int]:
+        """The unscored document nearest after the one on screen, and those after it."""
+        n = len(self.session.docs)
+        start = self.session.doc  # read from the worker thread: only ever an int
+        order = [(start + k) % n for k in range(n)]
+        chunk: list[int] = []
+        chars = 0
+        for i in order:
+            if i in left:
+                if chunk and chars + len(self.session.docs[i].text) > CHUNK_CHARS:
+                    break
+                chunk.append(i)
+                chars += len(self.session.docs[i].text)
+        return chunk
+
+    def on_model_loaded(self, message: ModelLoaded) -> None:
+        self.model_label = f"{message.name} ({message.device}, {message.dtype})"
+        self.refresh_status()
+
+    def on_scoring_progress(self, message: ScoringProgress) -> None:
+        self.scoring = message.text
+        self.query_one(ProgressBar).update(progress=100 * message.fraction)
+        self.refresh_status()
+
+    def on_documents_scored(self, message: DocumentsScored) -> None:
+        added = self.session.add_table(message.table)
+        if self.pending_pos is not None and self.pending_pos[0] in added:
+            self.session.goto(*self.pending_pos)
+            self.pending_pos = None
+        self.scoring = f"scoring {message.fraction:.0%}"
+        self.query_one(ProgressBar).update(progress=100 * message.fraction)
+        self.refresh_view(tables=True)
+
+    def on_scoring_done(self, message: ScoringDone) -> None:
+        self.scoring = "done"
+        self.query_one(ProgressBar).display = False
+        self.refresh_view(tables=True)
+
+    def on_scoring_failed(self, message: ScoringFailed) -> None:
+        self.error = message.error
+        self.scoring = "failed"
+        self.query_one(ProgressBar).display = False
+        self.notify(message.error, title="scoring failed", severity="error", timeout=30)
+        self.refresh_view()
+
+    # -- actions ------------------------------------------------------------------------
+    def _moved(self, moved: bool, doc_changed: bool = False) -> None:
+        if moved:
+            self.refresh_view(tables=doc_changed)
+            if doc_changed:
+                self.save_place()
+
+    def action_step(self, delta: int) -> None:
+        self._moved(self.session.step(delta))
+
+    def action_word(self, delta: int) -> None:
+        self._moved(self.session.word(delta))
+
+    def action_document(self, delta: int) -> None:
+        self._moved(self.session.document_step(delta), doc_changed=True)
+
+    def action_first(self) -> None:
+        self._moved(self.session.first())
+
+    def action_last(self) -> None:
+        self._moved(self.session.last())
+
+    def action_pick_task(self) -> None:
+        tasks = self.session.tasks()
+        if not tasks:
+            self.notify("nothing is scored yet", severity="warning")
+            return
+        current = self.session.task_filter
+        options = [*tasks, None]
+        self.session.task_filter = (
+            options[(options.index(current) + 1) % len(options)] if current in options else tasks[0]
+        )
+        self.notify(f"f / F jump to: {self.session.task_filter or 'no task'}", timeout=2)
+        self.refresh_status()
+
+    def action_jump(self, kind: str, direction: int) -> None:
+        if kind == "task" and not self.session.task_filter:
+            self.notify("press t to choose a task first", severity="warning")
+            return
+        doc = self.session.doc
+        if not self.session.next_match(kind, direction):
+            self.notify("no more matches in the scored documents", timeout=2)
+            return
+        self._moved(True, doc_changed=self.session.doc != doc)
+
+    def action_threshold(self, delta: int) -> None:
+        self.session.loss_threshold = max(0.0, self.session.loss_threshold + delta)
+        self.refresh_status()
+
+    def action_search(self) -> None:
+        self.push_screen(
+            PromptScreen("search the text", "words to find", self.last_search), self._searched
+        )
+
+    def _searched(self, query: str | None) -> None:
+        if query:
+            self.last_search = query
+            self.action_search_again(1)
+
+    def action_search_again(self, direction: int) -> None:
+        if not self.last_search:
+            self.action_search()
+            return
+        doc = self.session.doc
+        if self.session.search(self.last_search, direction):
+            self._moved(True, doc_changed=self.session.doc != doc)
+            self.refresh_view(tables=self.session.doc != doc)
+        else:
+            self.notify(f"not found: {self.last_search!r}", severity="warning")
+
+    def action_goto(self) -> None:
+        self.push_screen(
+            PromptScreen("go to: document number or id, then :position", "3:40"), self._went
+        )
+
+    def _went(self, answer: str | None) -> None:
+        if not answer:
+            return
+        where, _, pos = answer.strip().partition(":")
+        doc = self.session.doc
+        target = self.session.find_document(where) if where else doc
+        if target is None:
+            self.notify(f"no document {where!r}", severity="warning")
+            return
+        self.session.goto(target, int(pos) - 1 if pos.strip().isdigit() else 0)
+        self._moved(True, doc_changed=self.session.doc != doc)
+
+    def action_colour(self) -> None:
+        view = self.query_one(DocumentView)
+        mode = "rank" if view.mode == "loss" else "loss"
+        view.set_mode(mode)
+        self.query_one(Legend).show(mode)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen([b for b in self.BINDINGS if isinstance(b, Binding)]))
+
+    async def action_quit(self) -> None:
+        self.save_place()
+        self.exit()
+
+    @on(DocumentView.TokenClicked)
+    def on_token_clicked(self, message: DocumentView.TokenClicked) -> None:
+        self._moved(self.session.goto(self.session.doc, message.pos))
+
+    def save_place(self) -> None:
+        try:
+            save_place(self.cache_dir, self.corpus_key, self.session.place())
+        except (OSError, InspectorError) as e:
+            self.notify(f"could not save your place: {e}", severity="warning")
+
+    def on_unmount(self) -> None:
+        self.save_place()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for b in self.BINDINGS:
+            if isinstance(b, Binding):
+                yield SystemCommand(
+                    f"{b.tooltip or b.description} ({b.key.split(',')[0]})",
+                    b.tooltip or b.description,
+                    partial(self.run_action, b.action),
+                )

@@ -1,0 +1,52 @@
+"""Messages the scoring worker posts to the app (the only way a thread talks to the UI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from textual.message import Message
+
+
+@dataclass
+class ModelLoaded(Message):
+    """The model is ready; scoring starts."""
+
+    name: str
+    device: str
+    dtype: str
+
+
+@dataclass
+class DocumentsScored(Message):
+    """Rows of one or more documents, scored and tagged."""
+
+    table: pl.DataFrame
+    fraction: float  # of the corpus's characters scored so far
+
+
+@dataclass
+class ScoringProgress(Message):
+    """What the worker is doing now (merged: only the latest matters)."""
+
+    text: str
+    fraction: float
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ScoringProgress)
+
+
+@dataclass
+class ScoringDone(Message):
+    """Every document is scored; `settings` are the run's."""
+
+    settings: dict[str, Any]
+    from_cache: bool
+
+
+@dataclass
+class ScoringFailed(Message):
+    """Scoring stopped; `error` says why and what to do."""
+
+    error: str

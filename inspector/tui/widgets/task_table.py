@@ -1,0 +1,48 @@
+"""Per-task loss for the current document and for everything scored so far."""
+
+from __future__ import annotations
+
+import polars as pl
+from rich.console import Group
+from rich.table import Table
+from textual.widgets import Static
+
+from inspector.tui.widgets.task_panel import TASK_STYLES
+
+
+def task_table(title: str, summary: pl.DataFrame) -> Table:
+    table = Table(title=title, title_justify="left", box=None, padding=(0, 1), expand=True)
+    table.add_column("task")
+    table.add_column("tokens", justify="right")
+    table.add_column("mean loss", justify="right")
+    table.add_column("of loss", justify="right")
+    for row in summary.iter_rows(named=True):
+        table.add_row(
+            f"[{TASK_STYLES.get(row['task'], 'green')}]{row['task']}[/]",
+            f"{row['tokens']:,}",
+            f"{row['mean_nll']:.2f}",
+            f"{row['loss_share']:.0%}",
+        )
+    return table
+
+
+class TaskTable(Static):
+    """Two small tables: this document, and all documents scored so far."""
+
+    DEFAULT_CSS = """
+    TaskTable { height: auto; border: round $accent; padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = "loss by task"
+
+    def show(
+        self, document: pl.DataFrame, everything: pl.DataFrame, scored_docs: int, total_docs: int
+    ) -> None:
+        self.update(
+            Group(
+                task_table("this document", document),
+                task_table(f"all scored ({scored_docs}/{total_docs} documents)", everything),
+            )
+        )
