@@ -172,6 +172,7 @@ class InspectorApp(App[None]):
         self.model_label = "loading model"
         self.scoring = "starting"
         self.error = ""
+        self.from_cache = False
         self.last_search = ""
         self.pending_pos: tuple[int, int] | None = None  # (doc, pos) to restore once scored
 
@@ -322,6 +323,7 @@ class InspectorApp(App[None]):
 
     def on_scoring_done(self, message: ScoringDone) -> None:
         self.scoring = "done"
+        self.from_cache = message.from_cache
         self.query_one(ProgressBar).display = False
         self.refresh_view(tables=True)
 

@@ -1,0 +1,169 @@
+"""Pilot tests of the app with a tiny model: moving, jumping, searching, help, resume, errors."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from corpora import Document
+from inspector.tui.app import InspectorApp
+from inspector.tui.screens.help import HelpScreen
+from inspector.tui.screens.prompt import PromptScreen
+from inspector.tui.widgets.document_view import DocumentView
+
+DOCS = [
+    Document("biden", "Biden married Neilia Hunter, a student."),
+    Document("danube", "The Danube flows into the Black Sea.\n\nIt is long."),
+    Document("quiz", "The answer to 3 + 4 is 7, said the teacher."),
+]
+
+
+def make_app(model: Path | str, cache: Path, docs: list[Document] = DOCS) -> InspectorApp:
+    return InspectorApp(docs, "test corpus", cache, model_spec=str(model), device="cpu")
+
+
+async def scored(pilot, app: InspectorApp, timeout: float = 60) -> None:
+    """Wait until the worker has scored everything (or failed)."""
+    for _ in range(int(timeout / 0.05)):
+        if app.scoring in ("done", "failed"):
+            await pilot.pause()
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"scoring did not finish: {app.scoring}")
+
+
+async def test_navigation_keys(tiny_model_dir: Path, tmp_path: Path) -> None:
+    app = make_app(tiny_model_dir, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scored(pilot, app)
+        s = app.session
+        assert app.error == "" and len(s.rows) == 3
+        await pilot.press("right", "l", "l")
+        assert s.pos == 3
+        await pilot.press("left", "h")
+        assert s.pos == 1
+        await pilot.press("end")
+        assert s.pos == len(s.current) - 1
+        await pilot.press("home")
+        assert s.pos == 0
+        await pilot.press("w")
+        first_word = s.row()["word"]
+        assert s.pos > 0 and s.row()["word_initial"] and first_word != "Biden"
+        await pilot.press("b")
+        assert s.pos == 0
+        await pilot.press("]")
+        assert s.doc == 1 and s.pos == 0
+        await pilot.press("[")
+        assert s.doc == 0
+        view = app.query_one(DocumentView)
+        assert view.selected == s.pos and view.text == DOCS[0].text
+
+
+async def test_filters_jump_and_show(tiny_model_dir: Path, tmp_path: Path) -> None:
+    app = make_app(tiny_model_dir, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scored(pilot, app)
+        s = app.session
+        await pilot.press("t")
+        chosen = s.task_filter
+        assert chosen in s.tasks()
+        await pilot.press("f")
+        assert s.row()["task"] == chosen
+        assert f"task={chosen}" in str(app.query_one("#status").render())
+        s.goto(0, 0)
+        s.loss_threshold = 0.0
+        await pilot.press("x")
+        assert s.pos == 1  # every target is above 0 nats
+        await pilot.press("minus")
+        assert s.loss_threshold == 0.0
+        await pilot.press("plus", "plus")
+        assert s.loss_threshold == 2.0
+        s.goto(0, 0)
+        await pilot.press("o")  # random weights: most targets are outside the top 20
+        assert s.row()["rank"] > 20
+
+
+async def test_search_goto_colour_and_click(tiny_model_dir: Path, tmp_path: Path) -> None:
+    app = make_app(tiny_model_dir, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scored(pilot, app)
+        s = app.session
+        await pilot.press("slash")
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press(*"black sea", "enter")
+        assert s.doc == 1
+        row = s.row()
+        assert DOCS[1].text[row["char_start"] : row["char_end"]].strip() in (
+            "Black",
+            "B",
+            "Bl",
+            "Bla",
+        )
+        await pilot.press("n")  # no other match: stays, and says so
+        assert s.doc == 1
+        await pilot.press("colon", *"3:4", "enter")
+        assert (s.doc, s.pos) == (2, 3)
+        await pilot.press("c")
+        assert app.query_one(DocumentView).mode == "rank"
+        await pilot.click(DocumentView, offset=(2, 0))  # the view's padding is one cell
+        assert s.pos == s.current.token_at(1)
+
+
+async def test_help_lists_every_key_and_palette_has_every_action(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    app = make_app(tiny_model_dir, tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert len(app.screen.keys) == len(InspectorApp.BINDINGS)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for binding in InspectorApp.BINDINGS:
+            assert any((binding.tooltip or binding.description) in t for t in titles), (
+                binding.action
+            )
+        await scored(pilot, app)
+
+
+async def test_resume_where_the_reader_left(tiny_model_dir: Path, tmp_path: Path) -> None:
+    app = make_app(tiny_model_dir, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scored(pilot, app)
+        assert not app.from_cache
+        await pilot.press("]", "]", "right", "right", "right")
+        await pilot.press("q")
+    again = make_app(tiny_model_dir, tmp_path)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await scored(pilot, again)
+        assert again.from_cache  # the second start reads the cache, no model
+        assert (again.session.doc, again.session.pos) == (2, 3)
+
+
+async def test_errors_are_shown_and_the_text_stays_browsable(tmp_path: Path) -> None:
+    app = make_app(tmp_path / "no-such-model", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scored(pilot, app)
+        assert "not a local folder" in app.error
+        assert any("not a local folder" in str(n.message) for n in app._notifications)
+        assert "scoring failed" in str(app.query_one("#next").render())
+        await pilot.press("]")
+        assert app.session.doc == 1  # documents can still be read
+
+
+@pytest.mark.parametrize("size", [(80, 24), (140, 40)])
+def test_main_screen_snapshot(
+    snap_compare, tiny_model_dir: Path, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    app = make_app(tiny_model_dir, tmp_path)
+
+    async def run_before(pilot) -> None:
+        await scored(pilot, app)
+        await pilot.press("right", "right", "right", "right", "right")
+        app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
