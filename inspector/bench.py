@@ -24,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from corpora import Document, bundled_path, read_corpus
 from inspector.cachedir import default_cache_dir, ensure_dir
 from inspector.lm.loading import LoadedModel, load_model
@@ -123,6 +125,34 @@ def measure_workload(lm: LoadedModel, docs: list[Document], config: ScoreConfig)
     return figures
 
 
+def measure_app(
+    lm: LoadedModel, docs: list[Document], config: ScoreConfig, cache_dir: Path
+) -> dict[str, Any]:
+    """First frame and key latency of the app (its module is the only one importing textual)."""
+    from inspector.pipeline import request_key
+    from inspector.tui import bench as tui
+    from taggers.rules import load_rules
+
+    rules = load_rules()
+    key = request_key(lm.source.identity, "auto", "auto", ScoreConfig(), rules, docs)
+    table = score_corpus(docs, lm, ScoreConfig(), cache_dir, rules=rules, request=key).table
+    figures = {f"tui_{k}": v for k, v in tui.first_frame(cache_dir).items()}
+    prose = max(docs, key=lambda d: len(d.text))
+    short = tui.key_latency([prose], table.filter(pl.col("doc_id") == prose.id), cache_dir)
+    long_doc, long_table = tui.tiled_document(docs, table, 200_000)
+    long = tui.key_latency([long_doc], long_table, cache_dir)
+    figures.update(
+        {
+            "tui_key_p50_ms": short["p50_ms"],
+            "tui_key_p95_ms": short["p95_ms"],
+            "tui_long_doc_tokens": long_table.height,
+            "tui_long_key_p50_ms": long["p50_ms"],
+            "tui_long_key_p95_ms": long["p95_ms"],
+        }
+    )
+    return figures
+
+
 def measure(model: str, device: str, batch_tokens: int | None, cache_dir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {}
     if model in ("", "embedded") or model.endswith(".gguf"):
@@ -149,6 +179,7 @@ def measure(model: str, device: str, batch_tokens: int | None, cache_dir: Path) 
     results.update(measure_workload(lm, docs, config))
     short = measure_workload(lm, sentence_corpus(docs), config)
     results.update({f"sentences_{k}": v for k, v in short.items()})
+    results.update(measure_app(lm, docs, config, cache_dir))
     results["help_s"] = help_seconds()
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return results
@@ -173,6 +204,11 @@ def format_report(r: dict[str, Any]) -> str:
             f"inspector bench: {r['model']} on {r['device']} ({r['dtype']})",
             *block("bundled corpus", ""),
             *block("64 sentences of it, one document each", "sentences_"),
+            f"app: first frame {r['tui_first_frame_s']:.2f} s, cached scores on screen "
+            f"{r['tui_scores_shown_s']:.2f} s (fresh process); key to screen p50 "
+            f"{r['tui_key_p50_ms']:.1f} ms, p95 {r['tui_key_p95_ms']:.1f} ms; on a "
+            f"{r['tui_long_doc_tokens']:,}-token document p50 {r['tui_long_key_p50_ms']:.1f} ms, "
+            f"p95 {r['tui_long_key_p95_ms']:.1f} ms",
             f"load cold {s(r['load_cold_s'])}, warm {s(r['load_warm_s'])}; "
             f"inspector --help {r['help_s']:.2f} s; peak memory {r['peak_rss_mb']:,.0f} MB",
         ]

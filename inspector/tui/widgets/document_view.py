@@ -82,13 +82,16 @@ class DocumentView(ScrollView, can_focus=True):
     def line_of(self, char: int) -> int:
         return max(0, bisect_right(self._line_starts, char) - 1)
 
-    def scroll_to_selected(self) -> None:
+    def scroll_to_selected(self) -> bool:
+        """Scroll so the selected target is on screen; True if that scrolled."""
         if self.rows is None or not len(self.rows) or not self._lines:
-            return
+            return False
         line = self.line_of(int(self.rows.char_start[self.selected]) + 1)
         top, height = self.scroll_offset.y, max(1, self.scrollable_content_region.height)
-        if not top <= line < top + height:
-            self.scroll_to(y=max(0, line - height // 3), animate=False)
+        if top <= line < top + height:
+            return False
+        self.scroll_to(y=max(0, line - height // 3), animate=False)
+        return True
 
     # -- rendering ----------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:

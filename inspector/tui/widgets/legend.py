@@ -22,4 +22,4 @@ class Legend(Static):
         for label, style in zip(labels, styles, strict=True):
             text.append(f" {label} ", style=style)
         text.append("  c: switch", style="dim")
-        self.update(text)
+        self.update(text, layout=False)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
 BAR_WIDTH = 12
+TOKEN_WIDTH = 16
 
 
 def shown(token: str) -> str:
@@ -27,7 +27,7 @@ class NextTokenPanel(Static):
     """Top-k candidates with probability bars; loss, probability, rank and entropy."""
 
     DEFAULT_CSS = """
-    NextTokenPanel { height: auto; max-height: 60%; border: round $primary; padding: 0 1; overflow-y: auto; }
+    NextTokenPanel { height: 1fr; min-height: 6; border: round $primary; padding: 0 1; overflow: hidden; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -37,7 +37,7 @@ class NextTokenPanel(Static):
     def show(self, row: dict[str, Any] | None, note: str = "") -> None:
         """Render a token-table row, or `note` while there is none."""
         if row is None:
-            self.update(Text(note or "not scored yet", style="dim"))
+            self.update(Text(note or "not scored yet", style="dim"), layout=False)
             return
         nll = row["nll"]
         head = Text.assemble(
@@ -47,33 +47,28 @@ class NextTokenPanel(Static):
             ("loss ", "dim"), f"{nll:.2f} nats = {nll / math.log(2):.2f} bits",
             ("  entropy ", "dim"), f"{row['entropy']:.2f} nats",
         )  # fmt: skip
-        table = Table.grid(padding=(0, 1))
-        table.add_column(justify="right", style="dim")
-        table.add_column(no_wrap=True, overflow="ellipsis", max_width=18)
-        table.add_column(width=BAR_WIDTH + 1, no_wrap=True)
-        table.add_column(justify="right", width=6)
+        # plain Text lines with fixed columns: far cheaper to draw than a rich Table, per key
+        lines = Text()
         for i, (tid, tok, p) in enumerate(
             zip(row["top_ids"], row["top_tokens"], row["top_probs"], strict=True), 1
         ):
             true = tid == row["token_id"]
-            style = "bold reverse" if true else ""
-            table.add_row(
-                str(i),
-                Text(shown(tok), style=style),
-                Text(bar(p), style="green" if true else "cyan"),
-                f"{p:.1%}",
-            )
-        parts: list[Any] = [head, table]
-        if row["rank"] > len(row["top_ids"]):
-            parts.append(
+            label = shown(tok)
+            label = label if len(label) <= TOKEN_WIDTH else label[: TOKEN_WIDTH - 1] + "…"
+            lines.append(f"\n{i:>2} ", style="dim")
+            lines.append(label, style="bold reverse" if true else "")
+            lines.append(" " * (TOKEN_WIDTH - len(label) + 1))
+            lines.append(f"{bar(p):<{BAR_WIDTH}}", style="green" if true else "cyan")
+            lines.append(f" {p:6.1%}")
+        if row["rank"] > len(row["top_ids"]):  # shown before the list, so a short panel keeps it
+            head.append_text(
                 Text.assemble(
-                    ("true token outside the top ", "dim"),
+                    ("\ntrue token outside the top ", "dim"),
                     str(len(row["top_ids"])),
                     ": ",
                     (shown(row["token"]), "bold reverse"),
-                    f"  rank {row['rank']:,}  p {row['prob']:.4%}",
+                    f" rank {row['rank']:,}, p {row['prob']:.4%}",
                 )  # fmt: skip
             )
-        from rich.console import Group
-
-        self.update(Group(*parts))
+        head.append_text(lines)
+        self.update(head, layout=False)  # a fixed size: no re-layout per key

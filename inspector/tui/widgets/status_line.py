@@ -20,4 +20,4 @@ class StatusLine(Static):
             if label:
                 text.append(label + " ", style="dim")
             text.append(value)
-        self.update(text)
+        self.update(text, layout=False)

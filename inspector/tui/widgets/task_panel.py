@@ -20,7 +20,7 @@ class TaskPanel(Static):
     """One or two lines: task, reason, word, POS, tag, entity, first piece or continuation."""
 
     DEFAULT_CSS = """
-    TaskPanel { height: auto; border: round $secondary; padding: 0 1; }
+    TaskPanel { height: 5; border: round $secondary; padding: 0 1; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -29,7 +29,7 @@ class TaskPanel(Static):
 
     def show(self, row: dict[str, Any] | None) -> None:
         if row is None:
-            self.update(Text("-", style="dim"))
+            self.update(Text("-", style="dim"), layout=False)
             return
         task = row["task"]
         self.update(
@@ -48,5 +48,6 @@ class TaskPanel(Static):
                 row["ent_type"] or "-",
                 ("  ", ""),
                 ("first piece" if row["word_initial"] else "continuation", "dim"),
-            )  # fmt: skip
+            ),  # fmt: skip
+            layout=False,
         )

@@ -30,7 +30,7 @@ class TaskTable(Static):
     """Two small tables: this document, and all documents scored so far."""
 
     DEFAULT_CSS = """
-    TaskTable { height: auto; border: round $accent; padding: 0 1; }
+    TaskTable { height: auto; max-height: 45%; border: round $accent; padding: 0 1; overflow-y: auto; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
