@@ -102,6 +102,9 @@ def test_edge_cases_of_the_rule_file(tagger: TaskTagger) -> None:
     assert ("7", "world_knowledge", "arithmetic_number") in tags
     assert ("-", "punctuation", "punctuation") in tags  # a hyphenated word: the hyphen ...
     assert ("known", "arbitrary", "content_word") in tags  # ... and its parts on their own
+    text = "It is the second-longest river."
+    tags = _tags(tagger, text, _word_spans(tagger, text))
+    assert all(reason not in ("arithmetic_number", "arithmetic_operand") for _, _, reason in tags)
 
 
 def _word_spans(tagger: TaskTagger, text: str) -> list[tuple[int, int]]:

@@ -33,9 +33,14 @@ class NextTokenPanel(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "next token"
+        self._shown: tuple[dict[str, Any] | None, str] = (None, "")
+
+    def on_resize(self) -> None:
+        self.show(*self._shown)  # the columns follow the panel's width
 
     def show(self, row: dict[str, Any] | None, note: str = "") -> None:
         """Render a token-table row, or `note` while there is none."""
+        self._shown = (row, note)
         if row is None:
             self.update(Text(note or "not scored yet", style="dim"), layout=False)
             return
@@ -48,17 +53,20 @@ class NextTokenPanel(Static):
             ("  entropy ", "dim"), f"{row['entropy']:.2f} nats",
         )  # fmt: skip
         # plain Text lines with fixed columns: far cheaper to draw than a rich Table, per key
+        avail = max(20, self.size.width - 4)  # inside the border and padding
+        bar_width = BAR_WIDTH if avail >= 42 else max(4, avail - 30)
+        token_width = max(6, min(TOKEN_WIDTH, avail - 11 - bar_width))
         lines = Text()
         for i, (tid, tok, p) in enumerate(
             zip(row["top_ids"], row["top_tokens"], row["top_probs"], strict=True), 1
         ):
             true = tid == row["token_id"]
             label = shown(tok)
-            label = label if len(label) <= TOKEN_WIDTH else label[: TOKEN_WIDTH - 1] + "…"
+            label = label if len(label) <= token_width else label[: token_width - 1] + "…"
             lines.append(f"\n{i:>2} ", style="dim")
             lines.append(label, style="bold reverse" if true else "")
-            lines.append(" " * (TOKEN_WIDTH - len(label) + 1))
-            lines.append(f"{bar(p):<{BAR_WIDTH}}", style="green" if true else "cyan")
+            lines.append(" " * (token_width - len(label) + 1))
+            lines.append(f"{bar(p, bar_width):<{bar_width}}", style="green" if true else "cyan")
             lines.append(f" {p:6.1%}")
         if row["rank"] > len(row["top_ids"]):  # shown before the list, so a short panel keeps it
             head.append_text(

@@ -12,10 +12,10 @@ from inspector.tui.widgets.task_panel import TASK_STYLES
 
 def task_table(title: str, summary: pl.DataFrame) -> Table:
     table = Table(title=title, title_justify="left", box=None, padding=(0, 1), expand=True)
-    table.add_column("task")
+    table.add_column("task", no_wrap=True)
     table.add_column("tokens", justify="right")
-    table.add_column("mean loss", justify="right")
-    table.add_column("of loss", justify="right")
+    table.add_column("loss", justify="right")  # mean, nats
+    table.add_column("share", justify="right")  # of the summed loss
     for row in summary.iter_rows(named=True):
         table.add_row(
             f"[{TASK_STYLES.get(row['task'], 'green')}]{row['task']}[/]",
@@ -35,7 +35,7 @@ class TaskTable(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.border_title = "loss by task"
+        self.border_title = "loss by task (mean nats, share)"
 
     def show(
         self, document: pl.DataFrame, everything: pl.DataFrame, scored_docs: int, total_docs: int
