@@ -71,6 +71,16 @@ class DocRows:
         return max(0, int(np.searchsorted(self.char_start, char, side="right")) - 1)
 
 
+def split_rows(table: pl.DataFrame) -> list[tuple[str, DocRows]]:
+    """A token table split into its documents' rows, in order."""
+    return [
+        (str(doc_id), DocRows.from_table(part))
+        for (doc_id,), part in table.partition_by(
+            "doc_id", as_dict=True, maintain_order=True
+        ).items()
+    ]
+
+
 class Session:
     """Where the reader is in a corpus, what is scored so far, and what to jump to."""
 
@@ -86,16 +96,16 @@ class Session:
         self._scored: list[pl.DataFrame] = []
 
     # -- data ---------------------------------------------------------------------------
-    def add_table(self, table: pl.DataFrame) -> list[int]:
-        """Take in scored rows (one or more documents); returns the documents now scored."""
+    def add_table(self, table: pl.DataFrame | list[tuple[str, DocRows]]) -> list[int]:
+        """Take in scored rows of one or more documents, as a table or already split by
+        `split_rows` (the app does that off its event loop); returns the documents added."""
+        parts = split_rows(table) if isinstance(table, pl.DataFrame) else table
         added = []
-        for (doc_id,), part in table.partition_by(
-            "doc_id", as_dict=True, maintain_order=True
-        ).items():
-            i = self.index.get(str(doc_id))
+        for doc_id, rows in parts:
+            i = self.index.get(doc_id)
             if i is not None and i not in self.rows:
-                self.rows[i] = DocRows.from_table(part)
-                self._scored.append(part)
+                self.rows[i] = rows
+                self._scored.append(rows.table)
                 added.append(i)
         return added
 

@@ -246,18 +246,37 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_for_browsing(
+    paths: list[Path], text_field: str, text_column: str
+) -> tuple[list[Any], list[str]]:
+    """The documents of every path that reads, and one line for each that does not: the app
+    opens what it can and shows the rest. Nothing readable at all is an error."""
+    from corpora import read_corpus
+    from inspector.errors import CorpusError
+
+    docs: list[Any] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            docs.extend(d for d in read_corpus([path], text_field, text_column) if d.text)
+        except CorpusError as e:
+            problems.append(str(e))
+    if not docs:
+        raise CorpusError("; ".join(problems))
+    if len({d.id for d in docs}) != len(docs):
+        read_corpus(paths, text_field, text_column)  # raises the duplicate-id error, naming both
+    return docs, problems
+
+
 def _browse(args: argparse.Namespace) -> int:
-    from corpora import bundled_path, read_corpus
+    from corpora import bundled_path
     from inspector.lm.scoring import ScoreConfig
     from taggers.rules import load_rules
 
     rules = load_rules(args.rules)
-    paths = args.paths or [bundled_path()]
-    docs = [
-        d
-        for d in read_corpus(paths, text_field=args.text_field, text_column=args.text_column)
-        if d.text
-    ]
+    docs, problems = read_for_browsing(
+        args.paths or [bundled_path()], args.text_field, args.text_column
+    )
     config = ScoreConfig(
         top_k=args.top_k, window=args.window, stride=args.stride, batch_tokens=args.batch_tokens
     )
@@ -265,8 +284,9 @@ def _browse(args: argparse.Namespace) -> int:
     from inspector.tui.app import InspectorApp
 
     app = InspectorApp(
-        docs, name, _cache_dir(args), args.model, args.device, args.dtype, config, rules
-    )
+        docs, name, _cache_dir(args), args.model, args.device, args.dtype, config, rules,
+        problems=problems,
+    )  # fmt: skip
     app.run()
     return 0
 

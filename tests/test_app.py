@@ -167,3 +167,22 @@ def test_main_screen_snapshot(
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_unreadable_inputs_are_reported_in_the_app(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from inspector.cli import read_for_browsing
+
+    (tmp_path / "good.txt").write_text("Biden married Neilia Hunter, a student.")
+    (tmp_path / "bad.txt").write_bytes(b"caf\xff")
+    docs, problems = read_for_browsing(
+        [tmp_path / "good.txt", tmp_path / "bad.txt"], "text", "text"
+    )
+    assert [d.id for d in docs] == ["good.txt"]
+    assert len(problems) == 1 and "bad.txt: not valid UTF-8 at byte offset 3" in problems[0]
+    app = InspectorApp(docs, "c", tmp_path / "cache", str(tiny_model_dir), "cpu", problems=problems)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scored(pilot, app)
+        assert any("not valid UTF-8" in str(n.message) for n in app._notifications)
+        assert len(app.session.rows) == 1  # what did load is scored and browsable

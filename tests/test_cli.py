@@ -160,3 +160,32 @@ def test_repeated_request_is_answered_without_torch(tiny_model_dir: Path, tmp_pa
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "0 False False"
     assert "from cache" in out.stdout
+
+
+def test_nothing_readable_to_browse_is_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "bad.txt").write_bytes(b"\xff")
+    result = run_cli("browse", "bad.txt", "--cache-dir", str(tmp_path / "cache"), cwd=tmp_path)
+    assert result.returncode == 2 and "not valid UTF-8 at byte offset 0" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_hub_id_from_the_local_cache(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hub id resolves to its snapshot in the local Hugging Face cache, offline."""
+    import shutil
+
+    from inspector.lm.loading import load_model, resolve_model
+
+    hub = tmp_path / "hub"
+    repo = hub / "models--someone--tiny-llama"
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    shutil.copytree(tiny_model_dir, repo / "snapshots" / revision)
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(revision)
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(hub))
+    source = resolve_model("someone/tiny-llama", tmp_path / "cache")
+    assert source.kind == "hub" and source.identity == f"revision:{revision}"
+    lm = load_model("someone/tiny-llama", tmp_path / "cache", device="cpu")
+    assert lm.source.name == "someone/tiny-llama"

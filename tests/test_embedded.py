@@ -100,3 +100,10 @@ def test_biden_sentence_is_tagged_through_the_pipeline(embedded_lm) -> None:
     assert got[" Ne"][:2] == got["ilia"][:2] == ("world_knowledge", "named_entity")
     assert got[" Ne"][2] and not got["ilia"][2]  # the continuation piece takes its word's task
     assert table["word"].to_list()[3:5] == ["Neilia", "Neilia"]
+
+
+def test_a_gguf_path_uses_the_same_converted_copy(embedded_lm, embedded_cache: Path) -> None:
+    path = str(embedded_gguf())
+    lm = load_model(path, embedded_cache, device="cpu")
+    assert lm.source.kind == "gguf" and lm.source.identity == embedded_lm.source.identity
+    assert not lm.converted  # same file, same hash: the cached conversion is reused

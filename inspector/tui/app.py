@@ -22,7 +22,7 @@ from textual.widgets import Footer, ProgressBar
 from textual.worker import get_current_worker
 
 from corpora import Document
-from inspector.browse import Session, load_place, save_place
+from inspector.browse import Session, load_place, save_place, split_rows
 from inspector.errors import InspectorError
 from inspector.lm.scoring import ScoreConfig
 from inspector.tui.messages import (
@@ -161,9 +161,12 @@ class InspectorApp(App[None]):
         config: ScoreConfig | None = None,
         rules: RuleSet | None = None,
         scored: Any = None,
+        problems: list[str] | None = None,
     ) -> None:
-        """`scored`, a token table of these documents, is shown as it is instead of scoring."""
+        """`scored`, a token table of these documents, is shown as it is instead of scoring;
+        `problems` are inputs that could not be read, reported on screen."""
         super().__init__()
+        self.problems = problems or []
         self.scored = scored
         from inspector.pipeline import corpus_hash
 
@@ -198,12 +201,14 @@ class InspectorApp(App[None]):
         place = load_place(self.cache_dir, self.corpus_key)
         if place and self.session.goto(str(place.get("doc_id", ""))):
             self.pending_pos = (self.session.doc, int(place.get("pos", 0)))
+        for problem in self.problems:
+            self.notify(problem, title="not opened", severity="error", timeout=30)
         self.query_one(Legend).show("loss")
         self.query_one(DocumentView).focus()
         self.refresh_view(tables=True)
         if self.scored is not None:
             self.model_label = "given table"
-            self.post_message(DocumentsScored(self.scored, 1.0))
+            self.post_message(DocumentsScored(split_rows(self.scored), 1.0))
             self.post_message(ScoringDone({}, True))
         else:
             self.score_corpus()
@@ -273,7 +278,7 @@ class InspectorApp(App[None]):
         if cached is not None:
             s = cached.settings
             self.post_message(ModelLoaded(s["model"], s["device"], s["dtype"]))
-            self.post_message(DocumentsScored(cached.table, 1.0))
+            self.post_message(DocumentsScored(split_rows(cached.table), 1.0))
             self.post_message(ScoringDone(s, True))
             return
         self.post_message(ScoringProgress("loading model", 0.0))
@@ -292,7 +297,7 @@ class InspectorApp(App[None]):
                 parts[i] = result.table.filter(pl.col("doc_id") == docs[i].id)
                 left.discard(i)
             done_chars += sum(len(docs[i].text) for i in chunk)
-            self.post_message(DocumentsScored(result.table, done_chars / total))
+            self.post_message(DocumentsScored(split_rows(result.table), done_chars / total))
         full = pl.concat([parts[i] for i in range(len(docs))])
         settings = store_corpus(docs, lm, full, self.config, self.cache_dir, rules, key)
         self.post_message(ScoringDone(settings, False))
@@ -322,7 +327,7 @@ class InspectorApp(App[None]):
         self.refresh_status()
 
     def on_documents_scored(self, message: DocumentsScored) -> None:
-        added = self.session.add_table(message.table)
+        added = self.session.add_table(message.rows)
         # The tables live as long as the app: keep them out of the garbage collector's scans,
         # whose full passes otherwise stall a keypress now and then (measured: 30-45 ms).
         gc.freeze()

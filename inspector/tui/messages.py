@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import polars as pl
 from textual.message import Message
+
+from inspector.browse import DocRows
 
 
 @dataclass
@@ -20,9 +21,9 @@ class ModelLoaded(Message):
 
 @dataclass
 class DocumentsScored(Message):
-    """Rows of one or more documents, scored and tagged."""
+    """Rows of one or more documents, scored, tagged, and split per document off the UI."""
 
-    table: pl.DataFrame
+    rows: list[tuple[str, DocRows]]
     fraction: float  # of the corpus's characters scored so far
 
 
