@@ -181,7 +181,7 @@ def score_corpus(
     if scores is None:
         t0 = time.perf_counter()
         tokenized = scorer.tokenize([d.text for d in docs])
-        with _progress(progress, sum(len(t.ids) for t in tokenized)) as step:
+        with _Progress(progress, sum(len(t.ids) for t in tokenized)) as step:
             raw = scorer.score_tokenized(tokenized, step)
         scores = scorer.to_table(docs, tokenized, raw)
         timings["score_s"] = time.perf_counter() - t0
@@ -281,7 +281,7 @@ def _read_cached(
     return table
 
 
-class _progress:
+class _Progress:
     """A tqdm bar over tokens on stderr (hidden when stderr is not a terminal), or a callback."""
 
     def __init__(self, how: bool | Callable[[int, int], None], total: int) -> None:

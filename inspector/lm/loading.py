@@ -257,12 +257,12 @@ def _complete(folder: Path) -> bool:
     weights = folder / "model.safetensors"
     if not (folder / "inspector-conversion.json").is_file() or not weights.is_file():
         return False
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     try:
         with safe_open(str(weights), framework="pt") as f:
             f.keys()
-    except Exception:  # safetensors raises its own error type for a truncated file
+    except (OSError, SafetensorError):  # a truncated or garbled file: convert again
         return False
     return True
 
