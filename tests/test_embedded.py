@@ -27,7 +27,7 @@ def test_embedded_model_converts_once_then_loads_warm(embedded_lm, embedded_cach
     assert warm.n_params == embedded_lm.n_params > 100_000_000
 
 
-def test_damaged_conversion_is_rebuilt(embedded_cache: Path, tmp_path: Path) -> None:
+def test_damaged_conversion_is_rebuilt(embedded_lm, embedded_cache: Path, tmp_path: Path) -> None:
     import shutil
 
     cache = tmp_path / "cache"
