@@ -156,6 +156,91 @@ def build_parser() -> argparse.ArgumentParser:
         help="task rules (TOML) replacing the shipped taggers/rules.toml",
     )
 
+    tasks = sub.add_parser(
+        "tasks",
+        help="per-task loss tables, for one model or several (how tasks move with model size)",
+        description="The overall loss as a weighted sum of per-task losses: per task, its token "
+        "share, mean loss, contribution (share x mean loss, summing to the overall loss), loss share, "
+        "top-1 accuracy, median rank, mean entropy and a 95%% interval of the mean loss. Several "
+        "--model or --from give one block per model with the change against the first.",
+    )
+    _add_corpus_options(tasks)
+    tasks.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        metavar="M",
+        help="score the corpus with this model (repeat to compare models; default: the embedded model)",
+    )
+    tasks.add_argument(
+        "--from",
+        dest="tables",
+        action="append",
+        default=None,
+        metavar="TABLE",
+        help="an already scored token table: a file, or a folder or glob of Parquet parts (repeatable)",
+    )
+    tasks.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda", "mps"],
+        help="where to run (default: auto)",
+    )
+    tasks.add_argument(
+        "--dtype",
+        default="auto",
+        choices=["auto", "float32", "bfloat16", "float16"],
+        help="weights dtype (default: auto)",
+    )
+    tasks.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where scored tables and converted models are kept",
+    )
+    _add_scoring_options(tasks)
+    tasks.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="task rules (TOML) replacing the shipped ones",
+    )
+    tasks.add_argument(
+        "--by",
+        default="task",
+        choices=["task", "doc", "task,doc"],
+        help="rows per task (default), per document, or per document and task",
+    )
+    tasks.add_argument(
+        "--task",
+        dest="task_filter",
+        action="append",
+        default=None,
+        metavar="T",
+        help="keep only these tasks (repeatable)",
+    )
+    tasks.add_argument(
+        "--format",
+        default=None,
+        choices=["table", "csv", "parquet", "json", "jsonl", "md"],
+        help="output format (default: from --out's extension, else an aligned table)",
+    )
+    tasks.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write here instead of standard output",
+    )
+    tasks.add_argument("--force", action="store_true", help="replace --out if it exists")
+    tasks.add_argument(
+        "--plot",
+        action="store_true",
+        help="also draw loss against model size per task in the terminal",
+    )
+
     bench = sub.add_parser(
         "bench",
         help="measure scoring speed, load times and memory on the bundled corpus",
@@ -189,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = build_parser().parse_args(["browse"])
         if args.command == "browse":
             return _browse(args)
+        if args.command == "tasks":
+            return _tasks(args)
         return _score(args)
     except InspectorError as e:
         print(f"inspector: error: {e}", file=sys.stderr)
@@ -207,9 +294,7 @@ def _cache_dir(args: argparse.Namespace) -> Path:
 def _score(args: argparse.Namespace) -> int:
     from corpora import bundled_path, read_corpus
     from inspector.errors import ExportError, message
-    from inspector.lm.loading import load_model, resolve_model
     from inspector.lm.scoring import ScoreConfig
-    from inspector.pipeline import load_request, request_key, score_corpus
     from inspector.table import write_table
     from taggers.rules import load_rules
 
@@ -225,24 +310,108 @@ def _score(args: argparse.Namespace) -> int:
         stride=args.stride,
         batch_tokens=args.batch_tokens,
     )
-    source = resolve_model(args.model, cache_dir)
-    key = request_key(source.identity, args.device, args.dtype, config, rules, docs)
-    result = None if args.no_cache else load_request(cache_dir, key)
-    if result is None:
-        lm = load_model(args.model, cache_dir, args.device, args.dtype)
-        result = score_corpus(
-            docs,
-            lm,
-            config,
-            None if args.no_cache else cache_dir,
-            progress=True,
-            rules=rules,
-            request=key,
-        )
+    result = _scored(
+        docs, args.model, args.device, args.dtype, config, rules, cache_dir, not args.no_cache
+    )
     print(summary(result.table, result.settings, result.seconds, result.from_cache))
     if args.out is not None:
         written = write_table(result.table, args.out, result.settings, force=args.force)
         print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _scored(
+    docs: Any,
+    model: str,
+    device: str,
+    dtype: str,
+    config: Any,
+    rules: Any,
+    cache_dir: Path,
+    use_cache: bool = True,
+) -> Any:
+    """The tagged token table of `docs` by `model`: from the cache without loading the model
+    where this exact request was answered before, else scored (with a progress bar)."""
+    from inspector.lm.loading import load_model, resolve_model
+    from inspector.pipeline import load_request, request_key, score_corpus
+
+    source = resolve_model(model, cache_dir)
+    key = request_key(source.identity, device, dtype, config, rules, docs)
+    result = load_request(cache_dir, key) if use_cache else None
+    if result is None:
+        lm = load_model(model, cache_dir, device, dtype)
+        result = score_corpus(
+            docs,
+            lm,
+            config,
+            cache_dir if use_cache else None,
+            progress=True,
+            rules=rules,
+            request=key,
+        )
+    return result
+
+
+def _tasks(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from corpora import bundled_path, read_corpus
+    from inspector.errors import ExportError, message
+    from inspector.lm.scoring import ScoreConfig
+    from inspector.tasks import Run, compare, open_table, plot, strip_colour, write
+    from taggers.rules import load_rules
+
+    fmt = args.format or {
+        ".csv": "csv",
+        ".parquet": "parquet",
+        ".json": "json",
+        ".jsonl": "jsonl",
+        ".md": "md",
+    }.get(args.out.suffix.lower() if args.out else "", "table")
+    if args.out is not None and args.out.exists() and not args.force:
+        raise ExportError(message("export_exists", path=args.out))
+    runs = [open_table(spec) for spec in args.tables or []]
+    models = args.model if args.model is not None else ([] if runs else [""])
+    if models:
+        rules = load_rules(args.rules)
+        docs = read_corpus(
+            args.paths or [bundled_path()], text_field=args.text_field, text_column=args.text_column
+        )
+        config = ScoreConfig(
+            top_k=args.top_k, window=args.window, stride=args.stride, batch_tokens=args.batch_tokens
+        )
+        cache_dir = _cache_dir(args)
+        for model in models:
+            result = _scored(docs, model, args.device, args.dtype, config, rules, cache_dir)
+            runs.append(
+                Run(
+                    result.settings["model"],
+                    result.table.lazy(),
+                    result.settings,
+                    model or "the embedded model",
+                )
+            )
+    table = compare(runs, args.by, args.task_filter)
+    if len(runs) == 1:
+        table = table.drop("model", "n_params", "delta_mean_nll", "delta_loss_contribution")
+    text = write(table, fmt, args.out, args.force)
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        print(f"wrote {args.out}", file=sys.stderr)
+    if args.plot:
+        if "task" not in table.columns:
+            raise ExportError("--plot draws tasks: use it with --by task")
+        shown = (
+            table
+            if "model" in table.columns
+            else table.with_columns(
+                pl.lit(runs[0].label).alias("model"),
+                pl.lit(runs[0].settings.get("n_params")).alias("n_params"),
+            )
+        )
+        drawing = plot(shown)
+        print("\n" + (drawing if sys.stdout.isatty() else strip_colour(drawing)))
     return 0
 
 

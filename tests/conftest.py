@@ -83,3 +83,14 @@ def embedded_lm(embedded_cache: Path):
     from inspector.lm.loading import load_model
 
     return load_model("", embedded_cache, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_family(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Three tiny random models of growing size, sharing one tokenizer (as a model family does)."""
+    return [
+        build_tiny_model(
+            tmp_path_factory.mktemp(f"tiny-{hidden}"), hidden=hidden, layers=layers, seed=hidden
+        )
+        for hidden, layers in ((16, 1), (32, 2), (64, 3))
+    ]

@@ -1,0 +1,311 @@
+"""Per-task loss tables: the overall loss as a weighted sum of per-task losses.
+
+For a grouping (by task, by document, or by document and task) each row has the group's
+`tokens`, its `token_share` of its parent (the corpus, or its document), `mean_nll`,
+`loss_contribution = token_share * mean_nll` (so the contributions of a parent's rows add
+up to the parent's mean loss), `loss_share`, `top1_accuracy`, `median_rank`,
+`mean_entropy`, and a normal-approximation 95% confidence interval of `mean_nll`. Rows
+named `all` close each parent. Computed lazily with polars, so Parquet inputs larger than
+memory stream through.
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from inspector.errors import InspectorError
+from inspector.table import SETTINGS_KEY, read_table
+
+GROUPINGS = {"task": ["task"], "doc": ["doc_id"], "task,doc": ["doc_id", "task"]}
+FORMATS = ("table", "csv", "parquet", "json", "jsonl", "md")
+Z95 = 1.959963984540054  # two-sided 95% normal quantile
+NEEDED = ("doc_id", "task", "nll", "rank", "entropy")
+COLUMNS = (
+    "tokens", "token_share", "mean_nll", "loss_contribution", "loss_share", "top1_accuracy",
+    "median_rank", "mean_entropy", "mean_nll_ci_low", "mean_nll_ci_high",
+)  # fmt: skip
+
+
+class TasksError(InspectorError):
+    """A per-task request that cannot be answered as asked."""
+
+
+@dataclass
+class Run:
+    """One model's token table of a corpus, as a lazy frame, with its run settings."""
+
+    label: str
+    frame: pl.LazyFrame
+    settings: dict[str, Any]
+    source: str  # where it came from, for messages
+
+
+def open_table(spec: str) -> Run:
+    """A token table file, or a folder or glob of Parquet parts, as one lazy table."""
+    import json
+
+    path = Path(spec)
+    if path.is_file():
+        if path.suffix.lower() == ".parquet":
+            files = [path]
+        else:
+            table, settings = read_table(path)
+            return Run(_label(settings, path), table.lazy(), settings, spec)
+    elif path.is_dir():
+        files = sorted(path.rglob("*.parquet"))
+    else:
+        files = sorted(Path(p) for p in glob.glob(spec, recursive=True) if p.endswith(".parquet"))
+    if not files:
+        raise TasksError(
+            f"{spec}: no token table there (a .parquet/.csv/.jsonl file, a folder or a glob of .parquet parts)"
+        )
+    try:
+        metas = [pl.read_parquet_metadata(f) for f in files]
+        schema = pl.read_parquet_schema(files[0])
+    except Exception as e:  # polars raises several types for a damaged file
+        raise TasksError(
+            f"{spec}: cannot be read as Parquet ({str(e).splitlines()[0]}); check the files"
+        ) from e
+    missing = [c for c in NEEDED if c not in schema]
+    if missing:
+        raise TasksError(
+            f"{spec}: not a tagged token table (missing columns: {', '.join(missing)})"
+        )
+    part_settings = [json.loads(m[SETTINGS_KEY]) if SETTINGS_KEY in m else {} for m in metas]
+    models = {s.get("model_identity") for s in part_settings}
+    if len(models) > 1:
+        raise TasksError(
+            f"{spec}: its parts were scored by different models; give each model's parts separately"
+        )
+    merged = dict(part_settings[0])
+    merged["tokens"] = sum(s.get("tokens", 0) or 0 for s in part_settings)
+    return Run(_label(merged, Path(spec)), pl.scan_parquet(files), merged, spec)
+
+
+def _label(settings: dict[str, Any], path: Path) -> str:
+    return str(settings.get("model") or path.name)
+
+
+def summarize(
+    frame: pl.LazyFrame, by: str = "task", tasks: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """The per-task (or per-document) table of one token table."""
+    if by not in GROUPINGS:
+        raise TasksError(f"--by {by}: use one of {', '.join(GROUPINGS)}")
+    frame = frame.select(NEEDED)
+    if tasks:
+        present = set(frame.select(pl.col("task").unique()).collect()["task"].to_list())
+        unknown = [t for t in tasks if t not in present]
+        if unknown:
+            raise TasksError(
+                f"--task {unknown[0]}: no such task in this table; tasks here: {', '.join(sorted(present))}"
+            )
+        frame = frame.filter(pl.col("task").is_in(list(tasks)))
+    keys = GROUPINGS[by]
+    parent = ["doc_id"] if by == "task,doc" else []
+    groups = _aggregate(frame, keys)
+    totals = _aggregate(frame, parent)
+    closing = totals.with_columns(*(pl.lit("all").alias(k) for k in keys if k not in parent))
+    if not parent:
+        closing = closing.with_columns(pl.lit(1).alias("_order"))
+    rows = pl.concat(
+        [
+            groups.with_columns(pl.lit(0).alias("_order")),
+            closing.with_columns(pl.lit(1).alias("_order")),
+        ],
+        how="diagonal",
+    )
+    parent_totals = totals.select(
+        *parent, pl.col("tokens").alias("_parent_tokens"), pl.col("_nll_sum").alias("_parent_nll")
+    )
+    rows = (
+        rows.join(parent_totals, on=parent, how="left")
+        if parent
+        else rows.join(parent_totals, how="cross")
+    )
+    rows = rows.with_columns(
+        (pl.col("tokens") / pl.col("_parent_tokens")).alias("token_share"),
+        (pl.col("_nll_sum") / pl.col("_parent_nll")).alias("loss_share"),
+        (pl.col("_nll_std") / pl.col("tokens").sqrt() * Z95).alias("_half"),
+    ).with_columns(
+        (pl.col("token_share") * pl.col("mean_nll")).alias("loss_contribution"),
+        (pl.col("mean_nll") - pl.col("_half")).alias("mean_nll_ci_low"),
+        (pl.col("mean_nll") + pl.col("_half")).alias("mean_nll_ci_high"),
+    )
+    order = [*parent, "_order", pl.col("loss_contribution")]
+    out = rows.sort(order, descending=[*(False for _ in parent), False, True]).collect()
+    return out.select(*keys, *COLUMNS)
+
+
+def _aggregate(frame: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    aggs = [
+        pl.len().cast(pl.Int64).alias("tokens"),
+        pl.col("nll").sum().alias("_nll_sum"),
+        pl.col("nll").mean().alias("mean_nll"),
+        pl.col("nll").std().alias("_nll_std"),
+        (pl.col("rank") == 1).mean().alias("top1_accuracy"),
+        pl.col("rank").median().alias("median_rank"),
+        pl.col("entropy").mean().alias("mean_entropy"),
+    ]
+    return frame.group_by(keys).agg(aggs) if keys else frame.select(aggs)
+
+
+def compare(
+    runs: Sequence[Run], by: str = "task", tasks: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """One block per model (first model first), with the change of `mean_nll` and of
+    `loss_contribution` against the first model; every run must be of the same corpus."""
+    _same_corpus(runs)
+    keys = GROUPINGS[by]
+    blocks = []
+    for run in runs:
+        table = summarize(run.frame, by, tasks)
+        blocks.append(
+            table.with_columns(
+                pl.lit(run.label).alias("model"),
+                pl.lit(run.settings.get("n_params"), dtype=pl.Int64).alias("n_params"),
+            ).select("model", "n_params", *table.columns)
+        )
+    first = blocks[0].select(
+        *keys, pl.col("mean_nll").alias("_m0"), pl.col("loss_contribution").alias("_c0")
+    )
+    out = pl.concat(
+        b.join(first, on=keys, how="left", maintain_order="left")
+        .with_columns(
+            (pl.col("mean_nll") - pl.col("_m0")).alias("delta_mean_nll"),
+            (pl.col("loss_contribution") - pl.col("_c0")).alias("delta_loss_contribution"),
+        )
+        .drop("_m0", "_c0")
+        for b in blocks
+    )
+    return out
+
+
+def _same_corpus(runs: Sequence[Run]) -> None:
+    """Refuse to compare tables of different corpora (by corpus hash, else by document ids)."""
+    first = runs[0]
+    for run in runs[1:]:
+        a, b = first.settings.get("corpus_hash"), run.settings.get("corpus_hash")
+        if a and b:
+            same = a == b
+        else:
+            ids = [
+                sorted(r.frame.select(pl.col("doc_id").unique()).collect()["doc_id"].to_list())
+                for r in (first, run)
+            ]
+            same = ids[0] == ids[1]
+        if not same:
+            raise TasksError(
+                f"{run.source} is a table of another corpus than {first.source}; compare tables of the same corpus"
+            )
+
+
+# -- output -----------------------------------------------------------------------------
+def render(table: pl.DataFrame, fmt: str) -> str:
+    """The table as text: an aligned table, CSV, JSON, JSONL or Markdown."""
+    if fmt == "csv":
+        return table.write_csv()
+    if fmt == "json":
+        return table.write_json()
+    if fmt == "jsonl":
+        return table.write_ndjson()
+    if fmt in ("table", "md"):
+        cells = [[_cell(v) for v in row] for row in table.iter_rows()]
+        header = list(table.columns)
+        if fmt == "md":
+            lines = [
+                "| " + " | ".join(header) + " |",
+                "|" + "|".join(" --- " for _ in header) + "|",
+            ]
+            lines += ["| " + " | ".join(r) + " |" for r in cells]
+            return "\n".join(lines) + "\n"
+        widths = [
+            max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+            for i, h in enumerate(header)
+        ]
+        text = [header, *cells]
+        numeric = [table.schema[c].is_numeric() for c in header]
+        return (
+            "\n".join(
+                "  ".join(
+                    v.rjust(w) if num else v.ljust(w)
+                    for v, w, num in zip(row, widths, numeric, strict=True)
+                ).rstrip()
+                for row in text
+            )
+            + "\n"
+        )
+    raise TasksError(f"--format {fmt}: use one of {', '.join(FORMATS)}")
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    return str(value)
+
+
+def write(table: pl.DataFrame, fmt: str, out: Path | None, force: bool = False) -> str | None:
+    """Write to `out` (atomically, never over an existing file unless `force`) or return the text."""
+    from inspector.cachedir import atomic_path
+    from inspector.errors import ExportError, message
+
+    if out is None:
+        if fmt == "parquet":
+            raise TasksError("--format parquet needs --out FILE")
+        return render(table, fmt)
+    if out.exists() and not force:
+        raise ExportError(message("export_exists", path=out))
+    if not out.parent.is_dir():
+        raise ExportError(message("export_write", path=out, reason=f"no folder {out.parent}"))
+    try:
+        with atomic_path(out) as tmp:
+            if fmt == "parquet":
+                table.write_parquet(tmp)
+            else:
+                tmp.write_text(render(table, fmt))
+    except OSError as e:
+        raise ExportError(message("export_write", path=out, reason=e.strerror or e)) from e
+    return None
+
+
+def plot(table: pl.DataFrame, width: int = 80, height: int = 20) -> str:
+    """Loss against model size per task (several models), or each task's contribution (one)."""
+    import plotext as plt
+
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    plt.theme("clear")
+    models = table.select("model", "n_params").unique(maintain_order=True)
+    rows = table.filter(pl.col("task") != "all") if "task" in table.columns else table
+    if models.height < 2:
+        plt.bar(rows["task"].to_list(), rows["loss_contribution"].to_list())
+        plt.title("loss contribution per task (nats/token)")
+    else:
+        for task in rows["task"].unique(maintain_order=True).to_list():
+            part = rows.filter(pl.col("task") == task).sort("n_params")
+            plt.plot(
+                part["n_params"].to_list(), part["mean_nll"].to_list(), label=task, marker="dot"
+            )
+        plt.xscale("log")
+        plt.xlabel("parameters")
+        plt.ylabel("mean loss (nats)")
+        plt.title("per-task loss against model size")
+    return str(plt.build())
+
+
+def strip_colour(text: str) -> str:
+    """Plain text of a plot, for output that is not a terminal."""
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)

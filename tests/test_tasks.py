@@ -1,0 +1,234 @@
+"""Per-task loss tables: the identity, groupings, exports, comparisons of models, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from corpora import Document
+from inspector.pipeline import score_corpus
+from inspector.table import write_table
+from inspector.tasks import Run, TasksError, compare, open_table, plot, render, summarize, write
+
+DOCS = [
+    Document("a", "Biden married Neilia Hunter, a student. The capital of Azerbaijan is Baku."),
+    Document("b", "In my free time, I like to code. 3 + 8 * 4 = 35."),
+    Document("c", "The Danube flows into the Black Sea, after about 2,850 kilometres."),
+]
+
+
+@pytest.fixture(scope="module")
+def scored(tiny_lm):
+    return score_corpus(DOCS, tiny_lm)
+
+
+def test_contributions_add_up_to_the_overall_loss(scored) -> None:
+    t = summarize(scored.table.lazy(), "task")
+    parts, total = (
+        t.filter(pl.col("task") != "all"),
+        t.filter(pl.col("task") == "all").row(0, named=True),
+    )
+    assert total["mean_nll"] == pytest.approx(scored.table["nll"].mean(), rel=1e-12)
+    assert parts["loss_contribution"].sum() == pytest.approx(total["mean_nll"], rel=1e-12)
+    assert parts["token_share"].sum() == pytest.approx(1.0, rel=1e-12)
+    assert parts["loss_share"].sum() == pytest.approx(1.0, rel=1e-12)
+    assert parts["tokens"].sum() == total["tokens"] == scored.table.height
+    assert t["task"].to_list()[-1] == "all"
+    assert parts["loss_contribution"].to_list() == sorted(
+        parts["loss_contribution"].to_list(), reverse=True
+    )
+
+
+def test_per_task_figures_match_numpy(scored) -> None:
+    t = summarize(scored.table.lazy(), "task")
+    for task in t["task"]:
+        rows = scored.table if task == "all" else scored.table.filter(pl.col("task") == task)
+        got = t.filter(pl.col("task") == task).row(0, named=True)
+        nll = rows["nll"].to_numpy()
+        assert got["mean_nll"] == pytest.approx(nll.mean())
+        assert got["top1_accuracy"] == pytest.approx((rows["rank"].to_numpy() == 1).mean())
+        assert got["median_rank"] == pytest.approx(np.median(rows["rank"].to_numpy()))
+        assert got["mean_entropy"] == pytest.approx(rows["entropy"].to_numpy().mean())
+        if len(nll) > 1:
+            half = 1.959963984540054 * nll.std(ddof=1) / np.sqrt(len(nll))
+            assert got["mean_nll_ci_low"] == pytest.approx(nll.mean() - half)
+            assert got["mean_nll_ci_high"] == pytest.approx(nll.mean() + half)
+
+
+def test_by_doc_rows_sum_back_to_the_corpus_row(scored) -> None:
+    t = summarize(scored.table.lazy(), "doc")
+    docs, corpus = (
+        t.filter(pl.col("doc_id") != "all"),
+        t.filter(pl.col("doc_id") == "all").row(0, named=True),
+    )
+    assert docs.height == 3
+    assert docs["tokens"].sum() == corpus["tokens"]
+    assert docs["loss_contribution"].sum() == pytest.approx(corpus["mean_nll"], rel=1e-12)
+
+
+def test_by_task_and_doc_adds_up_within_each_document(scored) -> None:
+    t = summarize(scored.table.lazy(), "task,doc")
+    for doc in ("a", "b", "c"):
+        rows = t.filter(pl.col("doc_id") == doc)
+        whole = rows.filter(pl.col("task") == "all").row(0, named=True)
+        parts = rows.filter(pl.col("task") != "all")
+        assert parts["loss_contribution"].sum() == pytest.approx(whole["mean_nll"], rel=1e-12)
+        assert whole["mean_nll"] == pytest.approx(
+            scored.table.filter(pl.col("doc_id") == doc)["nll"].mean()
+        )
+
+
+def test_task_filter_and_unknown_task(scored) -> None:
+    t = summarize(scored.table.lazy(), "task", ["grammar", "punctuation"])
+    assert set(t["task"]) == {"grammar", "punctuation", "all"}
+    with pytest.raises(TasksError, match="--task gramar: no such task"):
+        summarize(scored.table.lazy(), "task", ["gramar"])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl", "parquet", "md", "table"])
+def test_every_export_format_round_trips(scored, tmp_path: Path, fmt: str) -> None:
+    t = summarize(scored.table.lazy(), "task")
+    out = tmp_path / f"tasks.{fmt}"
+    write(t, fmt, out)
+    if fmt == "csv":
+        back = pl.read_csv(out)
+    elif fmt == "json":
+        back = pl.DataFrame(json.loads(out.read_text()))
+    elif fmt == "jsonl":
+        back = pl.read_ndjson(out)
+    elif fmt == "parquet":
+        back = pl.read_parquet(out)
+    else:  # the human formats print 4 decimals: parse them back and compare at that precision
+        lines = [
+            ln
+            for ln in out.read_text().splitlines()
+            if ln and not ln.startswith("|-") and "---" not in ln
+        ]
+        cells = [
+            [c.strip() for c in (ln.strip("|").split("|") if fmt == "md" else ln.split())]
+            for ln in lines
+        ]
+        back = pl.DataFrame(
+            {h: [row[i] for row in cells[1:]] for i, h in enumerate(cells[0])}
+        ).with_columns(pl.exclude("task").str.replace_all(",", "").cast(pl.Float64))
+        for c in t.columns[1:]:
+            np.testing.assert_allclose(back[c].to_numpy(), t[c].to_numpy(), atol=1e-4)
+        return
+    assert back.columns == t.columns
+    for c in t.columns[1:]:
+        np.testing.assert_allclose(back[c].to_numpy(), t[c].to_numpy(), rtol=1e-12)
+    assert back["task"].to_list() == t["task"].to_list()
+
+
+def test_parts_folder_and_glob_read_as_one_table(scored, tmp_path: Path) -> None:
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i, doc in enumerate(("a", "b", "c")):
+        write_table(
+            scored.table.filter(pl.col("doc_id") == doc),
+            parts / f"part-{i}.parquet",
+            scored.settings,
+        )
+    whole = summarize(scored.table.lazy(), "task")
+    for spec in (str(parts), str(parts / "*.parquet")):
+        run = open_table(spec)
+        assert isinstance(run.frame, pl.LazyFrame)
+        assert summarize(run.frame, "task").equals(whole)
+    assert run.settings["model_identity"] == scored.settings["model_identity"]
+
+
+def test_comparing_three_model_sizes(tiny_family: list[Path], tmp_path: Path) -> None:
+    from inspector.lm.loading import load_model
+
+    runs = []
+    for folder in tiny_family:
+        lm = load_model(str(folder), tmp_path, device="cpu")
+        result = score_corpus(DOCS, lm)
+        runs.append(Run(folder.name, result.table.lazy(), result.settings, str(folder)))
+    t = compare(runs, "task")
+    assert t["model"].unique(maintain_order=True).to_list() == [f.name for f in tiny_family]
+    sizes = t["n_params"].unique(maintain_order=True).to_list()
+    assert sizes == sorted(sizes) and len(set(sizes)) == 3
+    first = t.filter(pl.col("model") == tiny_family[0].name)
+    assert first["delta_mean_nll"].abs().max() == 0
+    last = t.filter(pl.col("model") == tiny_family[-1].name).join(first, on="task", suffix="_0")
+    np.testing.assert_allclose(
+        last["delta_mean_nll"].to_numpy(), (last["mean_nll"] - last["mean_nll_0"]).to_numpy()
+    )
+    drawing = plot(t, 80, 20)
+    assert "per-task loss against model size" in drawing and "grammar" in drawing
+
+
+def test_tables_of_different_corpora_are_not_compared(scored, tiny_lm) -> None:
+    other = score_corpus([Document("z", "Something else entirely.")], tiny_lm)
+    runs = [
+        Run("a", scored.table.lazy(), scored.settings, "one.parquet"),
+        Run("b", other.table.lazy(), other.settings, "two.parquet"),
+    ]
+    with pytest.raises(
+        TasksError, match="two.parquet is a table of another corpus than one.parquet"
+    ):
+        compare(runs)
+
+
+def test_render_table_is_aligned(scored) -> None:
+    text = render(summarize(scored.table.lazy(), "task"), "table")
+    lines = text.splitlines()
+    assert lines[0].startswith("task") and lines[-1].startswith("all")
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "inspector", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
+
+
+def test_cli_compares_models_and_plots(tiny_family: list[Path], tmp_path: Path) -> None:
+    (tmp_path / "c.jsonl").write_text(
+        "\n".join(json.dumps({"id": d.id, "text": d.text}) for d in DOCS)
+    )
+    models = [a for f in tiny_family for a in ("--model", str(f))]
+    result = run_cli(
+        "tasks",
+        "c.jsonl",
+        *models,
+        "--cache-dir",
+        "cache",
+        "--plot",
+        "--format",
+        "csv",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    table = pl.read_csv(result.stdout.split("\n\n")[0].encode())
+    assert table["model"].n_unique() == 3 and "delta_mean_nll" in table.columns
+    assert "per-task loss against model size" in result.stdout and "\x1b[" not in result.stdout
+
+
+def test_cli_bad_input(tiny_model_dir: Path, tmp_path: Path, scored) -> None:
+    (tmp_path / "c.txt").write_text(DOCS[0].text)
+    common = ("--model", str(tiny_model_dir), "--cache-dir", "cache")
+    bad = run_cli("tasks", "c.txt", *common, "--task", "gramar", cwd=tmp_path)
+    assert (
+        bad.returncode == 2
+        and "--task gramar: no such task" in bad.stderr
+        and "Traceback" not in bad.stderr
+    )
+    nowhere = run_cli("tasks", "c.txt", *common, "--out", "missing/dir/t.csv", cwd=tmp_path)
+    assert nowhere.returncode == 2 and "cannot write" in nowhere.stderr
+    write_table(scored.table, tmp_path / "other.parquet", scored.settings)
+    mixed = run_cli("tasks", "c.txt", *common, "--from", "other.parquet", cwd=tmp_path)
+    assert mixed.returncode == 2 and "is a table of another corpus" in mixed.stderr
+    (tmp_path / "keep.md").write_text("mine")
+    kept = run_cli("tasks", "c.txt", *common, "--out", "keep.md", cwd=tmp_path)
+    assert kept.returncode == 2 and (tmp_path / "keep.md").read_text() == "mine"
