@@ -25,7 +25,14 @@ from inspector import __version__
 from inspector.cachedir import ensure_dir
 from inspector.lm.loading import LoadedModel
 from inspector.lm.scoring import ScoreConfig, Scorer
-from inspector.table import SCORE_SCHEMA, TAG_SCHEMA, TableError, read_table, write_table
+from inspector.table import (
+    SCORE_SCHEMA,
+    SETTINGS_KEY,
+    TAG_SCHEMA,
+    TableError,
+    read_table,
+    write_table,
+)
 from taggers.rules import RuleSet, load_rules
 from taggers.tagger import TaskTagger
 
@@ -140,6 +147,32 @@ def load_request(cache_dir: Path, key: str) -> ScoredCorpus | None:
         time.perf_counter() - started,
         Path(files["scores"]),
     )
+
+
+def cached_runs(
+    cache_dir: Path, corpus: str, rules_hash: str
+) -> list[tuple[dict[str, Any], pl.DataFrame]]:
+    """Every model's tagged table of this corpus (and rule set) that the cache holds, one per
+    model, smallest model first: what the app compares across model sizes."""
+    found: dict[str, tuple[dict[str, Any], pl.DataFrame]] = {}
+    for alias in sorted((cache_dir / "requests").glob("*.json")):
+        try:
+            files = json.loads(alias.read_text())
+            settings = json.loads(pl.read_parquet_metadata(files["tags"]).get(SETTINGS_KEY, "{}"))
+            if (
+                settings.get("corpus_hash") != corpus
+                or settings.get("tagger_rules_hash") != rules_hash
+            ):
+                continue
+            if settings.get("model_identity") in found:
+                continue
+            scores = pl.read_parquet(files["scores"], columns=["doc_id", "nll", "rank", "entropy"])
+            tags = pl.read_parquet(files["tags"], columns=["task"])
+        except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
+            continue  # a stale alias: skipped, the others still count
+        if scores.height == tags.height:
+            found[settings["model_identity"]] = (settings, scores.hstack(tags))
+    return sorted(found.values(), key=lambda item: item[0].get("n_params") or 0)
 
 
 def _remember_request(cache_dir: Path, key: str, score_file: Path, tag_file: Path) -> None:

@@ -186,3 +186,31 @@ async def test_unreadable_inputs_are_reported_in_the_app(
         await scored(pilot, app)
         assert any("not valid UTF-8" in str(n.message) for n in app._notifications)
         assert len(app.session.rows) == 1  # what did load is scored and browsable
+
+
+async def test_tasks_screen_compares_cached_models(tiny_family: list[Path], tmp_path: Path) -> None:
+    from inspector.cli import _scored
+    from inspector.lm.scoring import ScoreConfig
+    from inspector.tui.screens.tasks import TasksScreen
+    from taggers.rules import load_rules
+
+    rules = load_rules()
+    for folder in tiny_family[1:]:  # the cache holds two other sizes of this corpus
+        _scored(DOCS, str(folder), "cpu", "auto", ScoreConfig(), rules, tmp_path)
+    app = make_app(tiny_family[0], tmp_path)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await scored(pilot, app)
+        await pilot.press("s")
+        assert isinstance(app.screen, TasksScreen)
+        screen = app.screen
+        for _ in range(400):
+            if screen.shown is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert screen.shown is not None
+        text = screen.shown.text + screen.shown.plot
+        assert "3 model(s) of this corpus" in text
+        assert all(f.name in text for f in tiny_family)
+        assert "per-task loss against model size" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, TasksScreen)

@@ -34,6 +34,7 @@ from inspector.tui.messages import (
 )
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.screens.prompt import PromptScreen
+from inspector.tui.screens.tasks import TasksScreen
 from inspector.tui.widgets.document_view import DocumentView
 from inspector.tui.widgets.legend import Legend
 from inspector.tui.widgets.next_token import NextTokenPanel
@@ -146,6 +147,13 @@ class InspectorApp(App[None]):
             tooltip="go to a document (number or id) and position, e.g. 3:40",
         ),
         Binding("c", "colour", "colour", tooltip="colour by loss or by rank bucket (GLTR)"),
+        Binding(
+            "s",
+            "tasks_screen",
+            "tasks",
+            show=False,
+            tooltip="per-task loss, and how it moves with model size across cached models",
+        ),
         Binding("question_mark", "help", "help", tooltip="this list of keys"),
         Binding("q", "quit", "quit", tooltip="quit (your place is kept for next time)"),
     ]
@@ -443,6 +451,12 @@ class InspectorApp(App[None]):
         mode = "rank" if view.mode == "loss" else "loss"
         view.set_mode(mode)
         self.query_one(Legend).show(mode)
+
+    def action_tasks_screen(self) -> None:
+        from taggers.rules import load_rules
+
+        rules = self.rules or load_rules()
+        self.push_screen(TasksScreen(self.cache_dir, self.corpus_key, rules.sha256))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen([b for b in self.BINDINGS if isinstance(b, Binding)]))
