@@ -240,6 +240,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also draw loss against model size per task in the terminal",
     )
+    tasks.add_argument(
+        "--labels",
+        default="heuristic",
+        choices=["heuristic", "human", "both"],
+        help="task labels from the rules (default), from people in the annotation store (--db), or both",
+    )
+    tasks.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the annotation database, for --labels human or both",
+    )
 
     bench = sub.add_parser(
         "bench",
@@ -391,9 +404,15 @@ def _tasks(args: argparse.Namespace) -> int:
                     model or "the embedded model",
                 )
             )
+    if args.labels != "heuristic":
+        runs = _with_human_labels(runs, args.labels, args.db)
     table = compare(runs, args.by, args.task_filter)
     if len(runs) == 1:
         table = table.drop("model", "n_params", "delta_mean_nll", "delta_loss_contribution")
+    elif len({r.label for r in runs}) == 1:
+        table = table.drop(
+            "delta_mean_nll", "delta_loss_contribution"
+        )  # one model, two label sources
     text = write(table, fmt, args.out, args.force)
     if text is not None:
         sys.stdout.write(text)
@@ -413,6 +432,32 @@ def _tasks(args: argparse.Namespace) -> int:
         drawing = plot(shown)
         print("\n" + (drawing if sys.stdout.isatty() else strip_colour(drawing)))
     return 0
+
+
+def _with_human_labels(runs: list[Any], labels: str, db: Path | None) -> list[Any]:
+    """Each run with people's labels as its tasks (`human`), or both versions (`both`)."""
+    from dataclasses import replace
+
+    from inspector.annotations import Store, human_tasks
+    from inspector.errors import InspectorError
+
+    if db is None:
+        raise InspectorError(
+            f"--labels {labels} reads the annotation store: give it with --db FILE"
+        )
+    with Store(db, readonly=True) as store:
+        out = []
+        for run in runs:
+            marks = store.table(corpus=run.settings.get("corpus_hash"))
+            human = human_tasks(run.frame.collect(), marks)
+            if human.is_empty():
+                raise InspectorError(
+                    f"{db}: no human labels for the corpus of {run.source} in this database; check --db"
+                )
+            if labels == "both":
+                out.append(run)
+            out.append(replace(run, frame=human.lazy(), labels="human"))
+    return out
 
 
 def read_for_browsing(

@@ -45,6 +45,7 @@ class Run:
     frame: pl.LazyFrame
     settings: dict[str, Any]
     source: str  # where it came from, for messages
+    labels: str = "heuristic"  # where `task` comes from: the rules, or people ("human")
 
 
 def open_table(spec: str) -> Run:
@@ -161,7 +162,8 @@ def compare(
     runs: Sequence[Run], by: str = "task", tasks: Sequence[str] | None = None
 ) -> pl.DataFrame:
     """One block per model (first model first), with the change of `mean_nll` and of
-    `loss_contribution` against the first model; every run must be of the same corpus."""
+    `loss_contribution` against the first model with the same label source (`labels`:
+    heuristic or human); every run must be of the same corpus."""
     _same_corpus(runs)
     keys = GROUPINGS[by]
     blocks = []
@@ -173,19 +175,26 @@ def compare(
                 pl.lit(run.settings.get("n_params"), dtype=pl.Int64).alias("n_params"),
             ).select("model", "n_params", *table.columns)
         )
-    first = blocks[0].select(
-        *keys, pl.col("mean_nll").alias("_m0"), pl.col("loss_contribution").alias("_c0")
-    )
-    out = pl.concat(
-        b.join(first, on=keys, how="left", maintain_order="left")
-        .with_columns(
-            (pl.col("mean_nll") - pl.col("_m0")).alias("delta_mean_nll"),
-            (pl.col("loss_contribution") - pl.col("_c0")).alias("delta_loss_contribution"),
+    firsts: dict[str, pl.DataFrame] = {}  # the first model of each label source is the baseline
+    for run, block in zip(runs, blocks, strict=True):
+        firsts.setdefault(run.labels, block)
+    out = []
+    for run, block in zip(runs, blocks, strict=True):
+        base = firsts[run.labels].select(
+            *keys, pl.col("mean_nll").alias("_m0"), pl.col("loss_contribution").alias("_c0")
         )
-        .drop("_m0", "_c0")
-        for b in blocks
-    )
-    return out
+        out.append(
+            block.join(base, on=keys, how="left", maintain_order="left")
+            .with_columns(
+                (pl.col("mean_nll") - pl.col("_m0")).alias("delta_mean_nll"),
+                (pl.col("loss_contribution") - pl.col("_c0")).alias("delta_loss_contribution"),
+                pl.lit(run.labels).alias("labels"),
+            )
+            .drop("_m0", "_c0")
+        )
+    table = pl.concat(out)
+    front = ["model", "n_params", "labels"]
+    return table.select(*front, *(c for c in table.columns if c not in front))
 
 
 def _same_corpus(runs: Sequence[Run]) -> None:

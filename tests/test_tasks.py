@@ -232,3 +232,39 @@ def test_cli_bad_input(tiny_model_dir: Path, tmp_path: Path, scored) -> None:
     (tmp_path / "keep.md").write_text("mine")
     kept = run_cli("tasks", "c.txt", *common, "--out", "keep.md", cwd=tmp_path)
     assert kept.returncode == 2 and (tmp_path / "keep.md").read_text() == "mine"
+
+
+def test_tasks_with_human_labels(scored, tmp_path: Path) -> None:
+    from inspector.annotations import Label, Store
+
+    db = tmp_path / "labels.sqlite"
+    rows = scored.table.filter(pl.col("doc_id") == "a").head(6)
+    with Store(db) as store:
+        for row in rows.iter_rows(named=True):
+            store.add(
+                Label(scored.settings["corpus_hash"], "a", DOCS[0].content_hash, row["char_start"], row["char_end"],
+                      row["token"], "grammar", "ann")
+            )  # fmt: skip
+    write_table(scored.table, tmp_path / "t.parquet", scored.settings)
+    both = run_cli(
+        "tasks",
+        "--from",
+        "t.parquet",
+        "--labels",
+        "both",
+        "--db",
+        str(db),
+        "--format",
+        "csv",
+        cwd=tmp_path,
+    )
+    assert both.returncode == 0, both.stderr
+    table = pl.read_csv(both.stdout.encode())
+    human = table.filter(pl.col("labels") == "human")
+    assert human.filter(pl.col("task") == "grammar")["tokens"].to_list() == [6]
+    assert (
+        table.filter((pl.col("labels") == "heuristic") & (pl.col("task") == "all"))["tokens"][0]
+        == scored.table.height
+    )
+    missing = run_cli("tasks", "--from", "t.parquet", "--labels", "human", cwd=tmp_path)
+    assert missing.returncode == 2 and "--db FILE" in missing.stderr

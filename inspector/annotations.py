@@ -1,0 +1,287 @@
+"""The annotation store: human task labels in one SQLite file that nothing is lost from.
+
+WAL journal, synchronous=FULL, one transaction per action: a label shown as saved is on
+disk, whatever happens next (crash, kill -9). A label is stored against the text, not the
+model: corpus, document id, document content hash, character span and token text, plus
+what the model and the heuristic said at that moment, the annotator and the time, so
+labels survive a change of model or tokenizer. Undo marks a row as undone; it never
+deletes. A file that is locked, read-only, not ours, damaged or from a newer schema gets a
+clear error and is never written to.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from inspector.errors import InspectorError
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x494E5350  # "INSP": marks the file as an inspector annotation database
+SCHEMA = """
+CREATE TABLE labels (
+    id INTEGER PRIMARY KEY,
+    corpus TEXT NOT NULL,          -- corpus hash
+    doc_id TEXT NOT NULL,
+    doc_hash TEXT NOT NULL,        -- sha256 of the document text when labelled
+    char_start INTEGER NOT NULL,   -- the labelled span in that text
+    char_end INTEGER NOT NULL,
+    token TEXT NOT NULL,
+    label TEXT,                    -- the task; NULL for a skip
+    action TEXT NOT NULL CHECK (action IN ('label', 'skip')),
+    note TEXT NOT NULL DEFAULT '',
+    annotator TEXT NOT NULL,
+    model TEXT NOT NULL DEFAULT '',
+    nll REAL,
+    rank INTEGER,
+    heuristic TEXT,                -- the heuristic tag at that moment
+    heuristic_reason TEXT,
+    created REAL NOT NULL,         -- unix time
+    undone REAL                    -- set by undo; the row stays
+);
+CREATE INDEX labels_span ON labels (corpus, doc_id, char_start);
+"""
+COLUMNS = (
+    "id", "corpus", "doc_id", "doc_hash", "char_start", "char_end", "token", "label", "action",
+    "note", "annotator", "model", "nll", "rank", "heuristic", "heuristic_reason", "created", "undone",
+)  # fmt: skip
+
+
+class AnnotationError(InspectorError):
+    """An annotation database that cannot be used as asked."""
+
+
+@dataclass(frozen=True)
+class Label:
+    """One action of an annotator on one target."""
+
+    corpus: str
+    doc_id: str
+    doc_hash: str
+    char_start: int
+    char_end: int
+    token: str
+    label: str | None  # None for a skip
+    annotator: str
+    note: str = ""
+    model: str = ""
+    nll: float | None = None
+    rank: int | None = None
+    heuristic: str | None = None
+    heuristic_reason: str | None = None
+
+
+class Store:
+    """An open annotation database."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = path
+        self.readonly = readonly
+        self.db = _open(path, readonly)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        if self.readonly:
+            raise AnnotationError(f"{self.path}: opened read-only; nothing can be saved to it")
+        try:
+            with self.db:  # one transaction: committed on success, rolled back on error
+                yield self.db
+        except sqlite3.OperationalError as e:
+            raise AnnotationError(_explain(self.path, e)) from e
+
+    def add(self, item: Label) -> int:
+        """Save one label or skip, durably; returns its id."""
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT INTO labels (corpus, doc_id, doc_hash, char_start, char_end, token, label, action,"
+                " note, annotator, model, nll, rank, heuristic, heuristic_reason, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    item.corpus, item.doc_id, item.doc_hash, item.char_start, item.char_end, item.token,
+                    item.label, "skip" if item.label is None else "label", item.note, item.annotator,
+                    item.model, item.nll, item.rank, item.heuristic, item.heuristic_reason, time.time(),
+                ),
+            )  # fmt: skip
+            return int(cur.lastrowid or 0)
+
+    def undo(self, annotator: str, corpus: str) -> dict[str, Any] | None:
+        """Mark this annotator's last live action on this corpus as undone; returns it."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT * FROM labels WHERE annotator = ? AND corpus = ? AND undone IS NULL"
+                " ORDER BY id DESC LIMIT 1",
+                (annotator, corpus),
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE labels SET undone = ? WHERE id = ?", (time.time(), row[0]))
+            return dict(zip(COLUMNS, row, strict=True))
+
+    def set_note(self, label_id: int, note: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE labels SET note = ? WHERE id = ?", (note, label_id))
+
+    def table(self, corpus: str | None = None, live_only: bool = True) -> pl.DataFrame:
+        """Every action (live ones only by default) as a DataFrame, oldest first."""
+        sql = "SELECT * FROM labels"
+        where, args = [], []
+        if corpus is not None:
+            where.append("corpus = ?")
+            args.append(corpus)
+        if live_only:
+            where.append("undone IS NULL")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        try:
+            rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
+        except sqlite3.DatabaseError as e:
+            raise AnnotationError(_explain(self.path, e)) from e
+        return pl.DataFrame(rows, schema=_SCHEMA, orient="row")
+
+
+_SCHEMA = {
+    "id": pl.Int64, "corpus": pl.String, "doc_id": pl.String, "doc_hash": pl.String,
+    "char_start": pl.Int64, "char_end": pl.Int64, "token": pl.String, "label": pl.String,
+    "action": pl.String, "note": pl.String, "annotator": pl.String, "model": pl.String,
+    "nll": pl.Float64, "rank": pl.Int64, "heuristic": pl.String, "heuristic_reason": pl.String,
+    "created": pl.Float64, "undone": pl.Float64,
+}  # fmt: skip
+
+
+def _open(path: Path, readonly: bool) -> sqlite3.Connection:
+    """Open (creating when allowed) and check the database; never writes to a foreign file."""
+    exists = path.exists()
+    if readonly and not exists:
+        raise AnnotationError(f"{path}: no such annotation database; check the path")
+    if exists and not path.is_file():
+        raise AnnotationError(f"{path}: not a file; give the path of an annotation database")
+    if not exists and not path.parent.is_dir():
+        raise AnnotationError(
+            f"{path}: the folder {path.parent} does not exist; create it or choose another --db"
+        )
+    uri = f"file:{path}?mode={'ro' if readonly else 'rwc'}"
+    try:
+        db = sqlite3.connect(
+            uri, uri=True, timeout=2.0, isolation_level=None if readonly else "DEFERRED"
+        )
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as e:
+        raise AnnotationError(_explain(path, e)) from e
+    if tables and app_id != APPLICATION_ID:
+        db.close()
+        raise AnnotationError(
+            f"{path}: not an inspector annotation database (it holds other tables); choose another --db"
+        )
+    if app_id == APPLICATION_ID and version > SCHEMA_VERSION:
+        db.close()
+        raise AnnotationError(
+            f"{path}: written by a newer inspector (schema {version}, this one reads {SCHEMA_VERSION}); upgrade inspector"
+        )
+    try:
+        if app_id == APPLICATION_ID:
+            if not readonly:
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = FULL")
+                _check(db, path)
+            return db
+        if readonly:
+            raise AnnotationError(f"{path}: an empty file, not an annotation database")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        with db:
+            db.executescript(
+                f"BEGIN; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            )
+        return db
+    except sqlite3.DatabaseError as e:
+        db.close()
+        raise AnnotationError(_explain(path, e)) from e
+
+
+def _check(db: sqlite3.Connection, path: Path) -> None:
+    result = db.execute("PRAGMA quick_check").fetchone()[0]
+    if result != "ok":
+        raise AnnotationError(
+            f"{path}: the database is damaged ({result}); restore a copy, it was not changed"
+        )
+
+
+def _explain(path: Path, e: sqlite3.Error) -> str:
+    text = str(e)
+    if "locked" in text or "busy" in text:
+        return f"{path}: locked by another program; close it and try again"
+    if "readonly" in text or "read-only" in text:
+        return f"{path}: read-only; check its permissions (nothing was written)"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return f"{path}: damaged or not an SQLite database ({text}); restore a copy, it was not changed"
+    if "unable to open" in text:
+        return f"{path}: cannot be opened ({text}); check the path and permissions"
+    return f"{path}: {text}"
+
+
+def human_tasks(
+    table: pl.DataFrame, labels: pl.DataFrame, doc_hashes: dict[str, str] | None = None
+) -> pl.DataFrame:
+    """The token table's targets that a person labelled, with `task` set to the human label.
+
+    Joined by text, never by token id: a target takes the label whose span, in the same
+    document with the same content (`doc_hashes`, else the caller keeps to labels of the same
+    corpus hash), contains the target's first non-space character; so
+    labels made under one tokenizer apply to another's pieces of the same word. Where
+    several annotators labelled a span, the latest label counts.
+    """
+    live = labels.filter(pl.col("action") == "label").sort("id")
+    if doc_hashes is not None:  # labels of a document whose text has changed since do not apply
+        current = pl.DataFrame({"doc_id": list(doc_hashes), "doc_hash": list(doc_hashes.values())})
+        live = live.join(current, on=["doc_id", "doc_hash"], how="semi")
+    if live.is_empty() or table.is_empty():
+        return table.clear()
+    first = table.with_row_index("_row").with_columns(
+        (
+            pl.col("char_start")
+            + (
+                pl.col("token").str.len_chars()
+                - pl.col("token").str.strip_chars_start().str.len_chars()
+            )
+        ).alias("_first")
+    )
+    spans = live.select(
+        "doc_id",
+        "char_start",
+        "char_end",
+        pl.col("label").alias("_human"),
+        pl.col("id").alias("_id"),
+    )
+    joined = (
+        first.join(spans, on="doc_id", suffix="_label")
+        .filter(
+            (pl.col("char_start_label") <= pl.col("_first"))
+            & (pl.col("_first") < pl.col("char_end_label"))
+        )
+        .sort("_id")
+        .group_by("_row", maintain_order=True)
+        .last()
+    )
+    return (
+        joined.sort("_row")
+        .with_columns(pl.col("_human").alias("task"), pl.lit("human").alias("task_reason"))
+        .select(table.columns)
+    )
