@@ -102,7 +102,9 @@ def summarize(
         raise TasksError(f"--by {by}: use one of {', '.join(GROUPINGS)}")
     frame = frame.select(NEEDED)
     if tasks:
-        present = set(frame.select(pl.col("task").unique()).collect()["task"].to_list())
+        present = set(
+            frame.select(pl.col("task").unique()).collect(engine="streaming")["task"].to_list()
+        )
         unknown = [t for t in tasks if t not in present]
         if unknown:
             raise TasksError(
@@ -141,7 +143,10 @@ def summarize(
         (pl.col("mean_nll") + pl.col("_half")).alias("mean_nll_ci_high"),
     )
     order = [*parent, "_order", pl.col("loss_contribution")]
-    out = rows.sort(order, descending=[*(False for _ in parent), False, True]).collect()
+    # the streaming engine keeps memory flat when the input is a scan of Parquet parts
+    out = rows.sort(order, descending=[*(False for _ in parent), False, True]).collect(
+        engine="streaming"
+    )
     return out.select(*keys, *COLUMNS)
 
 
