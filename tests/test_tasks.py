@@ -172,7 +172,7 @@ def test_tables_of_different_corpora_are_not_compared(scored, tiny_lm) -> None:
         Run("b", other.table.lazy(), other.settings, "two.parquet"),
     ]
     with pytest.raises(
-        TasksError, match="two.parquet is a table of another corpus than one.parquet"
+        TasksError, match=r"two\.parquet is a table of another corpus than one\.parquet"
     ):
         compare(runs)
 
