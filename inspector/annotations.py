@@ -133,6 +133,43 @@ class Store:
             db.execute("UPDATE labels SET undone = ? WHERE id = ?", (time.time(), row[0]))
             return dict(zip(COLUMNS, row, strict=True))
 
+    def import_rows(self, rows: pl.DataFrame) -> int:
+        """Add exported rows that are not here yet (same span, annotator, time and label);
+        returns how many were added. One transaction: all or nothing."""
+        missing = [
+            c for c in COLUMNS[1:] if c not in rows.columns and c not in ("undone", "note", "model")
+        ]
+        if missing:
+            raise AnnotationError(
+                f"not an annotations export (missing columns: {', '.join(missing)})"
+            )
+        have = {
+            tuple(r) for r in self.table(live_only=False)
+            .select("corpus", "doc_id", "char_start", "char_end", "annotator", "created", "label")
+            .iter_rows()
+        }  # fmt: skip
+        added = 0
+        with self._write() as db:
+            for r in rows.iter_rows(named=True):
+                key = (
+                    r["corpus"],
+                    r["doc_id"],
+                    r["char_start"],
+                    r["char_end"],
+                    r["annotator"],
+                    r["created"],
+                    r["label"],
+                )
+                if key in have:
+                    continue
+                have.add(key)
+                db.execute(
+                    f"INSERT INTO labels ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' for _ in COLUMNS[1:])})",
+                    [r.get(c, "" if c in ("note", "model") else None) for c in COLUMNS[1:]],
+                )
+                added += 1
+        return added
+
     def set_note(self, label_id: int, note: str) -> None:
         with self._write() as db:
             db.execute("UPDATE labels SET note = ? WHERE id = ?", (note, label_id))

@@ -1,0 +1,238 @@
+"""Annotation mode, headless: which target to label next, and saving each action.
+
+The queue holds the targets to label in the chosen order: `text` (reading order), `loss`
+(highest loss first), `stratified:N` (N random targets per heuristic task, seeded), or
+`uncertain` (targets of the rules people have agreed with least so far, highest loss first).
+Whitespace targets are never queued. Every action is one transaction in the `Store`.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from inspector.annotations import Label, Store
+from inspector.browse import Session
+from inspector.errors import InspectorError
+
+BASE_LABELS = ("grammar", "world_knowledge", "punctuation", "arbitrary")
+ORDERS = ("text", "loss", "stratified", "uncertain")
+
+
+def parse_order(spec: str) -> tuple[str, int]:
+    """`text`, `loss`, `uncertain`, or `stratified:N` (N per task, default 20)."""
+    name, _, n = spec.partition(":")
+    if (
+        name not in ORDERS
+        or (n and not (n.isdigit() and int(n) > 0))
+        or (n and name != "stratified")
+    ):
+        raise InspectorError(
+            f"--order {spec}: use text, loss, uncertain or stratified:N (N a positive number)"
+        )
+    return name, int(n) if n else 20
+
+
+@dataclass
+class Progress:
+    labelled: int
+    skipped: int
+    left: int
+    per_label: dict[str, int] = field(default_factory=dict)
+
+
+class Labelling:
+    """One annotator labelling one corpus in one order."""
+
+    def __init__(
+        self,
+        session: Session,
+        store: Store,
+        annotator: str,
+        corpus: str,
+        model: str,
+        order: str = "text",
+        labels: tuple[str, ...] = BASE_LABELS,
+        seed: int = 0,
+    ) -> None:
+        self.session, self.store, self.annotator, self.corpus, self.model = (
+            session,
+            store,
+            annotator,
+            corpus,
+            model,
+        )
+        self.order, self.per_task = parse_order(order)
+        self.labels = labels
+        self.seed = seed
+        self.queue: list[tuple[int, int]] = []  # (document index, position)
+        self.position: dict[tuple[int, int], int] = {}  # queue index of each queued target
+        self.index = 0  # where in the queue the cursor is
+        self.pending_note = ""
+        self.done: dict[
+            tuple[str, int, int], dict[str, Any]
+        ] = {}  # span -> this annotator's live action
+        self._load_done()
+        self.rebuild()
+
+    # -- the queue ------------------------------------------------------------------------
+    def _load_done(self) -> None:
+        table = self.store.table(corpus=self.corpus)
+        for row in table.filter(table["annotator"] == self.annotator).iter_rows(named=True):
+            self.done[(row["doc_id"], row["char_start"], row["char_end"])] = row
+
+    def rebuild(self) -> None:
+        """Recompute the queue from what is scored now, keeping the cursor on its target."""
+        here = self.queue[self.index] if self.queue and self.index < len(self.queue) else None
+        items: list[tuple[int, int, float, str, str]] = []  # (doc, pos, nll, task, rule)
+        for doc in sorted(self.session.rows):
+            rows = self.session.rows[doc]
+            keep = np.nonzero(rows.task != "whitespace")[0]
+            reasons = rows.table["task_reason"].to_numpy()
+            items.extend(
+                (doc, int(p), float(rows.nll[p]), str(rows.task[p]), str(reasons[p])) for p in keep
+            )
+        if self.order == "loss":
+            items.sort(key=lambda it: -it[2])
+        elif self.order == "stratified":
+            rng = random.Random(self.seed)
+            by_task: dict[str, list[Any]] = {}
+            for it in items:
+                by_task.setdefault(it[3], []).append(it)
+            items = [
+                it
+                for task in sorted(by_task)
+                for it in rng.sample(by_task[task], min(self.per_task, len(by_task[task])))
+            ]
+            rng.shuffle(items)
+        elif self.order == "uncertain":
+            trust = self.rule_agreement()
+            items.sort(key=lambda it: (trust.get(it[4], 0.5), -it[2]))
+        self.queue = [(d, p) for d, p, *_ in items]
+        self.position = {item: i for i, item in enumerate(self.queue)}
+        self.index = self.position.get(here, self.index) if here is not None else self.index
+        if here is None or here not in self.queue:
+            self.index = 0
+            self.to_next_unlabelled(start=0)
+
+    def rule_agreement(self) -> dict[str, float]:
+        """Per rule, how often people agreed with it so far: (agree + 1) / (labelled + 2)."""
+        table = self.store.table(corpus=self.corpus)
+        counts: dict[str, list[int]] = {}
+        for row in table.iter_rows(named=True):
+            if row["action"] == "label" and row["heuristic_reason"]:
+                c = counts.setdefault(row["heuristic_reason"], [0, 0])
+                c[0] += row["label"] == row["heuristic"]
+                c[1] += 1
+        return {rule: (a + 1) / (n + 2) for rule, (a, n) in counts.items()}
+
+    def _span(self, doc: int, pos: int) -> tuple[str, int, int]:
+        rows = self.session.rows[doc]
+        return self.session.docs[doc].id, int(rows.char_start[pos]), int(rows.char_end[pos])
+
+    def is_done(self, doc: int, pos: int) -> bool:
+        return self._span(doc, pos) in self.done
+
+    def to_next_unlabelled(self, start: int | None = None) -> bool:
+        """Move to the next target in the queue nobody has labelled or skipped (this annotator)."""
+        i = self.index if start is None else start
+        while i < len(self.queue) and self.is_done(*self.queue[i]):
+            i += 1
+        self.index = min(i, max(0, len(self.queue) - 1)) if self.queue else 0
+        self._show()
+        return i < len(self.queue)
+
+    def _show(self) -> None:
+        if self.queue and self.index < len(self.queue):
+            self.session.goto(*self.queue[self.index])
+
+    def current(self) -> tuple[int, int] | None:
+        """The target under the cursor (the reader may have moved off the queue), if scored."""
+        doc, pos = self.session.doc, self.session.pos
+        rows = self.session.rows.get(doc)
+        return (doc, pos) if rows is not None and pos < len(rows) else None
+
+    # -- actions ----------------------------------------------------------------------------
+    def act(self, label: str | None) -> int:
+        """Label the current target (None: skip it), save, and move to the next one to label."""
+        here = self.current()
+        if here is None:
+            raise InspectorError("nothing to label: no scored targets in this order")
+        doc, pos = here
+        row = self.session.rows[doc].table.row(pos, named=True)
+        document = self.session.docs[doc]
+        item = Label(
+            corpus=self.corpus, doc_id=document.id, doc_hash=document.content_hash,
+            char_start=row["char_start"], char_end=row["char_end"], token=row["token"], label=label,
+            annotator=self.annotator, note=self.pending_note, model=self.model, nll=row["nll"],
+            rank=row["rank"], heuristic=row["task"], heuristic_reason=row["task_reason"],
+        )  # fmt: skip
+        label_id = self.store.add(item)
+        self.pending_note = ""
+        self.done[self._span(doc, pos)] = {
+            "id": label_id,
+            "label": label,
+            "action": "skip" if label is None else "label",
+        }
+        self.index = self.position.get(here, self.index)
+        self.to_next_unlabelled()
+        return label_id
+
+    def accept(self) -> int:
+        """Label the current target with its heuristic task."""
+        here = self.current()
+        if here is None:
+            raise InspectorError("nothing to label: no scored targets in this order")
+        return self.act(str(self.session.rows[here[0]].task[here[1]]))
+
+    def undo(self) -> bool:
+        """Take back this annotator's last action and return to its target."""
+        row = self.store.undo(self.annotator, self.corpus)
+        if row is None:
+            return False
+        span = (row["doc_id"], row["char_start"], row["char_end"])
+        self.done = {}
+        self._load_done()  # an earlier action on the same span may still stand
+        for i, (doc, pos) in enumerate(self.queue):
+            if self._span(doc, pos) == span:
+                self.index = i
+                break
+        self._show()
+        return True
+
+    def back(self) -> bool:
+        """The previous target in the queue, labelled or not."""
+        here = self.current()
+        self.index = self.position.get(here, self.index) if here is not None else self.index
+        if self.index == 0:
+            return False
+        self.index -= 1
+        self._show()
+        return True
+
+    def note(self, text: str) -> str:
+        """Attach a note to the current target's label if it has one, else to the next action."""
+        here = self.current()
+        saved = self.done.get(self._span(*here)) if here else None
+        if saved is not None and saved.get("id"):
+            self.store.set_note(int(saved["id"]), text)
+            return "saved"
+        self.pending_note = text
+        return "pending"
+
+    def progress(self) -> Progress:
+        labelled = skipped = 0
+        per_label: dict[str, int] = {}
+        queued = {self._span(d, p) for d, p in self.queue}
+        for span, row in self.done.items():
+            if span not in queued:
+                continue
+            if row["action"] == "skip":
+                skipped += 1
+            else:
+                labelled += 1
+                per_label[row["label"]] = per_label.get(row["label"], 0) + 1
+        return Progress(labelled, skipped, len(self.queue) - labelled - skipped, per_label)
