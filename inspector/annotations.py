@@ -165,7 +165,7 @@ class Store:
                 have.add(key)
                 db.execute(
                     f"INSERT INTO labels ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' for _ in COLUMNS[1:])})",
-                    [r.get(c, "" if c in ("note", "model") else None) for c in COLUMNS[1:]],
+                    [(r.get(c) or "") if c in ("note", "model") else r.get(c) for c in COLUMNS[1:]],
                 )
                 added += 1
         return added
@@ -322,3 +322,100 @@ def human_tasks(
         .with_columns(pl.col("_human").alias("task"), pl.lit("human").alias("task_reason"))
         .select(table.columns)
     )
+
+
+SPAN_FIELDS = [
+    c for c in COLUMNS if c not in ("corpus", "doc_id", "doc_hash", "char_start", "char_end")
+]
+
+
+def export_labels(
+    table: pl.DataFrame, fmt: str, out: Path | None, force: bool = False
+) -> str | None:
+    """Every row (undone ones too, marked) as JSONL (one document per line with its spans and
+    character offsets, as span annotation tools exchange them), CSV or Parquet; written to
+    `out` atomically and never over an existing file unless `force`, else returned as text."""
+    import json
+
+    from inspector.cachedir import atomic_path
+    from inspector.errors import ExportError, message
+
+    if fmt == "jsonl":
+        lines = []
+        for (corpus, doc_id, doc_hash), part in table.group_by(
+            ["corpus", "doc_id", "doc_hash"], maintain_order=True
+        ):
+            spans = [
+                {"start": r["char_start"], "end": r["char_end"], **{k: r[k] for k in SPAN_FIELDS}}
+                for r in part.iter_rows(named=True)
+            ]
+            lines.append(
+                json.dumps(
+                    {"corpus": corpus, "doc_id": doc_id, "doc_hash": doc_hash, "spans": spans},
+                    ensure_ascii=False,
+                )
+            )
+        text = "".join(line + "\n" for line in lines)
+    elif fmt == "csv":
+        text = table.write_csv()
+    elif fmt != "parquet":
+        raise AnnotationError(f"--format {fmt}: use jsonl, csv or parquet")
+    if out is None:
+        if fmt == "parquet":
+            raise AnnotationError("--format parquet needs --out FILE")
+        return text
+    if out.exists() and not force:
+        raise ExportError(message("export_exists", path=out))
+    if not out.parent.is_dir():
+        raise ExportError(message("export_write", path=out, reason=f"no folder {out.parent}"))
+    try:
+        with atomic_path(out) as tmp:
+            if fmt == "parquet":
+                table.write_parquet(tmp)
+            else:
+                tmp.write_text(text)
+    except OSError as e:
+        raise ExportError(message("export_write", path=out, reason=e.strerror or e)) from e
+    return None
+
+
+def read_export(path: Path) -> pl.DataFrame:
+    """The rows of an export file (any of the three formats), checked."""
+    import json
+
+    if not path.is_file():
+        raise AnnotationError(f"{path}: no such file; check the path")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pl.read_parquet(path).cast({k: v for k, v in _SCHEMA.items()}, strict=False)  # type: ignore[arg-type]
+        if suffix == ".csv":
+            return pl.read_csv(path, schema_overrides=_SCHEMA)
+    except Exception as e:  # polars raises many types for a damaged file
+        raise AnnotationError(
+            f"{path}: cannot be read as {suffix[1:]} ({str(e).splitlines()[0]})"
+        ) from e
+    if suffix not in (".jsonl", ".ndjson"):
+        raise AnnotationError(
+            f"{path}: unknown format '{suffix}'; give a .jsonl, .csv or .parquet export"
+        )
+    rows = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise AnnotationError(f"{path}: not valid UTF-8 at byte offset {e.start}") from e
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+            for span in doc["spans"]:
+                rows.append(
+                    {"corpus": doc["corpus"], "doc_id": doc["doc_id"], "doc_hash": doc["doc_hash"],
+                     "char_start": span["start"], "char_end": span["end"], **{k: span.get(k) for k in SPAN_FIELDS}}
+                )  # fmt: skip
+        except (ValueError, KeyError, TypeError) as e:
+            raise AnnotationError(
+                f"{path}:{n}: not an annotations export line ({e}); fix or remove it"
+            ) from e
+    return pl.DataFrame(rows, schema=_SCHEMA) if rows else pl.DataFrame(schema=_SCHEMA)

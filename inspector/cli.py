@@ -254,6 +254,90 @@ def build_parser() -> argparse.ArgumentParser:
         help="the annotation database, for --labels human or both",
     )
 
+    annotate = sub.add_parser(
+        "annotate",
+        help="open the app in annotation mode: label targets with their task by hand",
+        description="Label targets with their task while seeing the model's distribution, loss and the "
+        "heuristic tag. Keys: 1-4 (and more for extra labels) label, enter accepts the heuristic, space "
+        "skips, u undoes, n adds a note, backspace goes back, a switches to browsing.",
+    )
+    _add_corpus_options(annotate)
+    _add_model_options(annotate)
+    _add_scoring_options(annotate)
+    annotate.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="task rules (TOML); their extra labels get keys 5-9",
+    )
+    annotate.add_argument(
+        "--db",
+        type=Path,
+        default=Path("annotations.sqlite"),
+        metavar="FILE",
+        help="the annotation database (default: ./annotations.sqlite, created if missing)",
+    )
+    annotate.add_argument(
+        "--annotator", default=None, metavar="NAME", help="whose labels these are (default: $USER)"
+    )
+    annotate.add_argument(
+        "--order",
+        default="text",
+        metavar="ORDER",
+        help="text (default), loss (highest first), stratified:N (N per heuristic task), uncertain (least reliable rules first)",
+    )
+
+    notes = sub.add_parser(
+        "annotations", help="export or import the labels of an annotation database"
+    )
+    notes_sub = notes.add_subparsers(dest="annotations_command", metavar="ACTION", required=True)
+    export = notes_sub.add_parser(
+        "export", help="write every label (with character offsets) as jsonl, csv or parquet"
+    )
+    export.add_argument(
+        "--db", type=Path, required=True, metavar="FILE", help="the annotation database"
+    )
+    export.add_argument(
+        "--format",
+        default="jsonl",
+        choices=["jsonl", "csv", "parquet"],
+        help="jsonl (default): one document per line with its labelled spans",
+    )
+    export.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write here (default: standard output)",
+    )
+    export.add_argument("--force", action="store_true", help="replace --out if it exists")
+    imp = notes_sub.add_parser(
+        "import", help="add the labels of an export file to a database (none twice)"
+    )
+    imp.add_argument("file", type=Path, metavar="FILE", help="a .jsonl, .csv or .parquet export")
+    imp.add_argument(
+        "--db",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the annotation database (created if missing)",
+    )
+
+    agree = sub.add_parser(
+        "agreement", help="how the heuristic tags agree with people, and people with each other"
+    )
+    agree.add_argument(
+        "--db", type=Path, required=True, metavar="FILE", help="the annotation database"
+    )
+    agree.add_argument(
+        "--annotator",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="one: heuristics against this person; two: these two people (default: all)",
+    )
+
     bench = sub.add_parser(
         "bench",
         help="measure scoring speed, load times and memory on the bundled corpus",
@@ -289,6 +373,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _browse(args)
         if args.command == "tasks":
             return _tasks(args)
+        if args.command == "annotate":
+            return _browse(args, annotate=True)
+        if args.command == "annotations":
+            return _annotations(args)
+        if args.command == "agreement":
+            return _agreement(args)
         return _score(args)
     except InspectorError as e:
         print(f"inspector: error: {e}", file=sys.stderr)
@@ -482,7 +572,54 @@ def read_for_browsing(
     return docs, problems
 
 
-def _browse(args: argparse.Namespace) -> int:
+def _annotations(args: argparse.Namespace) -> int:
+    from inspector.annotations import Store, export_labels, read_export
+
+    if args.annotations_command == "export":
+        with Store(args.db, readonly=True) as store:
+            text = export_labels(store.table(live_only=False), args.format, args.out, args.force)
+        if text is not None:
+            sys.stdout.write(text)
+        else:
+            print(f"wrote {args.out}", file=sys.stderr)
+        return 0
+    rows = read_export(args.file)
+    with Store(args.db) as store:
+        added = store.import_rows(rows)
+    print(
+        f"imported {added} of {rows.height} labels into {args.db} ({rows.height - added} were there already)"
+    )
+    return 0
+
+
+def _agreement(args: argparse.Namespace) -> int:
+    from inspector.agreement import between_annotators, heuristic_vs_human
+    from inspector.annotations import AnnotationError, Store
+
+    with Store(args.db, readonly=True) as store:
+        table = store.table()
+    people = args.annotator or sorted(set(table["annotator"]))
+    if table.is_empty():
+        raise AnnotationError(f"{args.db}: no labels yet; label some with inspector annotate")
+    if len(people) > 2 and args.annotator:
+        raise AnnotationError(
+            "--annotator: give one (heuristics against that person) or two (those two people)"
+        )
+    unknown = [p for p in people if p not in set(table["annotator"])]
+    if unknown:
+        raise AnnotationError(f"--annotator {unknown[0]}: no labels by that name in {args.db}")
+    if args.annotator and len(people) == 2:
+        print(between_annotators(table, *people).render())
+        return 0
+    print(heuristic_vs_human(table, people[0] if args.annotator else None).render())
+    if not args.annotator:
+        for i, a in enumerate(people):
+            for b in people[i + 1 :]:
+                print("\n" + between_annotators(table, a, b).render())
+    return 0
+
+
+def _browse(args: argparse.Namespace, annotate: bool = False) -> int:
     from corpora import bundled_path
     from inspector.lm.scoring import ScoreConfig
     from taggers.rules import load_rules
@@ -497,9 +634,22 @@ def _browse(args: argparse.Namespace) -> int:
     name = "bundled samples" if not args.paths else ", ".join(p.name for p in args.paths)
     from inspector.tui.app import InspectorApp
 
+    options = None
+    if annotate:
+        import getpass
+
+        from inspector.annotations import Store
+        from inspector.labelling import parse_order
+        from inspector.tui.app import AnnotateOptions
+
+        parse_order(args.order)  # a bad --order fails here, not in the app
+        Store(args.db).close()  # a locked, damaged or newer database fails here, untouched
+        options = AnnotateOptions(
+            args.db, args.annotator or getpass.getuser() or "anonymous", args.order
+        )
     app = InspectorApp(
         docs, name, _cache_dir(args), args.model, args.device, args.dtype, config, rules,
-        problems=problems,
+        problems=problems, annotate=options,
     )  # fmt: skip
     app.run()
     return 0

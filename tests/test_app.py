@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from corpora import Document
@@ -214,3 +215,72 @@ async def test_tasks_screen_compares_cached_models(tiny_family: list[Path], tmp_
         assert "per-task loss against model size" in text
         await pilot.press("escape")
         assert not isinstance(app.screen, TasksScreen)
+
+
+async def test_labelling_flow_with_keys(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from inspector.annotations import Store
+    from inspector.tui.app import AnnotateOptions
+    from inspector.tui.screens.report import ReportScreen
+
+    db = tmp_path / "labels.sqlite"
+    options = AnnotateOptions(db, "ann", "text")
+    app = InspectorApp(DOCS, "c", tmp_path / "cache", str(tiny_model_dir), "cpu", annotate=options)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await scored(pilot, app)
+        lab = app.labelling
+        assert lab is not None and app.mode == "annotate"
+        first = lab.current()
+        await pilot.press("1")  # grammar
+        assert lab.current() != first
+        second = lab.current()
+        await pilot.press("enter")  # the heuristic's task
+        await pilot.press("space")  # skip
+        await pilot.press("u")  # undo the skip
+        assert lab.progress().skipped == 0
+        await pilot.press("n", *"odd one", "enter", "2")  # a note, then world_knowledge
+        await pilot.press("backspace")
+        assert lab.current() != second
+        with Store(db, readonly=True) as store:
+            rows = store.table()
+        assert rows["label"].to_list()[:2] == [
+            "grammar",
+            app.session.rows[second[0]].task[second[1]],
+        ]
+        assert rows.filter(pl.col("note") == "odd one")["label"].to_list() == ["world_knowledge"]
+        await pilot.press("a")  # back to browsing: n searches again, digits do nothing
+        assert app.mode == "browse"
+        await pilot.press("1")
+        assert lab.progress().labelled == 3
+        await pilot.press("K")
+        assert isinstance(app.screen, ReportScreen)
+        for _ in range(200):
+            if app.screen.shown:
+                break
+            await asyncio.sleep(0.05)
+        assert "Cohen's kappa" in app.screen.shown
+        await pilot.press("escape")
+        await pilot.press("q")
+    again = InspectorApp(
+        DOCS, "c", tmp_path / "cache", str(tiny_model_dir), "cpu", annotate=options
+    )
+    async with again.run_test(size=(100, 34)) as pilot:
+        await scored(pilot, again)
+        lab = again.labelling
+        assert lab is not None and not lab.is_done(
+            *lab.current()
+        )  # resumes at an unlabelled target
+        assert lab.progress().labelled == 3
+
+
+async def test_annotation_order_is_shown(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from inspector.tui.app import AnnotateOptions
+
+    options = AnnotateOptions(tmp_path / "l.sqlite", "ann", "loss")
+    app = InspectorApp(DOCS, "c", tmp_path / "cache", str(tiny_model_dir), "cpu", annotate=options)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await scored(pilot, app)
+        panel = app.query_one("#annotation")
+        assert panel.display and "order loss" in str(panel.render())
+        lab = app.labelling
+        top = max(((d, p) for d, p in lab.queue), key=lambda t: app.session.rows[t[0]].nll[t[1]])
+        assert lab.current() == top

@@ -8,7 +8,8 @@ them back as messages.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,10 @@ from textual.widgets import Footer, ProgressBar
 from textual.worker import get_current_worker
 
 from corpora import Document
+from inspector.annotations import Store
 from inspector.browse import Session, load_place, save_place, split_rows
 from inspector.errors import InspectorError
+from inspector.labelling import Labelling
 from inspector.lm.scoring import ScoreConfig
 from inspector.tui.messages import (
     DocumentsScored,
@@ -34,7 +37,9 @@ from inspector.tui.messages import (
 )
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.screens.prompt import PromptScreen
+from inspector.tui.screens.report import ReportScreen
 from inspector.tui.screens.tasks import TasksScreen
+from inspector.tui.widgets.annotation_panel import AnnotationPanel
 from inspector.tui.widgets.document_view import DocumentView
 from inspector.tui.widgets.legend import Legend
 from inspector.tui.widgets.next_token import NextTokenPanel
@@ -43,7 +48,17 @@ from inspector.tui.widgets.task_panel import TaskPanel
 from inspector.tui.widgets.task_table import TaskTable
 from taggers.rules import RuleSet
 
-CHUNK_CHARS = 6000  # documents scored per round trip; the one on screen always goes first
+ANNOTATE_ACTIONS = {"label", "accept", "skip", "undo", "note", "back_target"}
+CHUNK_CHARS = 6000
+
+
+@dataclass(frozen=True)
+class AnnotateOptions:
+    """Where labels go, whose they are, and in which order targets come."""
+
+    db: Path
+    annotator: str = "anonymous"
+    order: str = "text"  # documents scored per round trip; the one on screen always goes first
 
 
 class InspectorApp(App[None]):
@@ -58,6 +73,43 @@ class InspectorApp(App[None]):
     #progress Bar { width: 1fr; }
     """
     BINDINGS = [
+        # annotation mode first: where a key means something else there, it wins there
+        *(
+            Binding(
+                str(i),
+                f"label({i})",
+                f"label {i}",
+                show=False,
+                tooltip=f"annotate: label the target with label {i}",
+            )
+            for i in range(1, 10)
+        ),
+        Binding(
+            "enter",
+            "accept",
+            "accept",
+            tooltip="annotate: label the target with its heuristic task",
+        ),
+        Binding("space", "skip", "skip", tooltip="annotate: skip this target"),
+        Binding("u", "undo", "undo", tooltip="annotate: undo your last label"),
+        Binding(
+            "n", "note", "note", tooltip="annotate: add a free-text note to this target's label"
+        ),
+        Binding(
+            "backspace",
+            "back_target",
+            "back",
+            show=False,
+            tooltip="annotate: back to the previous target",
+        ),
+        Binding("a", "annotate", "annotate", tooltip="switch between browsing and annotating"),
+        Binding(
+            "K",
+            "agreement",
+            "agreement",
+            show=False,
+            tooltip="agreement of the heuristics with people, and between people",
+        ),
         Binding("right,l", "step(1)", "next", tooltip="next token"),
         Binding("left,h", "step(-1)", "prev", tooltip="previous token"),
         Binding("w,ctrl+right", "word(1)", "word", show=False, tooltip="next word"),
@@ -170,11 +222,16 @@ class InspectorApp(App[None]):
         rules: RuleSet | None = None,
         scored: Any = None,
         problems: list[str] | None = None,
+        annotate: AnnotateOptions | None = None,
     ) -> None:
         """`scored`, a token table of these documents, is shown as it is instead of scoring;
         `problems` are inputs that could not be read, reported on screen."""
         super().__init__()
         self.problems = problems or []
+        self.annotate_options = annotate or AnnotateOptions(Path("annotations.sqlite"))
+        self.mode = "annotate" if annotate is not None else "browse"
+        self.labelling: Labelling | None = None
+        self.store: Store | None = None
         self.scored = scored
         from inspector.pipeline import corpus_hash
 
@@ -198,6 +255,7 @@ class InspectorApp(App[None]):
                 yield Legend(id="legend")
                 yield DocumentView(id="doc")
             with Vertical(id="side"):
+                yield AnnotationPanel(id="annotation")
                 yield NextTokenPanel(id="next")
                 yield TaskPanel(id="task")
                 yield TaskTable(id="tasks")
@@ -241,7 +299,14 @@ class InspectorApp(App[None]):
                 len(s.rows),
                 len(s.docs),
             )
+        self.refresh_annotation()
         self.refresh_status()
+
+    def refresh_annotation(self) -> None:
+        panel = self.query_one(AnnotationPanel)
+        panel.display = self.mode == "annotate" and self.labelling is not None
+        if panel.display and self.labelling is not None:
+            panel.show(self.labelling, self.labels, self.annotate_options.db.name)
 
     def refresh_status(self) -> None:
         s = self.session
@@ -251,7 +316,7 @@ class InspectorApp(App[None]):
             f"loss>{s.loss_threshold:g}",
         ]
         parts = [
-            ("", self.corpus_name),
+            ("", "ANNOTATE" if self.mode == "annotate" else self.corpus_name),
             ("doc", f"{s.doc + 1}/{len(s.docs)} {s.document.id}"),
             ("pos", f"{s.pos + 1}/{len(rows)}" if rows is not None else "-"),
             ("jump", " ".join(filters)),
@@ -342,6 +407,11 @@ class InspectorApp(App[None]):
         if self.pending_pos is not None and self.pending_pos[0] in added:
             self.session.goto(*self.pending_pos)
             self.pending_pos = None
+        if self.mode == "annotate":
+            if self.labelling is None:
+                self._start_annotating()
+            else:
+                self.labelling.rebuild()
         self.scoring = f"scoring {message.fraction:.0%}"
         self.query_one(ProgressBar).update(progress=100 * message.fraction)
         self.refresh_view(tables=True)
@@ -452,6 +522,116 @@ class InspectorApp(App[None]):
         view.set_mode(mode)
         self.query_one(Legend).show(mode)
 
+    # -- annotation mode ------------------------------------------------------------------
+    @property
+    def labels(self) -> list[str]:
+        """Label keys 1..9: the four tasks, then any other label the rules can give."""
+        from inspector.labelling import BASE_LABELS
+        from taggers.rules import load_rules
+
+        extra = [
+            t
+            for t in (self.rules or load_rules()).tasks()
+            if t not in BASE_LABELS and t != "whitespace"
+        ]
+        return [*BASE_LABELS, *extra][:9]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ANNOTATE_ACTIONS:
+            return self.mode == "annotate" and self.labelling is not None
+        return True
+
+    def action_annotate(self) -> None:
+        if self.mode == "annotate":
+            self.mode = "browse"
+        else:
+            self.mode = "annotate"
+            if self.labelling is None and self.session.rows:
+                self._start_annotating()
+            elif self.labelling is not None:
+                self.labelling.to_next_unlabelled()
+        self.refresh_bindings()
+        self.refresh_view()
+
+    def _start_annotating(self) -> None:
+        from inspector.annotations import AnnotationError
+
+        opts = self.annotate_options
+        try:
+            self.store = Store(opts.db)
+            self.labelling = Labelling(
+                self.session,
+                self.store,
+                opts.annotator,
+                self.corpus_key,
+                self.model_label,
+                opts.order,
+                tuple(self.labels),
+            )
+        except (AnnotationError, InspectorError) as e:
+            self.mode = "browse"
+            self.notify(str(e), title="cannot annotate", severity="error", timeout=30)
+            return
+        self.refresh_bindings()
+
+    def _labelled(self, act: Callable[[Labelling], object]) -> None:
+        assert self.labelling is not None
+        doc = self.session.doc
+        try:
+            act(self.labelling)
+        except InspectorError as e:
+            self.notify(str(e), title="not saved", severity="error", timeout=30)
+            return
+        self.refresh_view(tables=self.session.doc != doc)
+
+    def action_label(self, number: int) -> None:
+        if number > len(self.labels):
+            self.notify(f"no label {number}: labels are 1-{len(self.labels)}", severity="warning")
+            return
+        self._labelled(lambda lab: lab.act(self.labels[number - 1]))
+
+    def action_accept(self) -> None:
+        self._labelled(lambda lab: lab.accept())
+
+    def action_skip(self) -> None:
+        self._labelled(lambda lab: lab.act(None))
+
+    def action_undo(self) -> None:
+        def undo(lab: Labelling) -> None:
+            if not lab.undo():
+                self.notify("nothing to undo", timeout=2)
+
+        self._labelled(undo)
+
+    def action_back_target(self) -> None:
+        self._labelled(lambda lab: lab.back())
+
+    def action_note(self) -> None:
+        self.push_screen(PromptScreen("note for this target", "why this label"), self._noted)
+
+    def _noted(self, text: str | None) -> None:
+        if text:
+            self._labelled(lambda lab: self.notify(f"note {lab.note(text)}", timeout=2))
+
+    def action_agreement(self) -> None:
+        db, corpus = self.annotate_options.db, self.corpus_key
+
+        def report() -> str:
+            from inspector.agreement import between_annotators, heuristic_vs_human
+
+            with Store(db, readonly=True) as store:
+                table = store.table(corpus=corpus)
+            if table.is_empty():
+                return f"no labels for this corpus in {db} yet: press a to annotate"
+            parts = [heuristic_vs_human(table).render()]
+            people = sorted(set(table["annotator"]))
+            for i, a in enumerate(people):
+                for b in people[i + 1 :]:
+                    parts.append(between_annotators(table, a, b).render())
+            return "\n\n".join(parts)
+
+        self.push_screen(ReportScreen(f"agreement ({db.name})", report))
+
     def action_tasks_screen(self) -> None:
         from taggers.rules import load_rules
 
@@ -477,6 +657,8 @@ class InspectorApp(App[None]):
 
     def on_unmount(self) -> None:
         self.save_place()
+        if self.store is not None:
+            self.store.close()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
