@@ -128,3 +128,28 @@ def test_human_labels_join_by_text_span_across_tokenizers() -> None:
     assert human["task"].to_list() == ["world_knowledge", "world_knowledge", "grammar"]
     assert set(human["task_reason"]) == {"human"}
     assert human_tasks(table, labels, doc_hashes={"d": "changed"}).is_empty()  # the text changed
+
+
+def test_read_only_file_is_a_clear_error_and_untouched(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    path = tmp_path / "ro.sqlite"
+    with Store(path) as store:
+        store.add(label())
+    before = path.read_bytes()
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+        undo = ["chmod", "644", str(path)]
+    else:  # root writes through permissions; an immutable file stops even root
+        made = subprocess.run(["chattr", "+i", str(path)], capture_output=True)
+        if made.returncode != 0:
+            pytest.skip(f"cannot make a file read-only for root here: {made.stderr.decode().strip()}")
+        undo = ["chattr", "-i", str(path)]
+    try:
+        with pytest.raises(AnnotationError, match="read-only; check its permissions"):
+            with Store(path) as store:
+                store.add(label(" a", 28, 30, "grammar"))
+        assert path.read_bytes() == before
+    finally:
+        subprocess.run(undo, check=True)
