@@ -6,9 +6,9 @@ from importlib.resources import files
 from pathlib import Path
 
 from corpora.document import Document
-from corpora.readers import read_corpus
+from corpora.readers import iter_corpus, read_corpus
 
-__all__ = ["Document", "bundled_path", "read_corpus"]
+__all__ = ["Document", "bundled_path", "iter_corpus", "read_corpus"]
 
 
 def bundled_path() -> Path:

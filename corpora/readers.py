@@ -26,7 +26,17 @@ def read_corpus(
     paths: Sequence[str | Path], text_field: str = "text", text_column: str = "text"
 ) -> list[Document]:
     """All documents under `paths`, in order; ids are unique; at least one has text."""
-    docs: list[Document] = []
+    docs = list(iter_corpus(paths, text_field, text_column))
+    if not any(d.text for d in docs):
+        raise CorpusError(message("empty_corpus", paths=", ".join(str(p) for p in paths)))
+    return docs
+
+
+def iter_corpus(
+    paths: Sequence[str | Path], text_field: str = "text", text_column: str = "text"
+) -> Iterator[Document]:
+    """The documents under `paths` one at a time (JSONL is read line by line), ids checked
+    unique as they come; for corpora larger than memory."""
     seen: dict[str, str] = {}
     for raw in paths:
         for doc in _read_path(Path(raw), text_field, text_column):
@@ -35,10 +45,7 @@ def read_corpus(
                     message("duplicate_id", doc_id=doc.id, first=seen[doc.id], second=doc.source)
                 )
             seen[doc.id] = doc.source
-            docs.append(doc)
-    if not any(d.text for d in docs):
-        raise CorpusError(message("empty_corpus", paths=", ".join(str(p) for p in paths)))
-    return docs
+            yield doc
 
 
 def _read_path(path: Path, text_field: str, text_column: str) -> Iterator[Document]:
@@ -99,9 +106,27 @@ def _kind(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of a JSONL file, read line by line; bad bytes name their offset."""
+    offset = 0
+    try:
+        with path.open("rb") as f:
+            for lineno, raw in enumerate(f, start=1):
+                nul = raw.find(b"\x00")
+                if nul >= 0:
+                    raise CorpusError(message("binary", path=path, offset=offset + nul))
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise CorpusError(message("bad_utf8", path=path, offset=offset + e.start)) from e
+                offset += len(raw)
+                yield lineno, line.removeprefix("\ufeff") if lineno == 1 else line
+    except OSError as e:
+        raise CorpusError(message("unreadable", path=path, reason=e.strerror or e)) from e
+
+
 def _read_jsonl(path: Path, name: str, text_field: str) -> Iterator[Document]:
-    text = _read_text(path)
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in _jsonl_lines(path):
         if not line.strip():
             continue
         try:

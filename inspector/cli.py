@@ -136,6 +136,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     out.add_argument("--force", action="store_true", help="replace --out if it exists")
     out.add_argument(
+        "--parts",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="stream: write the table as Parquet parts in DIR, memory flat whatever the corpus size; an interrupted run resumes",
+    )
+    out.add_argument(
+        "--shard",
+        default="0/1",
+        metavar="i/N",
+        help="with --parts: score every N-th document from the i-th (for Slurm arrays, torchrun, ...)",
+    )
+    out.add_argument(
+        "--part-chars",
+        type=int,
+        default=400_000,
+        metavar="N",
+        help="with --parts: characters of text per part (default: 400000, about 100k tokens)",
+    )
+    out.add_argument(
         "--no-cache", action="store_true", help="neither read nor write the table cache"
     )
 
@@ -401,6 +421,8 @@ def _score(args: argparse.Namespace) -> int:
     from inspector.table import write_table
     from taggers.rules import load_rules
 
+    if args.parts is not None:
+        return _score_parts(args)
     if args.out is not None and args.out.exists() and not args.force:
         raise ExportError(message("export_exists", path=args.out))  # before minutes of scoring
     rules = load_rules(args.rules)  # a broken rule file fails before the model loads
@@ -420,6 +442,45 @@ def _score(args: argparse.Namespace) -> int:
     if args.out is not None:
         written = write_table(result.table, args.out, result.settings, force=args.force)
         print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _score_parts(args: argparse.Namespace) -> int:
+    """`score --parts DIR`: stream documents in and Parquet parts out."""
+    import time
+
+    from corpora import bundled_path, iter_corpus
+    from inspector.errors import InspectorError
+    from inspector.lm.loading import load_model
+    from inspector.lm.scoring import ScoreConfig
+    from inspector.stream import parse_shard, score_to_parts
+    from inspector.tasks import open_table, render, summarize
+    from taggers.rules import load_rules
+
+    shard = parse_shard(args.shard)
+    if args.part_chars < 1:
+        raise InspectorError("--part-chars must be 1 or more")
+    rules = load_rules(args.rules)
+    cache_dir = _cache_dir(args)
+    lm = load_model(args.model, cache_dir, args.device, args.dtype)
+    config = ScoreConfig(
+        top_k=args.top_k, window=args.window, stride=args.stride, batch_tokens=args.batch_tokens
+    )
+    started = time.perf_counter()
+    docs = iter_corpus(args.paths or [bundled_path()], args.text_field, args.text_column)
+
+    def step(parts: int, tokens: int) -> None:
+        rate = tokens / max(1e-9, time.perf_counter() - started)
+        print(
+            f"inspector: {parts} parts, {tokens:,} tokens ({rate:,.0f} tokens/s)", file=sys.stderr
+        )
+
+    result = score_to_parts(docs, lm, config, rules, args.parts, args.part_chars, shard, step)
+    print(
+        f"shard {shard[0]}/{shard[1]}: {result.documents} documents, {result.tokens:,} tokens in "
+        f"{len(result.parts)} parts ({result.written} scored now, {result.resumed} from an earlier run) in {args.parts}"
+    )
+    print(render(summarize(open_table(str(args.parts)).frame, "task"), "table"), end="")
     return 0
 
 

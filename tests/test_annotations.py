@@ -144,7 +144,9 @@ def test_read_only_file_is_a_clear_error_and_untouched(tmp_path: Path) -> None:
     else:  # root writes through permissions; an immutable file stops even root
         made = subprocess.run(["chattr", "+i", str(path)], capture_output=True)
         if made.returncode != 0:
-            pytest.skip(f"cannot make a file read-only for root here: {made.stderr.decode().strip()}")
+            pytest.skip(
+                f"cannot make a file read-only for root here: {made.stderr.decode().strip()}"
+            )
         undo = ["chattr", "-i", str(path)]
     try:
         with pytest.raises(AnnotationError, match="read-only; check its permissions"):

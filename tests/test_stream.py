@@ -1,0 +1,104 @@
+"""Streaming into Parquet parts: same numbers as in memory, resume after an interruption,
+shards that add up, and refusals when a folder holds another run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from corpora import Document, iter_corpus
+from inspector.errors import CorpusError, InspectorError
+from inspector.lm.scoring import ScoreConfig
+from inspector.pipeline import score_corpus
+from inspector.stream import group_docs, parse_shard, score_to_parts
+from inspector.tasks import open_table, summarize
+from taggers.rules import load_rules
+
+DOCS = [
+    Document(
+        f"d{i}", f"Document {i} says that the river number {i} flows into the sea. " * (1 + i % 3)
+    )
+    for i in range(12)
+]
+
+
+def read_parts(folder: Path) -> pl.DataFrame:
+    return open_table(str(folder)).frame.collect().sort("doc_id", "pos")
+
+
+def test_parts_equal_the_in_memory_table(tiny_lm, tmp_path: Path) -> None:
+    result = score_to_parts(DOCS, tiny_lm, ScoreConfig(), load_rules(), tmp_path, part_chars=300)
+    assert result.written == len(result.parts) > 3 and result.documents == 12
+    whole = score_corpus(DOCS, tiny_lm).table.sort("doc_id", "pos")
+    parts = read_parts(tmp_path)
+    assert parts["token_id"].to_list() == whole["token_id"].to_list()
+    np.testing.assert_allclose(parts["nll"].to_numpy(), whole["nll"].to_numpy(), atol=1e-5)
+    assert parts["task"].to_list() == whole["task"].to_list()
+
+
+def test_an_interrupted_run_resumes(tiny_lm, tmp_path: Path) -> None:
+    class Stop(Exception):
+        pass
+
+    def stop_after_two(parts: int, tokens: int) -> None:
+        if parts == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        score_to_parts(
+            DOCS, tiny_lm, ScoreConfig(), load_rules(), tmp_path, 300, progress=stop_after_two
+        )
+    manifest = json.loads((tmp_path / "manifest-s0of1.json").read_text())
+    assert len(manifest["parts"]) == 2
+    again = score_to_parts(DOCS, tiny_lm, ScoreConfig(), load_rules(), tmp_path, 300)
+    assert again.resumed == 2 and again.written == len(again.parts) - 2
+    assert read_parts(tmp_path)["doc_id"].n_unique() == 12
+    finished = score_to_parts(DOCS, tiny_lm, ScoreConfig(), load_rules(), tmp_path, 300)
+    assert finished.written == 0 and finished.resumed == len(finished.parts)
+
+
+def test_shards_add_up_to_the_corpus(tiny_lm, tmp_path: Path) -> None:
+    for i in range(3):
+        score_to_parts(DOCS, tiny_lm, ScoreConfig(), load_rules(), tmp_path, 400, shard=(i, 3))
+    whole = summarize(score_corpus(DOCS, tiny_lm).table.lazy(), "task")
+    sharded = summarize(open_table(str(tmp_path)).frame, "task")
+    assert sharded["tokens"].to_list() == whole["tokens"].to_list()
+    np.testing.assert_allclose(
+        sharded["mean_nll"].to_numpy(), whole["mean_nll"].to_numpy(), atol=1e-6
+    )
+
+
+def test_refusals(tiny_lm, tmp_path: Path) -> None:
+    score_to_parts(DOCS, tiny_lm, ScoreConfig(), load_rules(), tmp_path, 300)
+    with pytest.raises(InspectorError, match="cut at 300 characters"):
+        score_to_parts(DOCS, tiny_lm, ScoreConfig(), load_rules(), tmp_path, 500)
+    edited = [Document("d0", "Something else."), *DOCS[1:]]
+    with pytest.raises(InspectorError, match="the corpus changed"):
+        score_to_parts(edited, tiny_lm, ScoreConfig(), load_rules(), tmp_path, 300)
+    more = [
+        *DOCS,
+        Document("extra", "One more document at the end of the corpus, long enough." * 9),
+    ]
+    with pytest.raises(InspectorError, match="other settings"):
+        score_to_parts(more, tiny_lm, ScoreConfig(top_k=3), load_rules(), tmp_path, 300)
+    for bad in ("2/2", "x/3", "1"):
+        with pytest.raises(InspectorError, match="--shard"):
+            parse_shard(bad)
+
+
+def test_grouping_is_by_characters_and_skips_empty_documents() -> None:
+    docs = [Document("a", "x" * 5), Document("b", ""), Document("c", "y" * 5), Document("d", "z")]
+    assert [[d.id for d in g] for g in group_docs(docs, 6)] == [["a", "c"], ["d"]]
+
+
+def test_jsonl_is_read_lazily(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_text('{"text": "one"}\n{"text": "two"}\n{broken\n')
+    docs = iter_corpus([path])
+    assert next(docs).text == "one" and next(docs).text == "two"  # before the bad line is read
+    with pytest.raises(CorpusError, match=r"big\.jsonl:3"):
+        next(docs)
