@@ -337,8 +337,7 @@ def export_labels(
     `out` atomically and never over an existing file unless `force`, else returned as text."""
     import json
 
-    from inspector.cachedir import atomic_path
-    from inspector.errors import ExportError, message
+    from inspector.cachedir import write_new
 
     if fmt == "jsonl":
         lines = []
@@ -364,18 +363,10 @@ def export_labels(
         if fmt == "parquet":
             raise AnnotationError("--format parquet needs --out FILE")
         return text
-    if out.exists() and not force:
-        raise ExportError(message("export_exists", path=out))
-    if not out.parent.is_dir():
-        raise ExportError(message("export_write", path=out, reason=f"no folder {out.parent}"))
-    try:
-        with atomic_path(out) as tmp:
-            if fmt == "parquet":
-                table.write_parquet(tmp)
-            else:
-                tmp.write_text(text)
-    except OSError as e:
-        raise ExportError(message("export_write", path=out, reason=e.strerror or e)) from e
+    if fmt == "parquet":
+        write_new(out, table.write_parquet, force)
+    else:
+        write_new(out, lambda tmp: tmp.write_text(text), force)
     return None
 
 

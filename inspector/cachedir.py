@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from inspector.errors import CacheError, message
@@ -83,3 +83,19 @@ def file_sha256(path: Path, memo_dir: Path | None = None) -> str:
             with atomic_path(memo_file) as tmp:
                 tmp.write_text(json.dumps(memo, indent=0))
     return digest
+
+
+def write_new(path: Path, write: Callable[[Path], object], force: bool = False) -> None:
+    """Write `path` through a temporary file beside it: never over an existing file unless
+    `force`, and an error leaves nothing half-written. For exports people keep."""
+    from inspector.errors import ExportError
+
+    if path.exists() and not force:
+        raise ExportError(message("export_exists", path=path))
+    if not path.parent.is_dir():
+        raise ExportError(message("export_write", path=path, reason=f"no folder {path.parent}"))
+    try:
+        with atomic_path(path) as tmp:
+            write(tmp)
+    except OSError as e:
+        raise ExportError(message("export_write", path=path, reason=e.strerror or e)) from e

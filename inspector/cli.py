@@ -16,14 +16,24 @@ from typing import Any
 EXIT_USAGE = 2
 
 
-def _add_model_options(p: argparse.ArgumentParser) -> None:
+def _add_model_options(p: argparse.ArgumentParser, several: bool = False) -> None:
     g = p.add_argument_group("model")
-    g.add_argument(
-        "--model",
-        default="",
-        metavar="M",
-        help="a local Hugging Face folder, a .gguf file, or a hub id in the local cache (default: the embedded SmolLM2-135M-Instruct)",
-    )
+    what = "a local Hugging Face folder, a .gguf file, or a hub id in the local cache"
+    if several:
+        g.add_argument(
+            "--model",
+            action="append",
+            default=None,
+            metavar="M",
+            help=f"{what}; repeat to compare models (default: the embedded model)",
+        )
+    else:
+        g.add_argument(
+            "--model",
+            default="",
+            metavar="M",
+            help=f"{what} (default: the embedded SmolLM2-135M-Instruct)",
+        )
     g.add_argument(
         "--device",
         default="auto",
@@ -181,17 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="per-task loss tables, for one model or several (how tasks move with model size)",
         description="The overall loss as a weighted sum of per-task losses: per task, its token "
         "share, mean loss, contribution (share x mean loss, summing to the overall loss), loss share, "
-        "top-1 accuracy, median rank, mean entropy and a 95%% interval of the mean loss. Several "
+        "top-1 accuracy, median rank, mean entropy and a 95% interval of the mean loss. Several "
         "--model or --from give one block per model with the change against the first.",
     )
     _add_corpus_options(tasks)
-    tasks.add_argument(
-        "--model",
-        action="append",
-        default=None,
-        metavar="M",
-        help="score the corpus with this model (repeat to compare models; default: the embedded model)",
-    )
+    _add_model_options(tasks, several=True)
     tasks.add_argument(
         "--from",
         dest="tables",
@@ -199,25 +203,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="TABLE",
         help="an already scored token table: a file, or a folder or glob of Parquet parts (repeatable)",
-    )
-    tasks.add_argument(
-        "--device",
-        default="auto",
-        choices=["auto", "cpu", "cuda", "mps"],
-        help="where to run (default: auto)",
-    )
-    tasks.add_argument(
-        "--dtype",
-        default="auto",
-        choices=["auto", "float32", "bfloat16", "float16"],
-        help="weights dtype (default: auto)",
-    )
-    tasks.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="where scored tables and converted models are kept",
     )
     _add_scoring_options(tasks)
     tasks.add_argument(

@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from inspector.cachedir import atomic_path
+from inspector.cachedir import write_new
 from inspector.errors import ExportError, InspectorError, message
 
 SCORE_SCHEMA: dict[str, Any] = {
@@ -68,25 +68,22 @@ def write_table(
         raise ExportError(message("export_format", path=path, suffix=suffix or "(none)"))
     sidecar = settings_sidecar(path)
     targets = [path] if suffix == ".parquet" else [path, sidecar]
-    for target in targets:
+    for target in targets:  # both checked before either is written
         if target.exists() and not force:
             raise ExportError(message("export_exists", path=target))
-    if not path.parent.is_dir():
-        raise ExportError(message("export_write", path=path, reason=f"no folder {path.parent}"))
     settings_json = json.dumps(settings, indent=2, sort_keys=True)
-    try:
-        with atomic_path(path) as tmp:
-            if suffix == ".parquet":
-                table.write_parquet(tmp, metadata={SETTINGS_KEY: settings_json})
-            elif suffix == ".csv":
-                _flatten_lists(table).write_csv(tmp)
-            else:
-                table.write_ndjson(tmp)
-        if suffix != ".parquet":
-            with atomic_path(sidecar) as tmp:
-                tmp.write_text(settings_json + "\n")
-    except OSError as e:
-        raise ExportError(message("export_write", path=path, reason=e.strerror or e)) from e
+    if suffix == ".parquet":
+        write_new(
+            path,
+            lambda tmp: table.write_parquet(tmp, metadata={SETTINGS_KEY: settings_json}),
+            force,
+        )
+    elif suffix == ".csv":
+        write_new(path, _flatten_lists(table).write_csv, force)
+    else:
+        write_new(path, table.write_ndjson, force)
+    if suffix != ".parquet":
+        write_new(sidecar, lambda tmp: tmp.write_text(settings_json + "\n"), force)
     return targets
 
 

@@ -271,25 +271,17 @@ def _cell(value: Any) -> str:
 
 def write(table: pl.DataFrame, fmt: str, out: Path | None, force: bool = False) -> str | None:
     """Write to `out` (atomically, never over an existing file unless `force`) or return the text."""
-    from inspector.cachedir import atomic_path
-    from inspector.errors import ExportError, message
+    from inspector.cachedir import write_new
 
     if out is None:
         if fmt == "parquet":
             raise TasksError("--format parquet needs --out FILE")
         return render(table, fmt)
-    if out.exists() and not force:
-        raise ExportError(message("export_exists", path=out))
-    if not out.parent.is_dir():
-        raise ExportError(message("export_write", path=out, reason=f"no folder {out.parent}"))
-    try:
-        with atomic_path(out) as tmp:
-            if fmt == "parquet":
-                table.write_parquet(tmp)
-            else:
-                tmp.write_text(render(table, fmt))
-    except OSError as e:
-        raise ExportError(message("export_write", path=out, reason=e.strerror or e)) from e
+    if fmt == "parquet":
+        write_new(out, table.write_parquet, force)
+    else:
+        text = render(table, fmt)
+        write_new(out, lambda tmp: tmp.write_text(text), force)
     return None
 
 

@@ -192,7 +192,7 @@ async def test_unreadable_inputs_are_reported_in_the_app(
 async def test_tasks_screen_compares_cached_models(tiny_family: list[Path], tmp_path: Path) -> None:
     from inspector.cli import _scored
     from inspector.lm.scoring import ScoreConfig
-    from inspector.tui.screens.tasks import TasksScreen
+    from inspector.tui.screens.report import ReportScreen
     from taggers.rules import load_rules
 
     rules = load_rules()
@@ -202,19 +202,19 @@ async def test_tasks_screen_compares_cached_models(tiny_family: list[Path], tmp_
     async with app.run_test(size=(140, 50)) as pilot:
         await scored(pilot, app)
         await pilot.press("s")
-        assert isinstance(app.screen, TasksScreen)
+        assert isinstance(app.screen, ReportScreen)
         screen = app.screen
         for _ in range(400):
             if screen.shown is not None:
                 break
             await asyncio.sleep(0.05)
         assert screen.shown is not None
-        text = screen.shown.text + screen.shown.plot
+        text = screen.shown
         assert "3 model(s) of this corpus" in text
         assert all(f.name in text for f in tiny_family)
         assert "per-task loss against model size" in text
         await pilot.press("escape")
-        assert not isinstance(app.screen, TasksScreen)
+        assert not isinstance(app.screen, ReportScreen)
 
 
 async def test_labelling_flow_with_keys(tiny_model_dir: Path, tmp_path: Path) -> None:

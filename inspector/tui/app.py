@@ -38,7 +38,6 @@ from inspector.tui.messages import (
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.screens.prompt import PromptScreen
 from inspector.tui.screens.report import ReportScreen
-from inspector.tui.screens.tasks import TasksScreen
 from inspector.tui.widgets.annotation_panel import AnnotationPanel
 from inspector.tui.widgets.document_view import DocumentView
 from inspector.tui.widgets.legend import Legend
@@ -635,8 +634,44 @@ class InspectorApp(App[None]):
     def action_tasks_screen(self) -> None:
         from taggers.rules import load_rules
 
-        rules = self.rules or load_rules()
-        self.push_screen(TasksScreen(self.cache_dir, self.corpus_key, rules.sha256))
+        cache_dir, corpus, rules_hash = (
+            self.cache_dir,
+            self.corpus_key,
+            (self.rules or load_rules()).sha256,
+        )
+        width = self.size.width
+
+        def report() -> str:
+            import polars as pl
+
+            from inspector.pipeline import cached_runs
+            from inspector.tasks import Run, compare, plot, render
+
+            found = cached_runs(cache_dir, corpus, rules_hash)
+            if not found:
+                return "nothing of this corpus is in the cache yet"
+            runs = [Run(s.get("model", "?"), t.lazy(), s, s.get("model", "?")) for s, t in found]
+            table = compare(runs, "task")
+            shown = table.select(
+                "model",
+                "n_params",
+                "task",
+                "tokens",
+                "mean_nll",
+                "loss_contribution",
+                "delta_mean_nll",
+            )
+            note = f"{len(runs)} model(s) of this corpus in the cache, smallest first" + (
+                ""
+                if len(runs) > 1
+                else "; score it with others to compare: inspector tasks --model A --model B"
+            )
+            drawing = plot(
+                table.with_columns(pl.col("n_params").fill_null(0)), max(40, width - 8), 18
+            )
+            return f"{note}\n\n{render(shown, 'table')}\n{drawing}"
+
+        self.push_screen(ReportScreen("loss by task, across model sizes", report))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen([b for b in self.BINDINGS if isinstance(b, Binding)]))

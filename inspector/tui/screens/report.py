@@ -1,4 +1,5 @@
-"""A text report computed off the event loop (agreement, for one), shown in a modal."""
+"""A text report computed off the event loop (agreement, per-task loss across models), shown
+in a modal; ANSI colours in it (a plotext plot) are kept."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ class ReportScreen(ModalScreen[None]):
 
     def on_report_screen_ready(self, message: ReportScreen.Ready) -> None:
         self.shown = message.text
-        self.query_one("#report-body", Static).update(Text(message.text))
+        self.query_one("#report-body", Static).update(Text.from_ansi(message.text))
 
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
         self.dismiss(result)
