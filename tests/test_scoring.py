@@ -158,3 +158,31 @@ def test_bad_settings_are_clear_errors(tiny_lm, config: ScoreConfig, name: str) 
 
     with pytest.raises(InspectorError, match=name):
         Scorer(tiny_lm, config)
+
+
+def test_out_of_memory_retries_smaller_batches(tiny_lm, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from inspector.errors import ModelError
+
+    expected = Scorer(tiny_lm).score(DOCS)
+    real = Scorer._run_batch
+    sizes: list[int] = []
+
+    def small_only(self, batch, *args):  # type: ignore[no-untyped-def]
+        sizes.append(len(batch.items))
+        if len(batch.items) > 1:
+            raise torch.OutOfMemoryError("simulated")
+        return real(self, batch, *args)
+
+    monkeypatch.setattr(Scorer, "_run_batch", small_only)
+    got = Scorer(tiny_lm).score(DOCS)
+    assert max(sizes) > 1 and sizes[-1] == 1  # it tried the big batch, then halves
+    np.testing.assert_allclose(got["nll"].to_numpy(), expected["nll"].to_numpy(), atol=1e-5)
+
+    def never(self, batch, *args):  # type: ignore[no-untyped-def]
+        raise torch.OutOfMemoryError("simulated")
+
+    monkeypatch.setattr(Scorer, "_run_batch", never)
+    with pytest.raises(ModelError, match="out of memory on cpu for one window"):
+        Scorer(tiny_lm).score(DOCS)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from inspector.errors import InspectorError, message
+from inspector.errors import InspectorError, ModelError, message
 from inspector.lm.windows import Window, rolling_windows
 
 if TYPE_CHECKING:
@@ -241,37 +241,77 @@ class Scorer:
             "top_logprobs": np.empty((total, k), np.float32),
             "ctx_len": np.empty(total, np.int32),
         }
+        with torch.inference_mode():
+            for batch in self.batches(tokenized):
+                done = self._score_batch(batch, tokenized, starts, out)
+                if progress is not None:
+                    progress(done)
+        return out
+
+    def _score_batch(
+        self,
+        batch: Batch,
+        tokenized: Sequence[Tokenized],
+        starts: np.ndarray,
+        out: dict[str, np.ndarray],
+    ) -> int:
+        """Score one batch into `out`; out of memory, score its two halves instead (down to
+        a single window, which then fails with a message saying what to change)."""
+        import torch
+
+        try:
+            return self._run_batch(batch, tokenized, starts, out)
+        except torch.OutOfMemoryError as e:
+            if self.lm.device.type == "cuda":
+                torch.cuda.empty_cache()
+            if len(batch.items) == 1:
+                raise ModelError(
+                    f"out of memory on {self.lm.device.type} for one window of {batch.length} tokens; "
+                    "use a smaller --window or --dtype bfloat16"
+                ) from e
+            half = len(batch.items) // 2
+            return sum(
+                self._score_batch(Batch(part), tokenized, starts, out)
+                for part in (batch.items[:half], batch.items[half:])
+            )
+
+    def _run_batch(
+        self,
+        batch: Batch,
+        tokenized: Sequence[Tokenized],
+        starts: np.ndarray,
+        out: dict[str, np.ndarray],
+    ) -> int:
+        import torch
+
+        k = self.config.top_k
         model = self.lm.model
         body, head = model.base_model, model.get_output_embeddings()
         softcap = getattr(model.config, "final_logit_softcapping", None)
         scale = getattr(model.config, "logit_scale", None)
         post_rows = POST_ROWS.get(self.lm.device.type, self.config.chunk_rows)
-        with torch.inference_mode():
-            for batch in self.batches(tokenized):
-                ids, mask = self.batch_inputs(batch, tokenized)
-                hidden = body(
-                    input_ids=ids, attention_mask=mask, use_cache=False
-                ).last_hidden_state  # (batch, time, hidden)
-                rows, cols, targets, dest, ctx = self._target_index(batch, tokenized, starts)
-                h = hidden[rows.to(hidden.device), cols.to(hidden.device)]  # (targets, hidden)
-                targets = targets.to(hidden.device)
-                out["ctx_len"][dest] = ctx
-                for c in range(0, len(dest), self.config.chunk_rows):
-                    logits = head(h[c : c + self.config.chunk_rows]).float()  # (chunk, vocab)
-                    if scale is not None:
-                        logits = logits * scale
-                    if softcap is not None:
-                        logits = torch.tanh(logits / softcap) * softcap
-                    # post-process a few rows at a time: their logits stay in the CPU's cache
-                    # across the passes (measured: 4x faster than the whole chunk at once)
-                    for p in range(0, len(logits), post_rows):
-                        sl = slice(c + p, c + min(p + post_rows, len(logits)))
-                        res = postprocess(logits[p : p + post_rows], targets[sl], k)
-                        for name, value in res.items():
-                            out[name][dest[sl]] = value.cpu().numpy()
-                if progress is not None:
-                    progress(len(dest))
-        return out
+        ids, mask = self.batch_inputs(batch, tokenized)
+        hidden = body(
+            input_ids=ids, attention_mask=mask, use_cache=False
+        ).last_hidden_state  # (batch, time, hidden)
+        rows, cols, targets, dest, ctx = self._target_index(batch, tokenized, starts)
+        h = hidden[rows.to(hidden.device), cols.to(hidden.device)]  # (targets, hidden)
+        targets = targets.to(hidden.device)
+        out["ctx_len"][dest] = ctx
+        for c in range(0, len(dest), self.config.chunk_rows):
+            logits = head(h[c : c + self.config.chunk_rows]).float()  # (chunk, vocab)
+            if scale is not None:
+                logits = logits * scale
+            if softcap is not None:
+                logits = torch.tanh(logits / softcap) * softcap
+            # post-process a few rows at a time: their logits stay in the CPU's cache
+            # across the passes (measured: 4x faster than the whole chunk at once)
+            for p in range(0, len(logits), post_rows):
+                sl = slice(c + p, c + min(p + post_rows, len(logits)))
+                res = postprocess(logits[p : p + post_rows], targets[sl], k)
+                for name, value in res.items():
+                    out[name][dest[sl]] = value.cpu().numpy()
+        return len(dest)
 
     def _target_index(
         self, batch: Batch, tokenized: Sequence[Tokenized], starts: np.ndarray
