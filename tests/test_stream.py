@@ -102,3 +102,23 @@ def test_jsonl_is_read_lazily(tmp_path: Path) -> None:
     assert next(docs).text == "one" and next(docs).text == "two"  # before the bad line is read
     with pytest.raises(CorpusError, match=r"big\.jsonl:3"):
         next(docs)
+
+
+def test_cli_streams_parts_and_resumes(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join(json.dumps({"id": d.id, "text": d.text}) for d in DOCS))
+    args = [sys.executable, "-m", "inspector", "score", str(corpus), "--model", str(tiny_model_dir),
+            "--cache-dir", str(tmp_path / "cache"), "--parts", str(tmp_path / "parts"), "--part-chars", "500"]  # fmt: skip
+    first = subprocess.run([*args, "--shard", "0/2"], capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "shard 0/2: 6 documents" in first.stdout and "all" in first.stdout
+    second = subprocess.run([*args, "--shard", "0/2"], capture_output=True, text=True, timeout=300)
+    assert "0 scored now" in second.stdout
+    other = subprocess.run([*args, "--shard", "1/2"], capture_output=True, text=True, timeout=300)
+    assert other.returncode == 0 and "shard 1/2: 6 documents" in other.stdout
+    assert read_parts(tmp_path / "parts")["doc_id"].n_unique() == 12
+    bad = subprocess.run([*args, "--shard", "3/2"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "--shard 3/2" in bad.stderr
