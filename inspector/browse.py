@@ -109,6 +109,12 @@ class Session:
                 added.append(i)
         return added
 
+    def forget(self, doc: int) -> None:
+        """Drop a document's rows (it can be read again); for tables larger than memory."""
+        rows = self.rows.pop(doc, None)
+        if rows is not None:
+            self._scored = [t for t in self._scored if t is not rows.table]
+
     @property
     def current(self) -> DocRows | None:
         return self.rows.get(self.doc)

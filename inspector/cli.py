@@ -185,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="task rules (TOML) replacing the shipped taggers/rules.toml",
     )
+    browse.add_argument(
+        "--from",
+        dest="table",
+        default=None,
+        metavar="TABLE",
+        help="browse a table scored before (a file, or a folder or glob of Parquet parts), read one document at a time",
+    )
 
     tasks = sub.add_parser(
         "tasks",
@@ -695,7 +702,7 @@ def _browse(args: argparse.Namespace, annotate: bool = False) -> int:
         )
     app = InspectorApp(
         docs, name, _cache_dir(args), args.model, args.device, args.dtype, config, rules,
-        problems=problems, annotate=options,
+        problems=problems, annotate=options, table_source=getattr(args, "table", None),
     )  # fmt: skip
     app.run()
     return 0

@@ -284,3 +284,34 @@ async def test_annotation_order_is_shown(tiny_model_dir: Path, tmp_path: Path) -
         lab = app.labelling
         top = max(((d, p) for d, p in lab.queue), key=lambda t: app.session.rows[t[0]].nll[t[1]])
         assert lab.current() == top
+
+
+async def test_browsing_a_table_on_disk_reads_documents_on_demand(
+    tiny_lm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inspector.lm.scoring import ScoreConfig
+    from inspector.stream import score_to_parts
+    from inspector.tui import app as app_module
+    from taggers.rules import load_rules
+
+    docs = [Document(f"d{i}", f"Document number {i} is about the river {i}.") for i in range(8)]
+    score_to_parts(docs, tiny_lm, ScoreConfig(), load_rules(), tmp_path / "parts", part_chars=100)
+    monkeypatch.setattr(app_module, "KEEP_LOADED", 2)
+    app = InspectorApp(docs, "parts", tmp_path / "cache", table_source=str(tmp_path / "parts"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(200):
+            if app.corpus_summary is not None and 0 in app.session.rows:
+                break
+            await asyncio.sleep(0.05)
+        assert set(app.session.rows) == {0, 1, 2}  # the document on screen and the next two
+        total = app.corpus_summary["tokens"].sum()
+        assert total > 8 * 8  # the whole table's summary, not just what is loaded
+        for _ in range(6):
+            await pilot.press("]")
+            for _ in range(100):
+                if app.session.doc in app.session.rows:
+                    break
+                await asyncio.sleep(0.05)
+        assert app.session.doc == 6 and app.session.row() is not None
+        assert len(app.session.rows) <= 2 + 1 + 2  # kept: two recent, the one on screen, prefetched
+        assert 0 not in app.session.rows  # long unseen: forgotten

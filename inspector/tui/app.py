@@ -8,6 +8,7 @@ them back as messages.
 from __future__ import annotations
 
 import gc
+import queue
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -29,6 +30,7 @@ from inspector.errors import InspectorError
 from inspector.labelling import Labelling
 from inspector.lm.scoring import ScoreConfig
 from inspector.tui.messages import (
+    CorpusSummary,
     DocumentsScored,
     ModelLoaded,
     ScoringDone,
@@ -49,6 +51,7 @@ from taggers.rules import RuleSet
 
 ANNOTATE_ACTIONS = {"label", "accept", "skip", "undo", "note", "back_target"}
 CHUNK_CHARS = 6000
+KEEP_LOADED = 64  # documents of a table on disk kept in memory besides the one on screen
 
 
 @dataclass(frozen=True)
@@ -222,11 +225,18 @@ class InspectorApp(App[None]):
         scored: Any = None,
         problems: list[str] | None = None,
         annotate: AnnotateOptions | None = None,
+        table_source: str | None = None,
     ) -> None:
         """`scored`, a token table of these documents, is shown as it is instead of scoring;
         `problems` are inputs that could not be read, reported on screen."""
         super().__init__()
         self.problems = problems or []
+        # a scored table on disk (file, folder or glob of parts), read one document at a time
+        self.table_source = table_source
+        self.corpus_summary: Any = None  # its per-task table, computed once in the worker
+        self._requests: queue.Queue[int] = queue.Queue()
+        self._pending: set[int] = set()
+        self._viewed: list[int] = []  # most recently viewed documents last, for eviction
         self.annotate_options = annotate or AnnotateOptions(Path("annotations.sqlite"))
         self.mode = "annotate" if annotate is not None else "browse"
         self.labelling: Labelling | None = None
@@ -275,6 +285,9 @@ class InspectorApp(App[None]):
             self.model_label = "given table"
             self.post_message(DocumentsScored(split_rows(self.scored), 1.0))
             self.post_message(ScoringDone({}, True))
+        elif self.table_source is not None:
+            self.serve_table()
+            self._request_rows()
         else:
             self.score_corpus()
 
@@ -292,10 +305,11 @@ class InspectorApp(App[None]):
         self.query_one(NextTokenPanel).show(row, note)
         self.query_one(TaskPanel).show(row)
         if tables:
+            everything = self.corpus_summary
             self.query_one(TaskTable).show(
                 s.task_summary(document_only=True),
-                s.task_summary(document_only=False),
-                len(s.rows),
+                s.task_summary(document_only=False) if everything is None else everything,
+                len(s.rows) if everything is None else len(s.docs),
                 len(s.docs),
             )
         self.refresh_annotation()
@@ -374,6 +388,59 @@ class InspectorApp(App[None]):
         settings = store_corpus(docs, lm, full, self.config, self.cache_dir, rules, key)
         self.post_message(ScoringDone(settings, False))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="scoring")
+    def serve_table(self) -> None:
+        """Read rows of the documents asked for from a table on disk, lazily; first the
+        whole table's per-task summary, streamed."""
+        import polars as pl
+
+        from inspector.tasks import open_table, summarize
+
+        worker = get_current_worker()
+        try:
+            run = open_table(str(self.table_source))
+            self.post_message(
+                ModelLoaded(
+                    run.label,
+                    str(run.settings.get("device", "?")),
+                    str(run.settings.get("dtype", "?")),
+                )
+            )
+            self.post_message(CorpusSummary(summarize(run.frame, "task")))
+        except InspectorError as e:
+            self.post_message(ScoringFailed(str(e)))
+            return
+        docs = self.session.docs
+        while not worker.is_cancelled:
+            try:
+                wanted = [self._requests.get(timeout=0.2)]
+            except queue.Empty:
+                continue
+            while not self._requests.empty():
+                wanted.append(self._requests.get_nowait())
+            ids = [docs[i].id for i in dict.fromkeys(wanted)]
+            table = run.frame.filter(pl.col("doc_id").is_in(ids)).collect()
+            self.post_message(DocumentsScored(split_rows(table), 1.0, requested=wanted))
+
+    def _request_rows(self) -> None:
+        """Ask the table reader for the document on screen and the next two, if not loaded."""
+        if self.table_source is None:
+            return
+        doc = self.session.doc
+        self._viewed = [d for d in self._viewed if d != doc] + [doc]
+        for i in (doc, doc + 1, doc + 2):
+            if i < len(self.session.docs) and i not in self.session.rows and i not in self._pending:
+                self._pending.add(i)
+                self._requests.put(i)
+
+    def on_corpus_summary(self, message: CorpusSummary) -> None:
+        import polars as pl
+
+        self.corpus_summary = message.table.filter(pl.col("task") != "all")
+        self.scoring = "done"
+        self.query_one(ProgressBar).display = False
+        self.refresh_view(tables=True)
+
     def _next_chunk(self, left: set[int]) -> list[int]:
         """The unscored document nearest after the one on screen, and those after it."""
         n = len(self.session.docs)
@@ -400,6 +467,11 @@ class InspectorApp(App[None]):
 
     def on_documents_scored(self, message: DocumentsScored) -> None:
         added = self.session.add_table(message.rows)
+        self._pending.difference_update(message.requested)
+        if self.table_source is not None:  # keep memory bounded: forget documents long unseen
+            keep = set(self._viewed[-KEEP_LOADED:]) | {self.session.doc, *added}
+            for doc in [d for d in self.session.rows if d not in keep]:
+                self.session.forget(doc)
         # The tables live as long as the app: keep them out of the garbage collector's scans,
         # whose full passes otherwise stall a keypress now and then (measured: 30-45 ms).
         gc.freeze()
@@ -433,6 +505,7 @@ class InspectorApp(App[None]):
         if moved:
             self.refresh_view(tables=doc_changed)
             if doc_changed:
+                self._request_rows()
                 self.save_place()
 
     def action_step(self, delta: int) -> None:

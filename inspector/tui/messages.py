@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from textual.message import Message
@@ -25,6 +25,7 @@ class DocumentsScored(Message):
 
     rows: list[tuple[str, DocRows]]
     fraction: float  # of the corpus's characters scored so far
+    requested: list[int] = field(default_factory=list)  # documents asked for, read from a table
 
 
 @dataclass
@@ -51,3 +52,10 @@ class ScoringFailed(Message):
     """Scoring stopped; `error` says why and what to do."""
 
     error: str
+
+
+@dataclass
+class CorpusSummary(Message):
+    """The per-task table of a whole token table on disk."""
+
+    table: Any
