@@ -46,6 +46,7 @@ TABLE_SCHEMA: dict[str, Any] = {**SCORE_SCHEMA, **TAG_SCHEMA}
 LIST_COLUMNS = [name for name, dtype in TABLE_SCHEMA.items() if isinstance(dtype, pl.List)]
 SETTINGS_KEY = "inspector.settings"
 FORMATS = (".parquet", ".csv", ".jsonl")
+ROW_GROUP = 8192  # rows per Parquet row group
 
 
 class TableError(InspectorError):
@@ -75,7 +76,10 @@ def write_table(
     if suffix == ".parquet":
         write_new(
             path,
-            lambda tmp: table.write_parquet(tmp, metadata={SETTINGS_KEY: settings_json}),
+            # small row groups: a reader after a few documents skips the rest by statistics
+            lambda tmp: table.write_parquet(
+                tmp, metadata={SETTINGS_KEY: settings_json}, row_group_size=ROW_GROUP
+            ),
             force,
         )
     elif suffix == ".csv":

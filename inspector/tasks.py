@@ -46,6 +46,7 @@ class Run:
     settings: dict[str, Any]
     source: str  # where it came from, for messages
     labels: str = "heuristic"  # where `task` comes from: the rules, or people ("human")
+    files: tuple[Path, ...] = ()  # the Parquet parts behind `frame`, when it is a scan of them
 
 
 def open_table(spec: str) -> Run:
@@ -87,7 +88,7 @@ def open_table(spec: str) -> Run:
         )
     merged = dict(part_settings[0])
     merged["tokens"] = sum(s.get("tokens", 0) or 0 for s in part_settings)
-    return Run(_label(merged, Path(spec)), pl.scan_parquet(files), merged, spec)
+    return Run(_label(merged, Path(spec)), pl.scan_parquet(files), merged, spec, files=tuple(files))
 
 
 def _label(settings: dict[str, Any], path: Path) -> str:

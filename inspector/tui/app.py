@@ -410,6 +410,13 @@ class InspectorApp(App[None]):
         except InspectorError as e:
             self.post_message(ScoringFailed(str(e)))
             return
+        # which part holds which document: then a document is read from its own part only
+        where: dict[str, Path] = {}
+        for file in run.files:
+            for doc_id in (
+                pl.scan_parquet(file).select(pl.col("doc_id").unique()).collect()["doc_id"]
+            ):
+                where[doc_id] = file
         docs = self.session.docs
         while not worker.is_cancelled:
             try:
@@ -419,8 +426,15 @@ class InspectorApp(App[None]):
             while not self._requests.empty():
                 wanted.append(self._requests.get_nowait())
             ids = [docs[i].id for i in dict.fromkeys(wanted)]
-            table = run.frame.filter(pl.col("doc_id").is_in(ids)).collect()
-            self.post_message(DocumentsScored(split_rows(table), 1.0, requested=wanted))
+            sources = {where[i] for i in ids if i in where}
+            frame = pl.scan_parquet(sorted(sources)) if where else run.frame
+            table = (
+                frame.filter(pl.col("doc_id").is_in(ids)).collect()
+                if (sources or not where)
+                else None
+            )
+            rows = split_rows(table) if table is not None else []
+            self.post_message(DocumentsScored(rows, 1.0, requested=wanted))
 
     def _request_rows(self) -> None:
         """Ask the table reader for the document on screen and the next two, if not loaded."""
