@@ -7,6 +7,7 @@ them back as messages.
 
 from __future__ import annotations
 
+import functools
 import gc
 import queue
 from collections.abc import Callable, Iterable
@@ -609,17 +610,14 @@ class InspectorApp(App[None]):
         self.query_one(Legend).show(mode)
 
     # -- annotation mode ------------------------------------------------------------------
-    @property
+    @functools.cached_property
     def labels(self) -> list[str]:
         """Label keys 1..9: the four tasks, then any other label the rules can give."""
         from inspector.labelling import BASE_LABELS
         from taggers.rules import load_rules
 
-        extra = [
-            t
-            for t in (self.rules or load_rules()).tasks()
-            if t not in BASE_LABELS and t != "whitespace"
-        ]
+        rules = self.rules or load_rules()
+        extra = [t for t in rules.tasks() if t not in BASE_LABELS and t != "whitespace"]
         return [*BASE_LABELS, *extra][:9]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
