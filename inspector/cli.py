@@ -166,6 +166,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --parts: characters of text per part (default: 400000, about 100k tokens)",
     )
     out.add_argument(
+        "--engine",
+        default="local",
+        choices=["local", "ray"],
+        help="with --parts: run here (default), or as Ray Data tasks, one per shard (pip install 'inspector[ray]')",
+    )
+    out.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        metavar="N",
+        help="with --engine ray: shards run as tasks (default: 2)",
+    )
+    out.add_argument(
         "--no-cache", action="store_true", help="neither read nor write the table cache"
     )
 
@@ -452,6 +465,8 @@ def _score_parts(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard)
     if args.part_chars < 1:
         raise InspectorError("--part-chars must be 1 or more")
+    if args.engine == "ray":
+        return _score_parts_on_ray(args)
     rules = load_rules(args.rules)
     cache_dir = _cache_dir(args)
     lm = load_model(args.model, cache_dir, args.device, args.dtype)
@@ -472,6 +487,46 @@ def _score_parts(args: argparse.Namespace) -> int:
         f"shard {shard[0]}/{shard[1]}: {result.documents} documents, {result.tokens:,} tokens in "
         f"{len(result.parts)} parts ({result.written} scored now, {result.resumed} from an earlier run) in {args.parts}"
     )
+    print(render(summarize(open_table(str(args.parts)).frame, "task"), "table"), end="")
+    return 0
+
+
+def _score_parts_on_ray(args: argparse.Namespace) -> int:
+    from corpora import bundled_path
+    from inspector.errors import InspectorError
+    from inspector.ray_engine import ShardJob, score_with_ray
+    from inspector.tasks import open_table, render, summarize
+    from taggers.rules import load_rules
+
+    if args.workers < 1 or args.shard != "0/1":
+        raise InspectorError(
+            "--engine ray makes its own shards: give --workers N (1 or more), not --shard"
+        )
+    load_rules(args.rules)  # a broken rule file fails here, not in N workers
+    job = ShardJob(
+        paths=tuple(str(p) for p in (args.paths or [bundled_path()])),
+        text_field=args.text_field,
+        text_column=args.text_column,
+        model=args.model,
+        device=args.device,
+        dtype=args.dtype,
+        cache_dir=str(_cache_dir(args)),
+        config={
+            "top_k": args.top_k,
+            "window": args.window,
+            "stride": args.stride,
+            "batch_tokens": args.batch_tokens,
+        },
+        rules=str(args.rules) if args.rules else None,
+        out_dir=str(args.parts),
+        part_chars=args.part_chars,
+        workers=args.workers,
+    )
+    for r in score_with_ray(job):
+        print(
+            f"shard {r['shard']}/{job.workers}: {r['documents']} documents, {r['tokens']:,} tokens "
+            f"({r['written']} parts scored now, {r['resumed']} from an earlier run)"
+        )
     print(render(summarize(open_table(str(args.parts)).frame, "task"), "table"), end="")
     return 0
 
