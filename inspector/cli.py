@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 EXIT_USAGE = 2
+SHAPES = (
+    "smollm2-135m",
+    "smollm2-1.7b",
+)  # inspector.shapebench.SHAPES, named here so --help stays fast
 
 
 def _add_model_options(p: argparse.ArgumentParser, several: bool = False) -> None:
@@ -83,7 +87,7 @@ def _add_scoring_options(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="padded tokens per forward pass (default: 2048 on CPU, 65536 on CUDA)",
+        help="padded tokens per forward pass (default: 2048 on CPU; on CUDA what fits in free memory)",
     )
 
 
@@ -366,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser(
         "bench",
         help="measure scoring speed, load times and memory on the bundled corpus",
-        description="Score the bundled corpus three ways on the same text (inspector end to end, the raw forward pass on the same batches, a naive one-document-at-a-time loop) and print tokens/s, load times and peak memory.",
+        description="Score the bundled corpus three ways on the same text (inspector end to end, the raw forward pass on the same batches, a naive one-document-at-a-time loop) and print tokens/s, load times and peak memory. With --shape, measure scoring speed instead on random token ids with a random-weight model of a named shape (for GPU machines without model files): the plain forward pass against scoring with fused and plain post-processing.",
     )
     _add_model_options(bench)
     bench.add_argument(
@@ -374,10 +378,39 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="padded tokens per forward pass (default: 2048 on CPU, 65536 on CUDA)",
+        help="padded tokens per forward pass (default: 2048 on CPU; on CUDA what fits in free memory)",
     )
     bench.add_argument(
         "--json", action="store_true", help="print one JSON object instead of a table"
+    )
+    shape = bench.add_argument_group(
+        "random-weight model of a named shape (no model files needed: for GPU machines)"
+    )
+    shape.add_argument(
+        "--shape",
+        choices=SHAPES,
+        default=None,
+        help="measure scoring speed on random token ids with a random-weight model of this shape",
+    )
+    shape.add_argument(
+        "--tokens",
+        type=int,
+        default=None,
+        metavar="N",
+        help="tokens to score (default: 1,048,576 on CUDA, 8,192 elsewhere)",
+    )
+    shape.add_argument(
+        "--window", type=int, default=1024, metavar="N", help="tokens per document (default: 1024)"
+    )
+    shape.add_argument(
+        "--top-k",
+        type=int,
+        default=20,
+        metavar="K",
+        help="candidates kept per target (default: 20)",
+    )
+    shape.add_argument(
+        "--repeats", type=int, default=3, metavar="N", help="timed runs of each way (default: 3)"
     )
     return parser
 
@@ -388,6 +421,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from inspector.errors import InspectorError
 
     try:
+        if args.command == "bench" and args.shape:
+            from inspector.shapebench import run_shape_bench
+
+            return run_shape_bench(args)
         if args.command == "bench":
             from inspector.bench import run_bench
 

@@ -176,8 +176,11 @@ def test_out_of_memory_retries_smaller_batches(tiny_lm, monkeypatch: pytest.Monk
         return real(self, batch, *args)
 
     monkeypatch.setattr(Scorer, "_run_batch", small_only)
-    got = Scorer(tiny_lm).score(DOCS)
+    scorer = Scorer(tiny_lm)
+    got = scorer.score(DOCS)
     assert max(sizes) > 1 and sizes[-1] == 1  # it tried the big batch, then halves
+    assert sizes.count(max(sizes)) == 1  # later batches were cut before they could fail
+    assert scorer.token_limit < scorer.config.batch_tokens
     np.testing.assert_allclose(got["nll"].to_numpy(), expected["nll"].to_numpy(), atol=1e-5)
 
     def never(self, batch, *args):  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,7 @@ class LoadedModel:
     load_seconds: float
     converted: bool  # True when this load dequantized a GGUF file (a cold start)
     vocab: Any = None  # every token id decoded on its own (a polars Series), made on first use
+    batch_tokens: dict[int, int] = field(default_factory=dict)  # CUDA: window -> tokens that fit
 
 
 def embedded_gguf() -> Path:

@@ -4,14 +4,20 @@ Documents are tokenized once, cut into rolling windows (`windows.py`), sorted lo
 (so running out of memory happens at the start, not the end) and packed into right-padded
 batches. The model body runs once per batch; the output head then runs only on the positions
 that are targets, a chunk of rows at a time, so full-vocabulary logits never outlive the
-chunk that needs them. All post-processing is float32, whatever dtype the model runs in.
+chunk that needs them. All post-processing is float32, whatever dtype the model runs in: a
+bfloat16 head writes float32 logits (products of bfloat16 numbers are exact in float32).
+
+On CUDA the batch size comes from the free GPU memory (a probe forward pass measures what a
+token costs), the logits chunk from a memory bound, and post-processing is one Triton kernel
+that reads each row of logits once (`fused.py`); elsewhere `postprocess` below does it in
+plain torch. A batch that runs out of memory is retried as two halves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,9 +34,14 @@ if TYPE_CHECKING:
 DEFAULT_WINDOW_CAP = 2048  # the default window is the model's context, capped here
 # On a CPU one long row is as fast per token as many (measured: 1x600 tokens 720 tokens/s,
 # 4x600 660), and smaller batches stay in cache; accelerators want big batches.
-DEFAULT_BATCH_TOKENS = {"cpu": 2048, "cuda": 65536, "mps": 16384}
+DEFAULT_BATCH_TOKENS = {"cpu": 2048, "cuda": 65536, "mps": 16384}  # CUDA: when not probed
+DEFAULT_MAX_ROWS = {"cpu": 64, "mps": 64}  # elsewhere rows are bounded by batch tokens alone
 POST_ROWS = {"cpu": 32}  # rows post-processed at once; elsewhere the whole chunk
+CPU_CHUNK_ROWS = 512  # target rows whose logits exist at once on a CPU
+LOGIT_BYTES = 1 << 30  # elsewhere, the bound on one chunk of float32 logits
 MAX_PADDING = 1.25  # a batch's padded size stays within this factor of its real tokens
+MEMORY_SHARE = 0.8  # of the free GPU memory, what a batch may take
+MAX_BATCH_TOKENS = 1 << 18  # a cap: past a few hundred thousand tokens a batch only delays results
 
 
 @dataclass(frozen=True)
@@ -41,12 +52,13 @@ class ScoreConfig:
     window: int | None = None  # longest model input; None: the model's context, at most 2048
     stride: int | None = None  # targets added by each later window; None: window // 2
     batch_tokens: int | None = None  # rows x padded length of one forward pass; None: by device
-    max_rows: int = 64  # rows of one forward pass
-    chunk_rows: int = 512  # target rows whose full-vocabulary logits exist at once
+    max_rows: int | None = None  # rows of one forward pass; None: by device
+    chunk_rows: int | None = None  # target rows whose logits exist at once; None: by device
 
     def resolved(self, context_length: int, device_type: str = "cpu") -> ScoreConfig:
         """This config with `window`, `stride` and `batch_tokens` filled in for a model, and checked."""
         batch_tokens = self.batch_tokens or DEFAULT_BATCH_TOKENS.get(device_type, 16384)
+        max_rows = self.max_rows or DEFAULT_MAX_ROWS.get(device_type, MAX_BATCH_TOKENS)
         window = self.window if self.window is not None else min(context_length, DEFAULT_WINDOW_CAP)
         stride = self.stride if self.stride is not None else window // 2
         if not 2 <= window <= context_length:
@@ -73,10 +85,10 @@ class ScoreConfig:
             )
         for name, value in (
             ("--batch-tokens", batch_tokens),
-            ("max_rows", self.max_rows),
+            ("max_rows", max_rows),
             ("chunk_rows", self.chunk_rows),
         ):
-            if value < 1:
+            if value is not None and value < 1:
                 raise InspectorError(
                     message("bad_setting", name=name, value=value, reason="use 1 or more")
                 )
@@ -85,7 +97,7 @@ class ScoreConfig:
             window,
             stride,
             max(batch_tokens, window),
-            self.max_rows,
+            max_rows,
             self.chunk_rows,
         )
 
@@ -129,6 +141,11 @@ def postprocess(logits: torch.Tensor, targets: torch.Tensor, k: int) -> dict[str
     expected = (
         torch.linalg.vecdot(e, shifted) / total
     )  # (rows,) E_p[shifted]; bmm is faster but loses ~1e-4
+    unset = expected.isnan()  # a row with -inf logits: 0 * -inf; such entries add nothing
+    if unset.any():
+        rows = shifted[unset]
+        expected[unset] = torch.linalg.vecdot(e[unset], rows.masked_fill(rows == -torch.inf, 0))
+        expected[unset] /= total[unset]
     return {
         "nll": log_total - target.view(-1),
         "rank": rank,
@@ -138,12 +155,109 @@ def postprocess(logits: torch.Tensor, targets: torch.Tensor, k: int) -> dict[str
     }
 
 
+def tokens_that_fit(free_bytes: int, per_token: float, reserved: int, window: int) -> int:
+    """Padded tokens per forward pass that fit in MEMORY_SHARE of `free_bytes`, after `reserved`.
+
+    Never fewer than one window (a batch of one that does not fit fails with a message
+    saying what to change) and never more than MAX_BATCH_TOKENS.
+    """
+    budget = free_bytes * MEMORY_SHARE - reserved
+    fit = int(budget // per_token) if per_token > 0 else MAX_BATCH_TOKENS
+    return max(window, min(fit, MAX_BATCH_TOKENS))
+
+
+def probe_batch_tokens(lm: LoadedModel, window: int, reserved: int) -> int:
+    """Batch tokens for a CUDA model: one probe pass of two windows measures the memory a
+    token takes, and the free memory says how many fit. Kept on `lm` per window."""
+    import torch
+
+    if window in lm.batch_tokens:
+        return lm.batch_tokens[window]
+    dev = lm.device
+    rows = 2
+    ids = torch.full((rows, window), lm.prefix_id, dtype=torch.long, device=dev)  # (2, window)
+    torch.cuda.synchronize(dev)
+    torch.cuda.empty_cache()
+    before = torch.cuda.memory_allocated(dev)
+    torch.cuda.reset_peak_memory_stats(dev)
+    with torch.inference_mode():
+        lm.model.base_model(input_ids=ids, use_cache=False)
+    torch.cuda.synchronize(dev)
+    hidden_size = int(lm.model.get_output_embeddings().weight.shape[1])
+    per_token = (torch.cuda.max_memory_allocated(dev) - before) / (rows * window)
+    per_token += hidden_size * lm.dtype.itemsize  # the targets' hidden states, gathered
+    torch.cuda.empty_cache()
+    free, _ = torch.cuda.mem_get_info(dev)
+    lm.batch_tokens[window] = tokens_that_fit(free, per_token, reserved, window)
+    return lm.batch_tokens[window]
+
+
+def float32_logits(h: torch.Tensor, head: Any) -> torch.Tensor:
+    """The output head on hidden states `h` (rows, hidden), as float32 logits (rows, vocab).
+
+    A half-precision head is multiplied with float32 output: products of bfloat16 or float16
+    numbers are exact in float32 and the sums stay float32, so nothing is rounded to 8 bits
+    of mantissa before the log-softmax, as `head(h).float()` would.
+    """
+    import torch
+
+    if h.dtype == torch.float32 or not isinstance(head, torch.nn.Linear):
+        return head(h).float()
+    weight = head.weight  # (vocab, hidden)
+    logits = None
+    if h.device.type == "cuda" and _MM_OUT_DTYPE[0]:
+        try:
+            logits = torch.mm(h, weight.t(), out_dtype=torch.float32)
+        except (RuntimeError, TypeError):  # torch without mm(out_dtype=...) for this pair
+            _MM_OUT_DTYPE[0] = False
+    if logits is None and h.device.type == "cuda":
+        # bfloat16 and float16 numbers are exact in TF32, so TF32 tensor cores still give
+        # exact products with float32 sums, at many times float32's speed
+        tf32 = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = True
+        try:
+            logits = torch.mm(h.float(), weight.t().float())
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = tf32
+    if logits is None:
+        logits = torch.mm(h.float(), weight.t().float())
+    if head.bias is not None:
+        logits += head.bias.float()
+    return logits
+
+
+_MM_OUT_DTYPE = [True]  # whether torch.mm(..., out_dtype=float32) works here; False once it fails
+
+
 class Scorer:
     """Scores documents with one loaded model and config."""
 
-    def __init__(self, lm: LoadedModel, config: ScoreConfig | None = None) -> None:
+    def __init__(
+        self, lm: LoadedModel, config: ScoreConfig | None = None, post: str | None = None
+    ) -> None:
+        from inspector.lm import fused
+
         self.lm = lm
-        self.config = (config or ScoreConfig()).resolved(lm.context_length, lm.device.type)
+        config = config or ScoreConfig()
+        device = lm.device.type
+        resolved = config.resolved(lm.context_length, device)
+        head = lm.model.get_output_embeddings()
+        self.vocab_size = int(head.weight.shape[0])
+        self.chunk_rows = resolved.chunk_rows or (
+            CPU_CHUNK_ROWS if device == "cpu" else max(1, LOGIT_BYTES // (4 * self.vocab_size))
+        )
+        if config.batch_tokens is None and device == "cuda":
+            assert resolved.window is not None
+            reserved = 3 * self.chunk_rows * self.vocab_size * 4  # logits and their temporaries
+            resolved = replace(
+                resolved, batch_tokens=probe_batch_tokens(lm, resolved.window, reserved)
+            )
+        self.config = resolved
+        self.token_limit = resolved.batch_tokens or 0  # lowered after running out of memory
+        # "fused": one Triton kernel per chunk (CUDA); "eager": `postprocess`, in plain torch
+        self.post = post or ("fused" if device == "cuda" and fused.available() else "eager")
+        if self.post not in ("fused", "eager"):
+            raise ValueError(f"post-processing is 'fused' or 'eager', not {self.post!r}")
 
     # -- tokenization and batching ------------------------------------------------------
     def tokenize(self, texts: Sequence[str]) -> list[Tokenized]:
@@ -171,7 +285,8 @@ class Scorer:
     def batches(self, tokenized: Sequence[Tokenized]) -> list[Batch]:
         """All windows of all documents, longest first, packed under the batch limits."""
         cfg = self.config
-        assert cfg.window is not None and cfg.stride is not None and cfg.batch_tokens is not None
+        assert cfg.window is not None and cfg.stride is not None
+        assert cfg.batch_tokens is not None and cfg.max_rows is not None
         items = [
             (i, w)
             for i, t in enumerate(tokenized)
@@ -256,9 +371,16 @@ class Scorer:
         out: dict[str, np.ndarray],
     ) -> int:
         """Score one batch into `out`; out of memory, score its two halves instead (down to
-        a single window, which then fails with a message saying what to change)."""
+        a single window, which then fails with a message saying what to change), and cut
+        later batches to the size that failed halved, so each does not fail first too."""
         import torch
 
+        rows = max(1, self.token_limit // batch.length)
+        if len(batch.items) > rows:
+            return sum(
+                self._score_batch(Batch(batch.items[i : i + rows]), tokenized, starts, out)
+                for i in range(0, len(batch.items), rows)
+            )
         try:
             return self._run_batch(batch, tokenized, starts, out)
         except torch.OutOfMemoryError as e:
@@ -270,6 +392,7 @@ class Scorer:
                     "use a smaller --window or --dtype bfloat16"
                 ) from e
             half = len(batch.items) // 2
+            self.token_limit = min(self.token_limit, (len(batch.items) - half) * batch.length)
             return sum(
                 self._score_batch(Batch(part), tokenized, starts, out)
                 for part in (batch.items[:half], batch.items[half:])
@@ -284,34 +407,58 @@ class Scorer:
     ) -> int:
         import torch
 
+        from inspector.lm.fused import fused_postprocess
+
         k = self.config.top_k
-        model = self.lm.model
-        body, head = model.base_model, model.get_output_embeddings()
-        softcap = getattr(model.config, "final_logit_softcapping", None)
-        scale = getattr(model.config, "logit_scale", None)
-        post_rows = POST_ROWS.get(self.lm.device.type, self.config.chunk_rows)
         ids, mask = self.batch_inputs(batch, tokenized)
-        hidden = body(
-            input_ids=ids, attention_mask=mask, use_cache=False
-        ).last_hidden_state  # (batch, time, hidden)
+        full = all(w.end - w.start == batch.length for _, w in batch.items)
+        hidden = self.lm.model.base_model(
+            input_ids=ids, attention_mask=None if full else mask, use_cache=False
+        ).last_hidden_state  # (batch, time, hidden); no mask when no row is padded
         rows, cols, targets, dest, ctx = self._target_index(batch, tokenized, starts)
         h = hidden[rows.to(hidden.device), cols.to(hidden.device)]  # (targets, hidden)
-        targets = targets.to(hidden.device)
+        del hidden
+        targets = targets.to(h.device)
+        n = len(dest)
+        dev = h.device
+        res = {
+            "nll": torch.empty(n, dtype=torch.float32, device=dev),
+            "rank": torch.empty(n, dtype=torch.int32, device=dev),
+            "entropy": torch.empty(n, dtype=torch.float32, device=dev),
+            "top_ids": torch.empty((n, k), dtype=torch.int64, device=dev),
+            "top_logprobs": torch.empty((n, k), dtype=torch.float32, device=dev),
+        }
+        # on a CPU, a few rows at a time: their logits stay in cache across the passes
+        # (measured: 4x faster than the whole chunk at once)
+        step = POST_ROWS.get(dev.type, self.chunk_rows) if self.post == "eager" else n
+        for c in range(0, n, self.chunk_rows):
+            logits = self.logits(h[c : c + self.chunk_rows])  # (chunk, vocab) float32
+            for p in range(0, len(logits), step):
+                sl = slice(c + p, c + min(p + step, len(logits)))
+                if self.post == "fused":
+                    part = fused_postprocess(logits[p : p + step], targets[sl], k)
+                else:
+                    part = postprocess(logits[p : p + step], targets[sl], k)  # clobbers logits
+                for name, value in part.items():
+                    res[name][sl] = value
         out["ctx_len"][dest] = ctx
-        for c in range(0, len(dest), self.config.chunk_rows):
-            logits = head(h[c : c + self.config.chunk_rows]).float()  # (chunk, vocab)
-            if scale is not None:
-                logits = logits * scale
-            if softcap is not None:
-                logits = torch.tanh(logits / softcap) * softcap
-            # post-process a few rows at a time: their logits stay in the CPU's cache
-            # across the passes (measured: 4x faster than the whole chunk at once)
-            for p in range(0, len(logits), post_rows):
-                sl = slice(c + p, c + min(p + post_rows, len(logits)))
-                res = postprocess(logits[p : p + post_rows], targets[sl], k)
-                for name, value in res.items():
-                    out[name][dest[sl]] = value.cpu().numpy()
-        return len(dest)
+        for name, value in res.items():  # one copy to the host per batch
+            out[name][dest] = value.cpu().numpy()
+        return n
+
+    def logits(self, h: torch.Tensor) -> torch.Tensor:
+        """float32 logits (rows, vocab) of hidden states `h`, with the model's scale and softcap."""
+        import torch
+
+        model = self.lm.model
+        logits = float32_logits(h, model.get_output_embeddings())
+        scale = getattr(model.config, "logit_scale", None)
+        softcap = getattr(model.config, "final_logit_softcapping", None)
+        if scale is not None:
+            logits = logits * scale
+        if softcap is not None:
+            logits = torch.tanh(logits / softcap) * softcap
+        return logits
 
     def _target_index(
         self, batch: Batch, tokenized: Sequence[Tokenized], starts: np.ndarray

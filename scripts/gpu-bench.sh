@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The GPU figures in the README, in one call on a CUDA machine whose python3 already has
+# torch (with Triton), transformers and numpy; nothing is installed and no model is needed.
+#   scripts/gpu-bench.sh [OUT_DIR]      (JSON results and logs go to OUT_DIR, default: .)
+# About 3 minutes on an H100: two shapes, four ways each, best of three.
+set -uo pipefail
+out=${1:-${OUT:-.}}
+mkdir -p "$out"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
+nvidia-smi --query-gpu=name,memory.total,memory.used,driver_version,clocks.sm --format=csv
+python3 -c 'import torch, triton, transformers; print("torch", torch.__version__, "triton", triton.__version__, "transformers", transformers.__version__)'
+status=0
+for run in "smollm2-135m 1048576" "smollm2-1.7b 262144"; do
+    set -- $run
+    python3 -m inspector bench --shape "$1" --device cuda --tokens "$2" --window 1024 --json \
+        >"$out/bench-$1.json" 2>"$out/bench-$1.log" || { status=1; tail -20 "$out/bench-$1.log"; }
+done
+for shape in smollm2-135m smollm2-1.7b; do
+    [ -s "$out/bench-$shape.json" ] && python3 -c 'import json, sys
+from inspector.shapebench import format_report
+print(format_report(json.load(open(sys.argv[1]))))' "$out/bench-$shape.json"
+done
+exit $status
