@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from inspector.lm.loading import LoadedModel, ModelSource, pick_device, pick_dtype
-from inspector.lm.scoring import _MM_OUT_DTYPE, ScoreConfig, Scorer, Tokenized, float32_logits
+from inspector.lm.scoring import HEAD_PATH, ScoreConfig, Scorer, Tokenized, float32_logits
 
 # Llama shapes of the SmolLM2 family, from the models' published configs
 SHAPES: dict[str, dict[str, Any]] = {
@@ -226,10 +226,8 @@ def measure_shape(
         "repeats": repeats,
         "scoring_batch_tokens": batch_tokens,
         "forward_batch_tokens": FORWARD_BATCH_TOKENS,
-        # how a half-precision head wrote float32 logits: one product with float32 output,
-        # or (torch without it) a float32 copy of both operands
-        "head_float32": "mm out_dtype" if _MM_OUT_DTYPE[0] else "float32 copies",
         "head_float32_rel_err": head_error(lm),
+        "head_float32": HEAD_PATH[0],  # how a half-precision head wrote float32 logits
     }
     for name, seconds in best.items():
         figures[f"{name}_tok_s"] = total / seconds

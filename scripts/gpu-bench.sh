@@ -2,7 +2,7 @@
 # The GPU figures in the README, in one call on a CUDA machine whose python3 already has
 # torch (with Triton), transformers and numpy; nothing is installed and no model is needed.
 #   scripts/gpu-bench.sh [OUT_DIR]      (JSON results and logs go to OUT_DIR, default: .)
-# About 3 minutes on an H100: two shapes, four ways each, best of three.
+# About 4 minutes on an H100: the kernel's sweep, then two shapes, four ways each, best of three.
 set -uo pipefail
 out=${1:-${OUT:-.}}
 mkdir -p "$out"
@@ -10,6 +10,8 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_HUB_OF
 nvidia-smi --query-gpu=name,memory.total,memory.used,driver_version,clocks.sm --format=csv
 python3 -c 'import torch, triton, transformers; print("torch", torch.__version__, "triton", triton.__version__, "transformers", transformers.__version__)'
 status=0
+# the kernel alone: block sizes and warp counts against the plain post-processing
+python3 -m inspector.lm.fused --sweep 2>&1 | tee "$out/sweep.txt" || status=1
 for run in "smollm2-135m 1048576" "smollm2-1.7b 262144"; do
     set -- $run
     python3 -m inspector bench --shape "$1" --device cuda --tokens "$2" --window 1024 --json \

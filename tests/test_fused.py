@@ -183,3 +183,14 @@ def test_kernel_compiles_for_hopper() -> None:
     assert "row_stats for sm_90" in report and "LOCAL:0" in report
     loads = int(report.rsplit(":", 1)[1])
     assert loads >= 4  # each thread reads its 16 floats of a 4096-column block as 4 x 16 bytes
+
+
+def test_sweep_checks_every_configuration() -> None:
+    """The GPU tuning sweep, run small on the CPU: every block size and warp count agrees with
+    the plain post-processing."""
+    from inspector.lm.fused import sweep
+
+    report = sweep(rows=3, vocab=300, k=5, device="cpu")
+    rows = [line for line in report.splitlines() if "fused block" in line]
+    assert len(rows) == 12
+    assert all("ranks+top ids equal" in line for line in rows)

@@ -19,7 +19,8 @@ per row streams the row once, block by block, and keeps everything it needs as i
 Every quantity is float32, as DESIGN.md asks. The kernel runs on CUDA; with
 `TRITON_INTERPRET=1` Triton runs it on CPU tensors, which is how the tests check it against
 `postprocess` on machines without a GPU. `python -m inspector.lm.fused` compiles it for a
-Hopper GPU without one and prints its resource use (registers, spills, vector loads).
+Hopper GPU without one and prints its resource use (registers, spills, vector loads);
+`python -m inspector.lm.fused --sweep` times block sizes and warp counts on a GPU.
 """
 
 from __future__ import annotations
@@ -104,7 +105,11 @@ def _kernel() -> Any:
 
 
 def fused_postprocess(
-    logits: torch.Tensor, targets: torch.Tensor, k: int, block: int = BLOCK
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    k: int,
+    block: int = BLOCK,
+    num_warps: int = NUM_WARPS,
 ) -> dict[str, torch.Tensor]:
     """What `scoring.postprocess` returns, from one pass over each row; `logits` is not changed.
 
@@ -144,7 +149,7 @@ def fused_postprocess(
             n_groups,
             BLOCK=block,
             GROUP=GROUP,
-            num_warps=NUM_WARPS,
+            num_warps=num_warps,
         )
     # the k groups with the highest maxima hold the top-k; their columns are the candidates
     best_groups = gmax.topk(min(k, n_groups), dim=1).indices  # (rows, g)
@@ -208,5 +213,56 @@ def compile_report(capability: int = 90) -> str:
     )
 
 
+def sweep(rows: int = 8192, vocab: int = 49152, k: int = 20, device: str = "cuda") -> str:
+    """Time the fused post-processing at several block sizes and warp counts on random
+    logits, next to `scoring.postprocess` and a plain copy of the logits (the memory
+    bandwidth ceiling), checking each against the plain result. On a CPU (the interpreter,
+    for tests) the times mean nothing."""
+    import time
+
+    import torch
+
+    from inspector.lm.scoring import postprocess
+
+    dev = torch.device(device)
+    g = torch.Generator(device=dev).manual_seed(0)
+    logits = torch.randn(rows, vocab, device=dev, generator=g) * 3  # (rows, vocab)
+    targets = torch.randint(0, vocab, (rows,), device=dev, generator=g)
+    ref = postprocess(logits.clone(), targets, k)
+    size = logits.numel() * 4
+
+    def ms(fn: Any) -> float:
+        if dev.type == "cuda":
+            from triton.testing import do_bench
+
+            return float(do_bench(fn, warmup=25, rep=200, return_mode="median"))
+        started = time.perf_counter()
+        fn()
+        return (time.perf_counter() - started) * 1000
+
+    copy = ms(lambda: logits.clone())
+    eager = ms(lambda: postprocess(logits.clone(), targets, k)) - copy  # it clobbers its input
+    lines = [
+        f"{torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu'}: {rows} x {vocab} float32 logits ({size / 1e9:.2f} GB), top-{k}",
+        f"  copy (read + write)  {copy:7.3f} ms  {2 * size / copy / 1e6:6.0f} GB/s",
+        f"  eager postprocess    {eager:7.3f} ms  {rows / eager / 1e3:8.2f} M rows/s",
+    ]
+    for block in (1024, 2048, 4096, 8192):
+        for warps in (4, 8, 16):
+            out = fused_postprocess(logits, targets, k, block=block, num_warps=warps)
+            ok = bool(torch.equal(out["rank"].long(), ref["rank"].long())) and bool(
+                torch.equal(out["top_ids"], ref["top_ids"])
+            )
+            err = float((out["nll"] - ref["nll"]).abs().max())
+            t = ms(lambda b=block, w=warps: fused_postprocess(logits, targets, k, b, w))
+            lines.append(
+                f"  fused block {block:5d} warps {warps:2d}  {t:7.3f} ms  {size / t / 1e6:6.0f} GB/s read"
+                f"  {rows / t / 1e3:8.2f} M rows/s  ranks+top ids {'equal' if ok else 'DIFFER'}, max |nll diff| {err:.1e}"
+            )
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    print(compile_report())
+    import sys
+
+    print(sweep() if "--sweep" in sys.argv else compile_report())

@@ -192,12 +192,14 @@ def probe_batch_tokens(lm: LoadedModel, window: int, reserved: int) -> int:
     return lm.batch_tokens[window]
 
 
-def float32_logits(h: torch.Tensor, head: Any) -> torch.Tensor:
+def float32_logits(h: torch.Tensor, head: Any, keep: dict[str, Any] | None = None) -> torch.Tensor:
     """The output head on hidden states `h` (rows, hidden), as float32 logits (rows, vocab).
 
     A half-precision head is multiplied with float32 output: products of bfloat16 or float16
     numbers are exact in float32 and the sums stay float32, so nothing is rounded to 8 bits
-    of mantissa before the log-softmax, as `head(h).float()` would.
+    of mantissa before the log-softmax, as `head(h).float()` would. Where torch cannot write
+    float32 from half-precision operands, a float32 copy of the weight is made once and kept
+    in `keep`.
     """
     import torch
 
@@ -208,25 +210,36 @@ def float32_logits(h: torch.Tensor, head: Any) -> torch.Tensor:
     if h.device.type == "cuda" and _MM_OUT_DTYPE[0]:
         try:
             logits = torch.mm(h, weight.t(), out_dtype=torch.float32)
+            HEAD_PATH[0] = "mm with float32 output"
+        except torch.OutOfMemoryError:
+            raise  # the batch is halved by the caller
         except (RuntimeError, TypeError):  # torch without mm(out_dtype=...) for this pair
             _MM_OUT_DTYPE[0] = False
+    if logits is None:
+        keep = {} if keep is None else keep
+        if keep.get("weight") is not weight:
+            keep["weight"], keep["weight32"] = weight, weight.float()
+        weight32 = keep["weight32"]  # (vocab, hidden)
     if logits is None and h.device.type == "cuda":
         # bfloat16 and float16 numbers are exact in TF32, so TF32 tensor cores still give
         # exact products with float32 sums, at many times float32's speed
         tf32 = torch.backends.cuda.matmul.allow_tf32
         torch.backends.cuda.matmul.allow_tf32 = True
         try:
-            logits = torch.mm(h.float(), weight.t().float())
+            logits = torch.mm(h.float(), weight32.t())
+            HEAD_PATH[0] = "TF32 mm of float32 copies"
         finally:
             torch.backends.cuda.matmul.allow_tf32 = tf32
     if logits is None:
-        logits = torch.mm(h.float(), weight.t().float())
+        logits = torch.mm(h.float(), weight32.t())
+        HEAD_PATH[0] = "float32 mm of float32 copies"
     if head.bias is not None:
         logits += head.bias.float()
     return logits
 
 
 _MM_OUT_DTYPE = [True]  # whether torch.mm(..., out_dtype=float32) works here; False once it fails
+HEAD_PATH = [""]  # how float32_logits last multiplied a half-precision head, for benchmarks
 
 
 class Scorer:
@@ -254,6 +267,7 @@ class Scorer:
             )
         self.config = resolved
         self.token_limit = resolved.batch_tokens or 0  # lowered after running out of memory
+        self._kept: dict[str, Any] = {}  # a float32 copy of a half-precision head, if needed
         # "fused": one Triton kernel per chunk (CUDA); "eager": `postprocess`, in plain torch
         self.post = post or ("fused" if device == "cuda" and fused.available() else "eager")
         if self.post not in ("fused", "eager"):
@@ -451,7 +465,7 @@ class Scorer:
         import torch
 
         model = self.lm.model
-        logits = float32_logits(h, model.get_output_embeddings())
+        logits = float32_logits(h, model.get_output_embeddings(), self._kept)
         scale = getattr(model.config, "logit_scale", None)
         softcap = getattr(model.config, "final_logit_softcapping", None)
         if scale is not None:
