@@ -70,7 +70,6 @@ class Labelling:
         self.seed = seed
         self.queue: list[tuple[int, int]] = []  # (document index, position)
         self.position: dict[tuple[int, int], int] = {}  # queue index of each queued target
-        self._queued_spans: set[tuple[str, int, int]] = set()
         self.index = 0  # where in the queue the cursor is
         self.pending_note = ""
         self.done: dict[
@@ -86,39 +85,71 @@ class Labelling:
             self.done[(row["doc_id"], row["char_start"], row["char_end"])] = row
 
     def rebuild(self) -> None:
-        """Recompute the queue from what is scored now, keeping the cursor on its target."""
+        """Recompute the queue from what is scored now, keeping the cursor on its target.
+
+        Vectorized: a few tens of milliseconds for 200,000 targets (it runs on the app's
+        event loop each time documents arrive)."""
         here = self.queue[self.index] if self.queue and self.index < len(self.queue) else None
-        items: list[tuple[int, int, float, str, str]] = []  # (doc, pos, nll, task, rule)
-        for doc in sorted(self.session.rows):
-            rows = self.session.rows[doc]
-            keep = np.nonzero(rows.task != "whitespace")[0]
-            reasons = rows.table["task_reason"].to_numpy()
-            items.extend(
-                (doc, int(p), float(rows.nll[p]), str(rows.task[p]), str(reasons[p])) for p in keep
-            )
+        docs = sorted(self.session.rows)
+        tables = [self.session.rows[d] for d in docs]
+        kept = [np.nonzero(rows.task != "whitespace")[0] for rows in tables]
+        doc = np.concatenate(
+            [np.full(len(k), d, dtype=np.int64) for d, k in zip(docs, kept, strict=True)]
+            or [np.empty(0, np.int64)]
+        )
+        pos = np.concatenate(kept or [np.empty(0, np.int64)]).astype(np.int64)
+        nll = np.concatenate(
+            [rows.nll[k] for rows, k in zip(tables, kept, strict=True)] or [np.empty(0)]
+        )
         if self.order == "loss":
-            items.sort(key=lambda it: -it[2])
+            order = np.argsort(-nll, kind="stable")
         elif self.order == "stratified":
+            task = np.concatenate(
+                [rows.task[k] for rows, k in zip(tables, kept, strict=True)]
+                or [np.empty(0, object)]
+            )
             rng = random.Random(self.seed)
-            by_task: dict[str, list[Any]] = {}
-            for it in items:
-                by_task.setdefault(it[3], []).append(it)
-            items = [
-                it
-                for task in sorted(by_task)
-                for it in rng.sample(by_task[task], min(self.per_task, len(by_task[task])))
-            ]
-            rng.shuffle(items)
+            picked: list[int] = []
+            for name in sorted(set(task.tolist())):
+                members = np.nonzero(task == name)[0].tolist()  # in reading order
+                picked.extend(rng.sample(members, min(self.per_task, len(members))))
+            rng.shuffle(picked)
+            order = np.asarray(picked, dtype=np.int64)
         elif self.order == "uncertain":
+            reasons = np.concatenate(
+                [
+                    rows.table["task_reason"].to_numpy()[k]
+                    for rows, k in zip(tables, kept, strict=True)
+                ]
+                or [np.empty(0, object)]
+            )
             trust = self.rule_agreement()
-            items.sort(key=lambda it: (trust.get(it[4], 0.5), -it[2]))
-        self.queue = [(d, p) for d, p, *_ in items]
-        self.position = {item: i for i, item in enumerate(self.queue)}
-        self._queued_spans = {self._span(d, p) for d, p in self.queue}  # once, not per key
+            names, which = np.unique(reasons.astype(str), return_inverse=True)
+            weight = np.asarray([trust.get(n, 0.5) for n in names.tolist()])[which]
+            order = np.lexsort((-nll, weight))  # least trusted rule first, then highest loss
+        else:
+            order = np.arange(len(doc))
+        self.queue = list(zip(doc[order].tolist(), pos[order].tolist(), strict=True))
+        self.position = dict(zip(self.queue, range(len(self.queue)), strict=True))
         self.index = self.position.get(here, self.index) if here is not None else self.index
-        if here is None or here not in self.queue:
+        if here is None or here not in self.position:
             self.index = 0
             self.to_next_unlabelled(start=0)
+
+    def locate(self, span: tuple[str, int, int]) -> tuple[int, int] | None:
+        """The loaded target (document index, position) with this text span, if any."""
+        doc_id, start, end = span
+        doc = self.session.index.get(doc_id)
+        rows = self.session.rows.get(doc) if doc is not None else None
+        if doc is None or rows is None:
+            return None
+        starts = rows.char_start  # non-decreasing: tokens in reading order
+        pos = int(np.searchsorted(starts, start))
+        while pos < len(starts) and starts[pos] == start:
+            if rows.char_end[pos] == end:
+                return doc, pos
+            pos += 1
+        return None
 
     def rule_agreement(self) -> dict[str, float]:
         """Per rule, how often people agreed with it so far: (agree + 1) / (labelled + 2)."""
@@ -198,10 +229,9 @@ class Labelling:
         span = (row["doc_id"], row["char_start"], row["char_end"])
         self.done = {}
         self._load_done()  # an earlier action on the same span may still stand
-        for i, (doc, pos) in enumerate(self.queue):
-            if self._span(doc, pos) == span:
-                self.index = i
-                break
+        target = self.locate(span)
+        if target is not None and target in self.position:
+            self.index = self.position[target]
         self._show()
         return True
 
@@ -229,7 +259,7 @@ class Labelling:
         labelled = skipped = 0
         per_label: dict[str, int] = {}
         for span, row in self.done.items():
-            if span not in self._queued_spans:
+            if self.locate(span) not in self.position:
                 continue
             if row["action"] == "skip":
                 skipped += 1
