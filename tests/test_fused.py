@@ -194,3 +194,29 @@ def test_sweep_checks_every_configuration() -> None:
     rows = [line for line in report.splitlines() if "fused block" in line]
     assert len(rows) == 12
     assert all("ranks+top ids equal" in line for line in rows)
+
+
+def test_probe_sizes_batches_from_measured_memory(tiny_lm, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CUDA batch-size probe, with the CUDA memory calls faked around a real forward pass
+    on the CPU: per-token bytes from the peak, plus the gathered hidden state, into the free
+    memory; measured once per window."""
+    import dataclasses
+
+    from inspector.lm.scoring import probe_batch_tokens
+
+    gib = 1 << 30
+    fake = {"allocated": 1 * gib, "peak": 1 * gib + 2 * 512 * 40_000, "free": 4 * gib}
+    calls: list[str] = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda *a: None)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda *a: calls.append("reset"))
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda *a: fake["allocated"])
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda *a: fake["peak"])
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda *a: (fake["free"], 80 * gib))
+    lm = dataclasses.replace(tiny_lm, batch_tokens={})
+    hidden = int(lm.model.get_output_embeddings().weight.shape[1])
+    per_token = 40_000 + hidden * lm.dtype.itemsize  # two rows of 512 took 2 * 512 * 40,000 bytes
+    got = probe_batch_tokens(lm, 512, reserved=gib)
+    assert got == tokens_that_fit(4 * gib, per_token, gib, 512)
+    assert 512 < got < MAX_BATCH_TOKENS
+    assert probe_batch_tokens(lm, 512, reserved=gib) == got and calls == ["reset"]  # kept
