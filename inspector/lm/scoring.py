@@ -10,7 +10,9 @@ bfloat16 head writes float32 logits (products of bfloat16 numbers are exact in f
 On CUDA the batch size comes from the free GPU memory (a probe forward pass measures what a
 token costs), the logits chunk from a memory bound, and post-processing is one Triton kernel
 that reads each row of logits once (`fused.py`); elsewhere `postprocess` below does it in
-plain torch. A batch that runs out of memory is retried as two halves.
+plain torch. Inputs and results cross between host and GPU through pinned memory without
+waiting, so one batch's results are written out while the next runs. A batch that runs out
+of memory is retried as two halves.
 """
 
 from __future__ import annotations
@@ -242,6 +244,49 @@ _MM_OUT_DTYPE = [True]  # whether torch.mm(..., out_dtype=float32) works here; F
 HEAD_PATH = [""]  # how float32_logits last multiplied a half-precision head, for benchmarks
 
 
+@dataclass
+class _Results:
+    """One batch's results on their way to the host: written out once their copy is done."""
+
+    host: dict[str, torch.Tensor]  # name -> (targets, ...) on the host
+    dest: np.ndarray  # (targets,) rows of the output the results go to
+    ctx: np.ndarray  # (targets,) context length of each prediction
+    done: Any = None  # a CUDA event recorded after the copies; None when already on the host
+
+    @classmethod
+    def copy(cls, res: dict[str, torch.Tensor], dest: np.ndarray, ctx: np.ndarray) -> _Results:
+        """Start copying `res` to the host: into pinned memory without waiting, from a GPU."""
+        import torch
+
+        first = next(iter(res.values()))
+        if first.device.type != "cuda":
+            return cls({name: value.cpu() for name, value in res.items()}, dest, ctx)
+        host = {}
+        for name, value in res.items():
+            host[name] = torch.empty(value.shape, dtype=value.dtype, pin_memory=True)
+            host[name].copy_(value, non_blocking=True)
+        done = torch.cuda.Event()
+        done.record()
+        return cls(host, dest, ctx, done)
+
+    def write(self, out: dict[str, np.ndarray]) -> int:
+        """Wait for the copy, write the results into `out`, and say how many targets."""
+        if self.done is not None:
+            self.done.synchronize()
+        n = len(self.dest)
+        # a batch of whole documents in order fills one contiguous range: copy, do not scatter
+        first = int(self.dest[0]) if n else 0
+        at: slice | np.ndarray = (
+            slice(first, first + n)
+            if n and int(self.dest[-1]) == first + n - 1 and bool(np.all(np.diff(self.dest) == 1))
+            else self.dest
+        )
+        out["ctx_len"][at] = self.ctx
+        for name, value in self.host.items():
+            out[name][at] = value.numpy()
+        return n
+
+
 class Scorer:
     """Scores documents with one loaded model and config."""
 
@@ -335,14 +380,24 @@ class Scorer:
         import torch
 
         rows, length = len(batch.items), batch.length
-        ids = torch.zeros((rows, length), dtype=torch.long)  # (batch, time)
-        mask = torch.zeros((rows, length), dtype=torch.long)  # (batch, time)
-        prefix = torch.tensor([self.lm.prefix_id])
+        ids = np.zeros((rows, length), dtype=np.int64)  # (batch, time)
+        mask = np.zeros((rows, length), dtype=np.int64)  # (batch, time)
         for r, (d, w) in enumerate(batch.items):
-            seq = torch.cat([prefix, torch.from_numpy(tokenized[d].ids)])
-            ids[r, : w.end - w.start] = seq[w.start : w.end]
+            # the model reads [prefix, token 0, token 1, ...]; window [start, end) of that
+            if w.start == 0:
+                ids[r, 0] = self.lm.prefix_id
+                ids[r, 1 : w.end] = tokenized[d].ids[: w.end - 1]
+            else:
+                ids[r, : w.end - w.start] = tokenized[d].ids[w.start - 1 : w.end - 1]
             mask[r, : w.end - w.start] = 1
-        return ids.to(self.lm.device), mask.to(self.lm.device)
+        return self._to_device(torch.from_numpy(ids)), self._to_device(torch.from_numpy(mask))
+
+    def _to_device(self, t: torch.Tensor) -> torch.Tensor:
+        """A host tensor on the model's device; to a GPU from pinned memory without waiting,
+        so the next batch is queued while the GPU still works on this one."""
+        if self.lm.device.type != "cuda":
+            return t.to(self.lm.device)
+        return t.pin_memory().to(self.lm.device, non_blocking=True)
 
     # -- scoring ----------------------------------------------------------------------
     def score(
@@ -356,7 +411,10 @@ class Scorer:
     def score_tokenized(
         self, tokenized: Sequence[Tokenized], progress: Callable[[int], None] | None = None
     ) -> dict[str, np.ndarray]:
-        """Per-target arrays for all documents, concatenated in document order."""
+        """Per-target arrays for all documents, concatenated in document order.
+
+        A batch's results are copied to the host while the next batch runs: each batch is
+        queued on the device, then the previous one's results are written out."""
         import torch
 
         k = self.config.top_k
@@ -370,33 +428,40 @@ class Scorer:
             "top_logprobs": np.empty((total, k), np.float32),
             "ctx_len": np.empty(total, np.int32),
         }
+        waiting: list[_Results] = []
         with torch.inference_mode():
             for batch in self.batches(tokenized):
-                done = self._score_batch(batch, tokenized, starts, out)
+                queued = self._score_batch(batch, tokenized, starts)
+                for results in waiting:
+                    done = results.write(out)
+                    if progress is not None:
+                        progress(done)
+                waiting = queued
+            for results in waiting:
+                done = results.write(out)
                 if progress is not None:
                     progress(done)
         return out
 
     def _score_batch(
-        self,
-        batch: Batch,
-        tokenized: Sequence[Tokenized],
-        starts: np.ndarray,
-        out: dict[str, np.ndarray],
-    ) -> int:
-        """Score one batch into `out`; out of memory, score its two halves instead (down to
-        a single window, which then fails with a message saying what to change), and cut
-        later batches to the size that failed halved, so each does not fail first too."""
+        self, batch: Batch, tokenized: Sequence[Tokenized], starts: np.ndarray
+    ) -> list[_Results]:
+        """Queue one batch; out of memory, its two halves instead (down to a single window,
+        which then fails with a message saying what to change), and cut later batches to
+        the size that failed halved, so each does not fail first too."""
         import torch
 
         rows = max(1, self.token_limit // batch.length)
         if len(batch.items) > rows:
-            return sum(
-                self._score_batch(Batch(batch.items[i : i + rows]), tokenized, starts, out)
+            return [
+                results
                 for i in range(0, len(batch.items), rows)
-            )
+                for results in self._score_batch(
+                    Batch(batch.items[i : i + rows]), tokenized, starts
+                )
+            ]
         try:
-            return self._run_batch(batch, tokenized, starts, out)
+            return [self._run_batch(batch, tokenized, starts)]
         except torch.OutOfMemoryError as e:
             if self.lm.device.type == "cuda":
                 torch.cuda.empty_cache()
@@ -407,18 +472,15 @@ class Scorer:
                 ) from e
             half = len(batch.items) // 2
             self.token_limit = min(self.token_limit, (len(batch.items) - half) * batch.length)
-            return sum(
-                self._score_batch(Batch(part), tokenized, starts, out)
+            return [
+                results
                 for part in (batch.items[:half], batch.items[half:])
-            )
+                for results in self._score_batch(Batch(part), tokenized, starts)
+            ]
 
     def _run_batch(
-        self,
-        batch: Batch,
-        tokenized: Sequence[Tokenized],
-        starts: np.ndarray,
-        out: dict[str, np.ndarray],
-    ) -> int:
+        self, batch: Batch, tokenized: Sequence[Tokenized], starts: np.ndarray
+    ) -> _Results:
         import torch
 
         from inspector.lm.fused import fused_postprocess
@@ -430,9 +492,9 @@ class Scorer:
             input_ids=ids, attention_mask=None if full else mask, use_cache=False
         ).last_hidden_state  # (batch, time, hidden); no mask when no row is padded
         rows, cols, targets, dest, ctx = self._target_index(batch, tokenized, starts)
-        h = hidden[rows.to(hidden.device), cols.to(hidden.device)]  # (targets, hidden)
+        h = hidden[self._to_device(rows), self._to_device(cols)]  # (targets, hidden)
         del hidden
-        targets = targets.to(h.device)
+        targets = self._to_device(targets)
         n = len(dest)
         dev = h.device
         res = {
@@ -455,10 +517,7 @@ class Scorer:
                     part = postprocess(logits[p : p + step], targets[sl], k)  # clobbers logits
                 for name, value in part.items():
                     res[name][sl] = value
-        out["ctx_len"][dest] = ctx
-        for name, value in res.items():  # one copy to the host per batch
-            out[name][dest] = value.cpu().numpy()
-        return n
+        return _Results.copy(res, dest, ctx)
 
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         """float32 logits (rows, vocab) of hidden states `h`, with the model's scale and softcap."""
