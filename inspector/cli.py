@@ -140,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="task rules (TOML) replacing the shipped taggers/rules.toml",
     )
+    score.add_argument(
+        "--tag-workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes tagging with spaCy, for inputs of 200,000 characters or more (default: the CPU cores, at most 8)",
+    )
     out = score.add_argument_group("output")
     out.add_argument(
         "--out",
@@ -463,6 +470,7 @@ def _score(args: argparse.Namespace) -> int:
     from inspector.table import write_table
     from taggers.rules import load_rules
 
+    _tag_workers(args)  # a bad --tag-workers fails before the model loads
     if args.parts is not None:
         return _score_parts(args)
     if args.out is not None and args.out.exists() and not args.force:
@@ -478,7 +486,15 @@ def _score(args: argparse.Namespace) -> int:
         batch_tokens=args.batch_tokens,
     )
     result = _scored(
-        docs, args.model, args.device, args.dtype, config, rules, cache_dir, not args.no_cache
+        docs,
+        args.model,
+        args.device,
+        args.dtype,
+        config,
+        rules,
+        cache_dir,
+        not args.no_cache,
+        _tag_workers(args),
     )
     print(summary(result.table, result.settings, result.seconds, result.from_cache))
     if args.out is not None:
@@ -519,7 +535,9 @@ def _score_parts(args: argparse.Namespace) -> int:
             f"inspector: {parts} parts, {tokens:,} tokens ({rate:,.0f} tokens/s)", file=sys.stderr
         )
 
-    result = score_to_parts(docs, lm, config, rules, args.parts, args.part_chars, shard, step)
+    result = score_to_parts(
+        docs, lm, config, rules, args.parts, args.part_chars, shard, step, _tag_workers(args)
+    )
     print(
         f"shard {shard[0]}/{shard[1]}: {result.documents} documents, {result.tokens:,} tokens in "
         f"{len(result.parts)} parts ({result.written} scored now, {result.resumed} from an earlier run) in {args.parts}"
@@ -577,6 +595,7 @@ def _scored(
     rules: Any,
     cache_dir: Path,
     use_cache: bool = True,
+    tag_workers: int = 1,
 ) -> Any:
     """The tagged token table of `docs` by `model`: from the cache without loading the model
     where this exact request was answered before, else scored (with a progress bar)."""
@@ -596,8 +615,24 @@ def _scored(
             progress=True,
             rules=rules,
             request=key,
+            tag_workers=tag_workers,
         )
     return result
+
+
+def _tag_workers(args: argparse.Namespace) -> int:
+    """`--tag-workers`, checked; by default the CPU cores, at most 8."""
+    from inspector.errors import InspectorError, message
+
+    if args.tag_workers is None:
+        return max(1, min(os.cpu_count() or 1, 8))
+    if args.tag_workers < 1:
+        raise InspectorError(
+            message(
+                "bad_setting", name="--tag-workers", value=args.tag_workers, reason="use 1 or more"
+            )
+        )
+    return int(args.tag_workers)
 
 
 def _tasks(args: argparse.Namespace) -> int:

@@ -192,12 +192,14 @@ def score_corpus(
     warn: Callable[[str], None] | None = None,
     rules: RuleSet | None = None,
     request: str | None = None,
+    tag_workers: int = 1,
 ) -> ScoredCorpus:
     """The tagged token table of `docs`, from the cache where it holds this exact request.
 
     `progress` is True for a progress bar on stderr, or a callback(done, total) in tokens.
     `warn` receives one-line notices (a damaged cache file being rebuilt). `request`, a
     `request_key`, is remembered so the same request is found later without the model.
+    `tag_workers` processes tag large inputs with spaCy.
     """
     warn = warn or (lambda text: print(f"inspector: {text}", file=sys.stderr))
     started = time.perf_counter()
@@ -226,7 +228,7 @@ def score_corpus(
     tags_cached = tags is not None
     if tags is None:
         t0 = time.perf_counter()
-        tags = tag_table(tagger, docs, scores)
+        tags = tag_table(tagger, docs, scores, tag_workers)
         timings["tag_s"] = time.perf_counter() - t0
         if tag_file is not None:
             write_table(tags, tag_file, settings, force=True)
@@ -269,8 +271,11 @@ def store_corpus(
     return settings
 
 
-def tag_table(tagger: TaskTagger, docs: Sequence[Document], scores: pl.DataFrame) -> pl.DataFrame:
-    """The tag columns for a scores table whose rows are in document order."""
+def tag_table(
+    tagger: TaskTagger, docs: Sequence[Document], scores: pl.DataFrame, workers: int = 1
+) -> pl.DataFrame:
+    """The tag columns for a scores table whose rows are in document order; `workers`
+    processes tag large inputs (`TaskTagger.tag`)."""
     counts = dict(scores.group_by("doc_id", maintain_order=True).len().iter_rows())
     spans = scores.select("char_start", "char_end").to_numpy()
     per_doc, texts, at = [], [], 0
@@ -280,7 +285,7 @@ def tag_table(tagger: TaskTagger, docs: Sequence[Document], scores: pl.DataFrame
             texts.append(d.text)
             per_doc.append(spans[at : at + n])
             at += n
-    cols = tagger.tag(texts, per_doc) if texts else {c: [] for c in TAG_SCHEMA}
+    cols = tagger.tag(texts, per_doc, workers) if texts else {c: [] for c in TAG_SCHEMA}
     return pl.DataFrame(cols, schema=TAG_SCHEMA)
 
 

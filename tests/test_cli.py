@@ -97,6 +97,7 @@ def test_score_writes_table_and_prints_summary(
             ["a.txt", "--model", "./nothing-here"],
             "model './nothing-here': not a local folder",
         ),
+        ({"a.txt": b"text"}, ["a.txt", "--tag-workers", "0"], "--tag-workers"),
         (
             {"a.txt": b"text", "out.csv": b"keep me"},
             ["a.txt", "--out", "out.csv"],

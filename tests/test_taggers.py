@@ -230,3 +230,29 @@ def test_only_needed_spacy_components_are_loaded(tmp_path: Path) -> None:
     assert "parser" not in default and {"ner", "tagger", "lemmatizer"} <= default
     with_dep = load_rules(write_rules(tmp_path, GOOD.replace("is_punct = true", 'dep = ["punct"]')))
     assert "parser" in with_dep.components()
+
+
+def test_worker_processes_tag_exactly_as_one_process(tagger: TaskTagger) -> None:
+    """Two spawned workers (the threshold lowered so a small input uses them) give the same
+    columns, in document order, as tagging in this process."""
+    import numpy as np
+
+    from taggers.tagger import _runs
+
+    texts = [
+        "Biden married Neilia Hunter, a student.",
+        "The capital of Azerbaijan is Baku.",
+        "In 1969 they had 3 sons; Beau was born first.",
+        "Swarms of bees leave the hive in spring.",
+        "Ships steered by the lighthouse at night.",
+    ]
+    spans = []
+    for text in texts:  # one target per character pair, like subword tokens
+        starts = np.arange(0, len(text), 2)
+        spans.append(np.stack([starts, np.minimum(starts + 2, len(text))], axis=1))
+    here = tagger.tag(texts, spans)
+    there = tagger.tag(texts, spans, workers=2, min_chars=0)
+    assert there == here and len(here["task"]) == sum(len(s) for s in spans)
+    runs = _runs([len(t) for t in texts], 3)
+    assert runs[0][0] == 0 and runs[-1][1] == len(texts) and len(runs) <= 3
+    assert all(a < b and b == c for (a, b), (c, _) in itertools.pairwise([*runs, (len(texts), 0)]))
