@@ -220,3 +220,25 @@ def test_probe_sizes_batches_from_measured_memory(tiny_lm, monkeypatch: pytest.M
     assert got == tokens_that_fit(4 * gib, per_token, gib, 512)
     assert 512 < got < MAX_BATCH_TOKENS
     assert probe_batch_tokens(lm, 512, reserved=gib) == got and calls == ["reset"]  # kept
+
+
+def test_a_kernel_that_fails_falls_back_to_plain(
+    tiny_lm, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A GPU Triton cannot build for: one line on stderr, then the same scores in plain torch."""
+    import inspector.lm.fused as fused
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("PTX .version 8.7 does not support .target sm_61\nmore detail")
+
+    docs = [d for d in read_corpus([bundled_path()]) if d.id.startswith("probe-")]
+    expected = Scorer(tiny_lm, post="eager").score(docs)
+    monkeypatch.setattr(fused, "fused_postprocess", broken)
+    scorer = Scorer(tiny_lm, post="fused")
+    got = scorer.score(docs)
+    assert scorer.post == "eager"
+    err = capsys.readouterr().err
+    assert err.count("fused post-processing kernel failed") == 1 and "sm_61" in err
+    assert "more detail" not in err
+    assert got["rank"].to_list() == expected["rank"].to_list()
+    assert np.abs((got["nll"] - expected["nll"]).to_numpy()).max() < 1e-6

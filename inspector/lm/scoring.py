@@ -511,13 +511,31 @@ class Scorer:
             logits = self.logits(h[c : c + self.chunk_rows])  # (chunk, vocab) float32
             for p in range(0, len(logits), step):
                 sl = slice(c + p, c + min(p + step, len(logits)))
+                part = None
                 if self.post == "fused":
-                    part = fused_postprocess(logits[p : p + step], targets[sl], k)
-                else:
+                    try:
+                        part = fused_postprocess(logits[p : p + step], targets[sl], k)
+                    except torch.OutOfMemoryError:
+                        raise  # the batch is halved by the caller
+                    except Exception as e:  # e.g. Triton cannot build for this GPU
+                        self._fused_failed(e)
+                if part is None:
                     part = postprocess(logits[p : p + step], targets[sl], k)  # clobbers logits
                 for name, value in part.items():
                     res[name][sl] = value
         return _Results.copy(res, dest, ctx)
+
+    def _fused_failed(self, error: Exception) -> None:
+        """Go on with the plain post-processing, saying once why."""
+        import sys
+
+        self.post = "eager"
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(
+            f"inspector: the fused post-processing kernel failed here ({first}); "
+            "using plain torch post-processing (same results, slower)",
+            file=sys.stderr,
+        )
 
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         """float32 logits (rows, vocab) of hidden states `h`, with the model's scale and softcap."""
