@@ -263,6 +263,12 @@ def sweep(rows: int = 8192, vocab: int = 49152, k: int = 20, device: str = "cuda
 
 
 if __name__ == "__main__":
-    import sys
+    import argparse
 
-    print(sweep() if "--sweep" in sys.argv else compile_report())
+    cli = argparse.ArgumentParser(prog="python -m inspector.lm.fused")
+    cli.add_argument("--sweep", action="store_true", help="time configurations on this GPU")
+    cli.add_argument(
+        "--capability", type=int, default=90, help="compile for this compute capability (90)"
+    )
+    args = cli.parse_args()
+    print(sweep() if args.sweep else compile_report(args.capability))
