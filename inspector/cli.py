@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="processes tagging with spaCy, for inputs of 200,000 characters or more (default: the CPU cores, at most 8)",
+        help="processes tagging with spaCy, for inputs of 200,000 characters or more (default: the CPU cores, at most 16)",
     )
     out = score.add_argument_group("output")
     out.add_argument(
@@ -621,11 +621,12 @@ def _scored(
 
 
 def _tag_workers(args: argparse.Namespace) -> int:
-    """`--tag-workers`, checked; by default the CPU cores, at most 8."""
+    """`--tag-workers`, checked; by default the CPU cores, at most 16 (each holds spaCy,
+    about 250 MB)."""
     from inspector.errors import InspectorError, message
 
     if args.tag_workers is None:
-        return max(1, min(os.cpu_count() or 1, 8))
+        return max(1, min(os.cpu_count() or 1, 16))
     if args.tag_workers < 1:
         raise InspectorError(
             message(
