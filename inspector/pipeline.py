@@ -276,6 +276,31 @@ def tag_table(
 ) -> pl.DataFrame:
     """The tag columns for a scores table whose rows are in document order; `workers`
     processes tag large inputs (`TaskTagger.tag`)."""
+    return tag_table_later(tagger, docs, scores, workers)()
+
+
+def score_untagged(
+    docs: Sequence[Document],
+    lm: LoadedModel,
+    config: ScoreConfig | None,
+    rules: RuleSet,
+    tag_workers: int = 1,
+) -> tuple[dict[str, Any], pl.DataFrame, Callable[[], pl.DataFrame]]:
+    """`score_corpus` without a cache, in two steps: the settings and the scores now, and a
+    call that returns the tags, which `tag_workers` processes compute meanwhile."""
+    scorer = Scorer(lm, config)
+    tagger = TaskTagger(rules)
+    settings = run_settings(lm, scorer, tagger, docs)
+    tokenized = scorer.tokenize([d.text for d in docs])
+    scores = scorer.to_table(docs, tokenized, scorer.score_tokenized(tokenized))
+    settings["tokens"] = scores.height
+    return settings, scores, tag_table_later(tagger, docs, scores, tag_workers)
+
+
+def tag_table_later(
+    tagger: TaskTagger, docs: Sequence[Document], scores: pl.DataFrame, workers: int = 1
+) -> Callable[[], pl.DataFrame]:
+    """`tag_table`, started now (`TaskTagger.submit`), collected by calling the result."""
     counts = dict(scores.group_by("doc_id", maintain_order=True).len().iter_rows())
     spans = scores.select("char_start", "char_end").to_numpy()
     per_doc, texts, at = [], [], 0
@@ -285,8 +310,10 @@ def tag_table(
             texts.append(d.text)
             per_doc.append(spans[at : at + n])
             at += n
-    cols = tagger.tag(texts, per_doc, workers) if texts else {c: [] for c in TAG_SCHEMA}
-    return pl.DataFrame(cols, schema=TAG_SCHEMA)
+    if not texts:
+        return lambda: pl.DataFrame({c: [] for c in TAG_SCHEMA}, schema=TAG_SCHEMA)
+    collect = tagger.submit(texts, per_doc, workers)
+    return lambda: pl.DataFrame(collect(), schema=TAG_SCHEMA)
 
 
 def _read_cached(

@@ -3,7 +3,8 @@
 Documents are read one at a time and grouped into parts by characters (a rule that needs no
 tokenizer, so a resumed run regroups them exactly as the first); each part is scored, tagged
 and written atomically as `part-<shard>-<k>.parquet`, then recorded in the shard's manifest.
-Memory holds one part at a time. An interrupted run, started again with the same settings,
+A part's tags are computed by worker processes while the next part is scored, so memory
+holds two parts at a time. An interrupted run, started again with the same settings,
 skips the parts its manifest lists (after checking that their documents are the same).
 `--shard i/N` keeps every N-th document from the i-th: any launcher (Slurm arrays, torchrun)
 can run the N shards into one folder, which `inspector tasks --from DIR` reads as one table.
@@ -16,16 +17,19 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corpora import Document
 from inspector.cachedir import atomic_path, ensure_dir
 from inspector.errors import InspectorError
 from inspector.lm.loading import LoadedModel
 from inspector.lm.scoring import ScoreConfig
-from inspector.pipeline import NAME_KEYS, score_corpus
+from inspector.pipeline import NAME_KEYS, score_untagged
 from inspector.table import write_table
 from taggers.rules import RuleSet
+
+if TYPE_CHECKING:
+    import polars as pl
 
 DEFAULT_PART_CHARS = 400_000  # about 100,000 tokens of English per part
 
@@ -98,7 +102,26 @@ def score_to_parts(
             f"resume with --part-chars {manifest.get('part_chars')} or use a new folder"
         )
     key: dict[str, Any] | None = manifest.get("settings")
-    parts, written, resumed, tokens, documents = [], 0, 0, 0, 0
+    parts, resumed, tokens, documents = [], 0, 0, 0
+    written = 0
+    pending: _Pending | None = None
+
+    def finish(part: _Pending) -> None:
+        """Wait for a scored part's tags, then write it and record it in the manifest."""
+        nonlocal written, tokens
+        table = part.scores.hstack(part.tags())
+        path = out_dir / f"part-{tag}-{part.k:05d}.parquet"
+        write_table(table, path, part.settings, force=True)
+        done.append(
+            {"file": path.name, "ids_hash": part.digest, "docs": part.docs, "tokens": table.height}
+        )
+        _write_manifest(manifest_path, {"settings": key, "part_chars": part_chars, "parts": done})
+        parts.append(path)
+        written += 1
+        tokens += table.height
+        if progress is not None:
+            progress(written + resumed, tokens)
+
     for k, group in enumerate(group_docs(shard_docs(docs, shard), part_chars)):
         documents += len(group)
         digest = ids_hash(group)
@@ -116,11 +139,8 @@ def score_to_parts(
                 f"{out_dir}: part {k} of an earlier run holds other documents; the corpus changed, "
                 "so score into a new folder"
             )
-        result = score_corpus(group, lm, config, rules=rules, tag_workers=tag_workers)
-        settings = {**result.settings, "part": k, "shard": f"{shard[0]}/{shard[1]}"}
-        run_key = {
-            k2: v for k2, v in result.settings.items() if k2 not in (*NAME_KEYS, "corpus_hash")
-        }
+        settings, scores, tags = score_untagged(group, lm, config, rules, tag_workers)
+        run_key = {k2: v for k2, v in settings.items() if k2 not in (*NAME_KEYS, "corpus_hash")}
         if key is None:
             key = run_key
         elif key != run_key:
@@ -128,25 +148,28 @@ def score_to_parts(
             raise InspectorError(
                 f"{out_dir}: holds parts scored with other settings ({', '.join(changed)}); use a new folder"
             )
-        path = out_dir / f"part-{tag}-{k:05d}.parquet"
-        write_table(result.table, path, settings, force=True)
-        done.append(
-            {
-                "file": path.name,
-                "ids_hash": digest,
-                "docs": len(group),
-                "tokens": result.table.height,
-            }
-        )
-        _write_manifest(manifest_path, {"settings": key, "part_chars": part_chars, "parts": done})
-        parts.append(path)
-        written += 1
-        tokens += result.table.height
-        if progress is not None:
-            progress(written + resumed, tokens)
+        # this part's tags are being computed by the workers: write out the previous part
+        if pending is not None:
+            finish(pending)
+        settings = {**settings, "part": k, "shard": f"{shard[0]}/{shard[1]}"}
+        pending = _Pending(k, digest, len(group), settings, scores, tags)
+    if pending is not None:
+        finish(pending)
     if documents == 0:
         raise InspectorError("the corpus (or this shard of it) has no text to score")
     return StreamResult(parts, written, resumed, tokens, documents)
+
+
+@dataclass
+class _Pending:
+    """A part scored, its tags still being computed."""
+
+    k: int
+    digest: str
+    docs: int
+    settings: dict[str, Any]
+    scores: pl.DataFrame
+    tags: Callable[[], pl.DataFrame]
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
@@ -136,31 +136,53 @@ class TaskTagger:
         texts: Sequence[str],
         spans: Sequence[np.ndarray],
         workers: int = 1,
-        min_chars: int = PARALLEL_CHARS,
+        min_chars: int | None = None,
     ) -> dict[str, list[Any]]:
         """Tag columns for every target, documents in order; `spans` are (n, 2) char offsets.
 
-        With `workers` > 1 and at least `min_chars` characters, documents are tagged by that
-        many worker processes; the columns are the same either way."""
+        With `workers` > 1 and at least `min_chars` (default PARALLEL_CHARS) characters,
+        documents are tagged by that many worker processes; the columns are the same either
+        way."""
+        return self.submit(texts, spans, workers, min_chars)()
+
+    def submit(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[np.ndarray],
+        workers: int = 1,
+        min_chars: int | None = None,
+    ) -> Callable[[], dict[str, list[Any]]]:
+        """`tag`, started now in the workers (when it is worth them), collected by calling the
+        result: this process can score the next part meanwhile. Tagged here, and only when
+        collected, where workers are not used."""
         sizes = [len(t) for t in texts]
-        if workers <= 1 or len(texts) < 2 or sum(sizes) < min_chars:
-            return self.tag_here(texts, spans)
+        least = PARALLEL_CHARS if min_chars is None else min_chars
+        if workers <= 1 or len(texts) < 2 or sum(sizes) < least:
+            return lambda: self.tag_here(texts, spans)
         runs = _runs(sizes, workers * CHUNKS_PER_WORKER)
-        cols: dict[str, list[Any]] = {c: [] for c in TAG_COLUMNS}
         try:
             pool = _pool(workers)
             futures = [
                 pool.submit(_tag_run, self.rules, list(texts[a:b]), list(spans[a:b]))
                 for a, b in runs
             ]
-            parts = [future.result() for future in futures]
-        except BrokenProcessPool:  # a worker died (killed, or could not start): tag here
+        except BrokenProcessPool:
             _POOLS.pop(workers, None)
-            return self.tag_here(texts, spans)
-        for part in parts:
-            for c, values in part.items():
-                cols[c].extend(values)
-        return cols
+            return lambda: self.tag_here(texts, spans)
+
+        def collect() -> dict[str, list[Any]]:
+            try:
+                parts = [future.result() for future in futures]
+            except BrokenProcessPool:  # a worker died (killed, or could not start): tag here
+                _POOLS.pop(workers, None)
+                return self.tag_here(texts, spans)
+            cols: dict[str, list[Any]] = {c: [] for c in TAG_COLUMNS}
+            for part in parts:
+                for c, values in part.items():
+                    cols[c].extend(values)
+            return cols
+
+        return collect
 
     def tag_here(self, texts: Sequence[str], spans: Sequence[np.ndarray]) -> dict[str, list[Any]]:
         """`tag`, in this process."""

@@ -122,3 +122,36 @@ def test_cli_streams_parts_and_resumes(tiny_model_dir: Path, tmp_path: Path) -> 
     assert read_parts(tmp_path / "parts")["doc_id"].n_unique() == 12
     bad = subprocess.run([*args, "--shard", "3/2"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "--shard 3/2" in bad.stderr
+
+
+def test_tags_of_a_part_are_computed_while_the_next_is_scored(
+    tiny_lm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With tag workers, part k is written only after part k+1 is scored (its tags were
+    computed by the workers meanwhile), and the parts equal a run without workers."""
+    import inspector.stream as stream
+    import taggers.tagger as tagger
+
+    events: list[str] = []
+    real_score, real_write = stream.score_untagged, stream.write_table
+
+    def score(group, *args, **kwargs):  # type: ignore[no-untyped-def]
+        events.append("score")
+        return real_score(group, *args, **kwargs)
+
+    def write(table, path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        events.append("write")
+        return real_write(table, path, *args, **kwargs)
+
+    monkeypatch.setattr(stream, "score_untagged", score)
+    monkeypatch.setattr(stream, "write_table", write)
+    monkeypatch.setattr(tagger, "PARALLEL_CHARS", 0)  # these small parts use the workers too
+    result = score_to_parts(
+        DOCS, tiny_lm, ScoreConfig(), load_rules(), tmp_path / "two", 300, tag_workers=2
+    )
+    n = len(result.parts)
+    assert n > 3
+    assert events == ["score", "score", *["write", "score"] * (n - 2), "write", "write"]
+    monkeypatch.setattr(tagger, "PARALLEL_CHARS", 10**9)
+    score_to_parts(DOCS, tiny_lm, ScoreConfig(), load_rules(), tmp_path / "one", 300)
+    assert read_parts(tmp_path / "two").equals(read_parts(tmp_path / "one"))
