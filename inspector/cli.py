@@ -622,7 +622,7 @@ def _scored(
 
 def _tag_workers(args: argparse.Namespace) -> int:
     """`--tag-workers`, checked; by default the CPU cores, at most 16 (each holds spaCy,
-    about 250 MB)."""
+    about 370 MB)."""
     from inspector.errors import InspectorError, message
 
     if args.tag_workers is None:
