@@ -89,6 +89,22 @@ def _add_scoring_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="padded tokens per forward pass (default: 2048 on CPU; on CUDA what fits in free memory)",
     )
+    g.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="task rules (TOML) replacing the shipped taggers/rules.toml; in annotation mode their extra labels get keys 5-9",
+    )
+
+
+def _score_config(args: argparse.Namespace) -> Any:
+    """The ScoreConfig of the scoring options."""
+    from inspector.lm.scoring import ScoreConfig
+
+    return ScoreConfig(
+        top_k=args.top_k, window=args.window, stride=args.stride, batch_tokens=args.batch_tokens
+    )
 
 
 def _add_corpus_options(p: argparse.ArgumentParser) -> None:
@@ -133,13 +149,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_corpus_options(score)
     _add_model_options(score)
     _add_scoring_options(score)
-    score.add_argument(
-        "--rules",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="task rules (TOML) replacing the shipped taggers/rules.toml",
-    )
     score.add_argument(
         "--tag-workers",
         type=int,
@@ -203,13 +212,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(browse)
     _add_scoring_options(browse)
     browse.add_argument(
-        "--rules",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="task rules (TOML) replacing the shipped taggers/rules.toml",
-    )
-    browse.add_argument(
         "--from",
         dest="table",
         default=None,
@@ -236,13 +238,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="an already scored token table: a file, or a folder or glob of Parquet parts (repeatable)",
     )
     _add_scoring_options(tasks)
-    tasks.add_argument(
-        "--rules",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="task rules (TOML) replacing the shipped ones",
-    )
     tasks.add_argument(
         "--by",
         default="task",
@@ -300,13 +295,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_corpus_options(annotate)
     _add_model_options(annotate)
     _add_scoring_options(annotate)
-    annotate.add_argument(
-        "--rules",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="task rules (TOML); their extra labels get keys 5-9",
-    )
     annotate.add_argument(
         "--db",
         type=Path,
@@ -466,25 +454,19 @@ def _cache_dir(args: argparse.Namespace) -> Path:
 def _score(args: argparse.Namespace) -> int:
     from corpora import bundled_path, read_corpus
     from inspector.errors import ExportError, message
-    from inspector.lm.scoring import ScoreConfig
     from inspector.table import write_table
     from taggers.rules import load_rules
 
-    _tag_workers(args)  # a bad --tag-workers fails before the model loads
+    tag_workers = _tag_workers(args)  # a bad --tag-workers fails before the model loads
     if args.parts is not None:
-        return _score_parts(args)
+        return _score_parts(args, tag_workers)
     if args.out is not None and args.out.exists() and not args.force:
         raise ExportError(message("export_exists", path=args.out))  # before minutes of scoring
     rules = load_rules(args.rules)  # a broken rule file fails before the model loads
     paths = args.paths or [bundled_path()]
     docs = read_corpus(paths, text_field=args.text_field, text_column=args.text_column)
     cache_dir = _cache_dir(args)
-    config = ScoreConfig(
-        top_k=args.top_k,
-        window=args.window,
-        stride=args.stride,
-        batch_tokens=args.batch_tokens,
-    )
+    config = _score_config(args)
     result = _scored(
         docs,
         args.model,
@@ -494,7 +476,7 @@ def _score(args: argparse.Namespace) -> int:
         rules,
         cache_dir,
         not args.no_cache,
-        _tag_workers(args),
+        tag_workers,
     )
     print(summary(result.table, result.settings, result.seconds, result.from_cache))
     if args.out is not None:
@@ -503,14 +485,13 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _score_parts(args: argparse.Namespace) -> int:
+def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
     """`score --parts DIR`: stream documents in and Parquet parts out."""
     import time
 
     from corpora import bundled_path, iter_corpus
     from inspector.errors import InspectorError
     from inspector.lm.loading import load_model
-    from inspector.lm.scoring import ScoreConfig
     from inspector.stream import parse_shard, score_to_parts
     from inspector.tasks import open_table, render, summarize
     from taggers.rules import load_rules
@@ -523,9 +504,7 @@ def _score_parts(args: argparse.Namespace) -> int:
     rules = load_rules(args.rules)
     cache_dir = _cache_dir(args)
     lm = load_model(args.model, cache_dir, args.device, args.dtype)
-    config = ScoreConfig(
-        top_k=args.top_k, window=args.window, stride=args.stride, batch_tokens=args.batch_tokens
-    )
+    config = _score_config(args)
     started = time.perf_counter()
     docs = iter_corpus(args.paths or [bundled_path()], args.text_field, args.text_column)
 
@@ -536,7 +515,7 @@ def _score_parts(args: argparse.Namespace) -> int:
         )
 
     result = score_to_parts(
-        docs, lm, config, rules, args.parts, args.part_chars, shard, step, _tag_workers(args)
+        docs, lm, config, rules, args.parts, args.part_chars, shard, step, tag_workers
     )
     print(
         f"shard {shard[0]}/{shard[1]}: {result.documents} documents, {result.tokens:,} tokens in "
@@ -641,7 +620,6 @@ def _tasks(args: argparse.Namespace) -> int:
 
     from corpora import bundled_path, read_corpus
     from inspector.errors import ExportError, message
-    from inspector.lm.scoring import ScoreConfig
     from inspector.tasks import Run, compare, open_table, plot, strip_colour, write
     from taggers.rules import load_rules
 
@@ -661,9 +639,7 @@ def _tasks(args: argparse.Namespace) -> int:
         docs = read_corpus(
             args.paths or [bundled_path()], text_field=args.text_field, text_column=args.text_column
         )
-        config = ScoreConfig(
-            top_k=args.top_k, window=args.window, stride=args.stride, batch_tokens=args.batch_tokens
-        )
+        config = _score_config(args)
         cache_dir = _cache_dir(args)
         for model in models:
             result = _scored(docs, model, args.device, args.dtype, config, rules, cache_dir)
@@ -802,16 +778,13 @@ def _agreement(args: argparse.Namespace) -> int:
 
 def _browse(args: argparse.Namespace, annotate: bool = False) -> int:
     from corpora import bundled_path
-    from inspector.lm.scoring import ScoreConfig
     from taggers.rules import load_rules
 
     rules = load_rules(args.rules)
     docs, problems = read_for_browsing(
         args.paths or [bundled_path()], args.text_field, args.text_column
     )
-    config = ScoreConfig(
-        top_k=args.top_k, window=args.window, stride=args.stride, batch_tokens=args.batch_tokens
-    )
+    config = _score_config(args)
     name = "bundled samples" if not args.paths else ", ".join(p.name for p in args.paths)
     from inspector.tui.app import InspectorApp
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,15 @@ def tiny_family(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         )
         for hidden, layers in ((16, 1), (32, 2), (64, 3))
     ]
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m inspector ARGS` in a fresh process, offline, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "inspector", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        cwd=cwd,
+        timeout=600,
+    )

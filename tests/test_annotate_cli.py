@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_cli
 from corpora import Document
 from inspector.annotations import Label, Store
 from inspector.pipeline import score_corpus
@@ -75,49 +76,27 @@ def test_sigkill_loses_no_confirmed_label(tiny_lm, tmp_path: Path) -> None:
     assert set(confirmed) <= saved
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "inspector", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
-
-
 def fill(db: Path) -> None:
+    """Ten targets labelled by ann and by bob (90% agreement), one note, one undone skip."""
+    names = {"g": "grammar", "w": "world_knowledge", "a": "arbitrary"}
     with Store(db) as store:
         for i, (a, b, h) in enumerate(zip("ggggwwwwgw", "ggggwwwggw", "ggaawwwwgg", strict=True)):
-            names = {"g": "grammar", "w": "world_knowledge", "a": "arbitrary"}
-            store.add(
-                Label(
-                    "c",
-                    "d",
-                    "h",
-                    i * 3,
-                    i * 3 + 2,
-                    f"t{i}",
-                    names[a],
-                    "ann",
-                    note="n" if i == 0 else "",
-                    heuristic=names[h],
-                    heuristic_reason="r",
+            for who, label, note in (("ann", a, "n" if i == 0 else ""), ("bob", b, "")):
+                store.add(
+                    Label(
+                        "c",
+                        "d",
+                        "h",
+                        i * 3,
+                        i * 3 + 2,
+                        f"t{i}",
+                        names[label],
+                        who,
+                        note=note,
+                        heuristic=names[h],
+                        heuristic_reason="r",
+                    )  # fmt: skip
                 )
-            )
-            store.add(
-                Label(
-                    "c",
-                    "d",
-                    "h",
-                    i * 3,
-                    i * 3 + 2,
-                    f"t{i}",
-                    names[b],
-                    "bob",
-                    heuristic=names[h],
-                    heuristic_reason="r",
-                )
-            )
         store.add(Label("c", "d", "h", 40, 42, "x", None, "ann"))
         store.undo("ann", "c")
 

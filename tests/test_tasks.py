@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
+from conftest import run_cli
 from corpora import Document
 from inspector.pipeline import score_corpus
 from inspector.table import write_table
@@ -181,16 +180,6 @@ def test_render_table_is_aligned(scored) -> None:
     text = render(summarize(scored.table.lazy(), "task"), "table")
     lines = text.splitlines()
     assert lines[0].startswith("task") and lines[-1].startswith("all")
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "inspector", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=600,
-    )
 
 
 def test_cli_compares_models_and_plots(tiny_family: list[Path], tmp_path: Path) -> None:
