@@ -291,8 +291,7 @@ def score_untagged(
     scorer = Scorer(lm, config)
     tagger = TaskTagger(rules)
     settings = run_settings(lm, scorer, tagger, docs)
-    tokenized = scorer.tokenize([d.text for d in docs])
-    scores = scorer.to_table(docs, tokenized, scorer.score_tokenized(tokenized))
+    scores = scorer.score(docs)
     settings["tokens"] = scores.height
     return settings, scores, tag_table_later(tagger, docs, scores, tag_workers)
 

@@ -297,7 +297,7 @@ def run_shape_bench(args: argparse.Namespace) -> int:
         args.device,
         args.dtype,
         n_tokens=args.tokens,
-        window=args.window or 1024,
+        window=args.window,
         top_k=args.top_k,
         repeats=args.repeats,
     )

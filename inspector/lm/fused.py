@@ -37,6 +37,7 @@ GROUP = 32  # columns per group maximum
 NUM_WARPS = 8
 
 
+@functools.cache
 def available() -> bool:
     """Whether Triton can be imported (it ships with CUDA builds of torch on Linux)."""
     try:

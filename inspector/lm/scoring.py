@@ -17,7 +17,8 @@ of memory is retried as two halves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -208,36 +209,53 @@ def float32_logits(h: torch.Tensor, head: Any, keep: dict[str, Any] | None = Non
     if h.dtype == torch.float32 or not isinstance(head, torch.nn.Linear):
         return head(h).float()
     weight = head.weight  # (vocab, hidden)
-    logits = None
-    if h.device.type == "cuda" and _MM_OUT_DTYPE[0]:
-        try:
-            logits = torch.mm(h, weight.t(), out_dtype=torch.float32)
-            HEAD_PATH[0] = "mm with float32 output"
-        except torch.OutOfMemoryError:
-            raise  # the batch is halved by the caller
-        except (RuntimeError, TypeError):  # torch without mm(out_dtype=...) for this pair
-            _MM_OUT_DTYPE[0] = False
+    logits = _mm_float32_out(h, weight) if h.device.type == "cuda" else None
     if logits is None:
         keep = {} if keep is None else keep
         if keep.get("weight") is not weight:
             keep["weight"], keep["weight32"] = weight, weight.float()
-        weight32 = keep["weight32"]  # (vocab, hidden)
-    if logits is None and h.device.type == "cuda":
-        # bfloat16 and float16 numbers are exact in TF32, so TF32 tensor cores still give
-        # exact products with float32 sums, at many times float32's speed
-        tf32 = torch.backends.cuda.matmul.allow_tf32
-        torch.backends.cuda.matmul.allow_tf32 = True
-        try:
-            logits = torch.mm(h.float(), weight32.t())
-            HEAD_PATH[0] = "TF32 mm of float32 copies"
-        finally:
-            torch.backends.cuda.matmul.allow_tf32 = tf32
-    if logits is None:
-        logits = torch.mm(h.float(), weight32.t())
-        HEAD_PATH[0] = "float32 mm of float32 copies"
+        with _tf32(h.device.type == "cuda"):
+            # bfloat16 and float16 numbers are exact in TF32, so TF32 tensor cores still
+            # give exact products with float32 sums, at many times float32's speed
+            logits = torch.mm(h.float(), keep["weight32"].t())
+        HEAD_PATH[0] = "TF32 mm of float32 copies" if h.is_cuda else "float32 mm of float32 copies"
     if head.bias is not None:
         logits += head.bias.float()
     return logits
+
+
+def _mm_float32_out(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor | None:
+    """h @ weight.T written as float32 by one half-precision product; None where torch
+    has no such product (it is then not tried again)."""
+    import torch
+
+    if not _MM_OUT_DTYPE[0]:
+        return None
+    try:
+        logits = torch.mm(h, weight.t(), out_dtype=torch.float32)
+    except torch.OutOfMemoryError:
+        raise  # the batch is halved by the caller
+    except (RuntimeError, TypeError):  # torch without mm(out_dtype=...) for this pair
+        _MM_OUT_DTYPE[0] = False
+        return None
+    HEAD_PATH[0] = "mm with float32 output"
+    return logits
+
+
+@contextlib.contextmanager
+def _tf32(on: bool) -> Iterator[None]:
+    """CUDA matrix products in TF32 inside the block, when `on`."""
+    if not on:
+        yield
+        return
+    import torch
+
+    before = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before
 
 
 _MM_OUT_DTYPE = [True]  # whether torch.mm(..., out_dtype=float32) works here; False once it fails
