@@ -293,12 +293,8 @@ class _Results:
             self.done.synchronize()
         n = len(self.dest)
         # a batch of whole documents in order fills one contiguous range: copy, do not scatter
-        first = int(self.dest[0]) if n else 0
-        at: slice | np.ndarray = (
-            slice(first, first + n)
-            if n and int(self.dest[-1]) == first + n - 1 and bool(np.all(np.diff(self.dest) == 1))
-            else self.dest
-        )
+        contiguous = n > 0 and bool(np.all(np.diff(self.dest) == 1))
+        at = slice(int(self.dest[0]), int(self.dest[0]) + n) if contiguous else self.dest
         out["ctx_len"][at] = self.ctx
         for name, value in self.host.items():
             out[name][at] = value.numpy()
