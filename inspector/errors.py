@@ -45,8 +45,18 @@ MESSAGES: dict[str, str] = {
     "duplicate_id": "document id '{doc_id}' appears twice ({first} and {second}); give each document a unique id",
     "empty_corpus": "the corpus has no text to score ({paths}); give files with some text in them",
     # models
-    "unknown_model": "model '{spec}': not a local folder, not a .gguf file, and not in the local Hugging Face cache; "
-    "download it first (huggingface-cli download {spec}) or give a local path",
+    "unknown_model": "model '{spec}': no such local path, and not in the local Hugging Face cache (nothing is "
+    "downloaded at run time); download it first (huggingface-cli download {spec}) or give a local path",
+    "missing_model": "model '{spec}': no such file or folder; give a local Hugging Face folder, a .gguf file "
+    "or a hub id (owner/name) in the local Hugging Face cache",
+    "model_no_config": "model '{spec}': this folder has no config.json, so it is not a Hugging Face model folder; "
+    "give the folder that holds config.json and the weights",
+    "model_not_gguf": "model '{spec}': a file, but not a .gguf model; give a .gguf file or a Hugging Face model folder",
+    "remote_code": "model '{spec}': its {file} has an auto_map, which asks to run Python code shipped with the "
+    "model; inspector never runs a model folder's code: use a model whose architecture transformers knows",
+    "bad_weights": "model '{spec}': {reason}; {fix}",
+    "nonfinite": "model '{spec}' gave non-finite scores (NaN or inf) for {count:,} of the {total:,} targets "
+    "of a batch; {hint}",
     "model_load": "model '{spec}' could not be loaded ({reason}); check that it is a causal language model",
     "no_fast_tokenizer": "model '{spec}': its tokenizer gives no character offsets (no fast tokenizer); "
     "use a model with a tokenizer.json",
