@@ -148,8 +148,8 @@ async def test_errors_are_shown_and_the_text_stays_browsable(tmp_path: Path) -> 
     app = make_app(tmp_path / "no-such-model", tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await scored(pilot, app)
-        assert "not a local folder" in app.error
-        assert any("not a local folder" in str(n.message) for n in app._notifications)
+        assert "no such file or folder" in app.error
+        assert any("no such file or folder" in str(n.message) for n in app._notifications)
         assert "scoring failed" in str(app.query_one("#next").render())
         await pilot.press("]")
         assert app.session.doc == 1  # documents can still be read

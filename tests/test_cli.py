@@ -78,12 +78,12 @@ def test_score_writes_table_and_prints_summary(
         (
             {"a.txt": b"text"},
             ["a.txt", "--model", "no-such-org/no-such-model"],
-            "model 'no-such-org/no-such-model': not a local folder",
+            "model 'no-such-org/no-such-model': no such local path, and not in the local Hugging Face cache",
         ),
         (
             {"a.txt": b"text"},
             ["a.txt", "--model", "./nothing-here"],
-            "model './nothing-here': not a local folder",
+            "model './nothing-here': no such file or folder",
         ),
         ({"a.txt": b"text"}, ["a.txt", "--tag-workers", "0"], "--tag-workers"),
         (

@@ -87,12 +87,46 @@ def resolve_model(spec: str | None, cache_dir: Path) -> ModelSource:
     if path.is_file() and path.suffix.lower() == ".gguf":
         return ModelSource(spec, "gguf", path, path.name, "sha256:" + file_sha256(path, cache_dir))
     if path.is_dir() and (path / "config.json").is_file():
+        refuse_remote_code(path, spec)
         return ModelSource(spec, "folder", path, path.resolve().name, _folder_identity(path))
-    if not path.exists() and "/" in spec and not spec.startswith((".", "/", "~")):
+    if path.is_dir():
+        raise ModelError(message("model_no_config", spec=spec))
+    if path.exists():
+        raise ModelError(message("model_not_gguf", spec=spec))
+    if "/" in spec and not spec.startswith((".", "/", "~")):
         local = _hub_snapshot(spec)
         if local is not None:
+            refuse_remote_code(local, spec)
             return ModelSource(spec, "hub", local, spec, "revision:" + local.name)
-    raise ModelError(message("unknown_model", spec=spec))
+        raise ModelError(message("unknown_model", spec=spec))
+    raise ModelError(message("missing_model", spec=spec))
+
+
+def refuse_remote_code(folder: Path, spec: str) -> None:
+    """Refuse a model folder that asks transformers to run Python code of its own.
+
+    Such a folder names its classes in an `auto_map` (config or tokenizer config); with
+    trust_remote_code it would run them, and without it transformers may ask on the terminal.
+    Inspector never runs code from a model folder, so it refuses before transformers is asked.
+    """
+    for name in ("config.json", "tokenizer_config.json"):
+        file = folder / name
+        if not file.is_file():
+            continue
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ModelError(
+                message(
+                    "model_load", spec=spec, reason=f"{name} is not readable JSON: {_first_line(e)}"
+                )
+            ) from e
+        if not isinstance(data, dict):
+            raise ModelError(
+                message("model_load", spec=spec, reason=f"{name} is not a JSON object")
+            )
+        if data.get("auto_map"):
+            raise ModelError(message("remote_code", spec=spec, file=name))
 
 
 def _folder_identity(path: Path) -> str:
@@ -228,10 +262,14 @@ def _load_folder(
     label = source.spec or source.name
     try:
         with _quiet():
-            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True)
-    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as e:
-        raise ModelError(message("model_load", spec=label, reason=_first_line(e))) from e
+            tokenizer = AutoTokenizer.from_pretrained(
+                folder, local_files_only=True, trust_remote_code=False
+            )
+            model = AutoModelForCausalLM.from_pretrained(
+                folder, dtype=dtype, local_files_only=True, trust_remote_code=False
+            )
+    except Exception as e:  # untrusted files: whatever the loader raises, the folder is at fault
+        raise _load_error(label, e) from e
     if not getattr(tokenizer, "is_fast", False):
         raise ModelError(message("no_fast_tokenizer", spec=label))
     model.to(device)  # type: ignore[arg-type]  # transformers' stubs do not admit a torch.device
@@ -243,29 +281,47 @@ def _converted_gguf(source: ModelSource, cache_dir: Path) -> tuple[Path, bool]:
     """The safetensors copy of a GGUF model in the cache, made now if missing or damaged."""
     digest = source.identity.split(":", 1)[1][:16]
     target = ensure_dir(cache_dir / "models") / f"{source.path.stem}-{digest}"
-    if _complete(target):
+    if _complete(target, cache_dir):
         return target, False
+    if target.exists():
+        print(
+            f"inspector: the converted copy of {source.name} in the cache is damaged (its weights "
+            "changed since conversion); converting it again",
+            file=sys.stderr,
+        )
     with atomic_dir(target) as tmp:
         _convert_gguf(source, tmp)
+        weights_hash = file_sha256(tmp / "model.safetensors")
         (tmp / "inspector-conversion.json").write_text(
-            json.dumps({"gguf": str(source.path), "identity": source.identity})
+            json.dumps(
+                {
+                    "gguf": str(source.path),
+                    "identity": source.identity,
+                    "weights_sha256": weights_hash,
+                }
+            )
         )
+    file_sha256(target / "model.safetensors", cache_dir)  # remembered: the next load skips hashing
     return target, True
 
 
-def _complete(folder: Path) -> bool:
-    """A converted folder is complete when its marker and weights exist and the weights open."""
-    weights = folder / "model.safetensors"
-    if not (folder / "inspector-conversion.json").is_file() or not weights.is_file():
-        return False
-    from safetensors import SafetensorError, safe_open
+def _complete(folder: Path, cache_dir: Path) -> bool:
+    """A converted folder is complete when its weights have the hash recorded at conversion.
 
-    try:
-        with safe_open(str(weights), framework="pt") as f:
-            f.keys()
-    except (OSError, SafetensorError):  # a truncated or garbled file: convert again
+    The hash is remembered per (path, size, mtime), so it is computed again (about 1 s for
+    the embedded model's 517 MB) only after the file changed: a damaged or tampered copy
+    is converted again, and a load otherwise costs nothing extra. A change that keeps size
+    and mtime is not seen here; the scores' NaN/inf check (lm.scoring) is the second line.
+    """
+    weights = folder / "model.safetensors"
+    marker = folder / "inspector-conversion.json"
+    if not marker.is_file() or not weights.is_file():
         return False
-    return True
+    try:
+        recorded = json.loads(marker.read_text()).get("weights_sha256")
+        return isinstance(recorded, str) and file_sha256(weights, cache_dir) == recorded
+    except (OSError, ValueError, AttributeError):  # a damaged marker: convert again
+        return False
 
 
 def _convert_gguf(source: ModelSource, out: Path) -> None:
@@ -284,8 +340,13 @@ def _convert_gguf(source: ModelSource, out: Path) -> None:
     )
     try:
         with _quiet():
-            tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-            loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype="float32")
+            tokenizer = AutoTokenizer.from_pretrained(
+                folder, gguf_file=name, local_files_only=True, trust_remote_code=False
+            )
+            loaded = AutoModelForCausalLM.from_pretrained(
+                folder, gguf_file=name, dtype="float32", local_files_only=True,
+                trust_remote_code=False,
+            )  # fmt: skip
             config_dict = loaded.config.to_dict()
             config_dict.pop("quantization_config", None)
             fresh = AutoModelForCausalLM.from_config(type(loaded.config).from_dict(config_dict))
@@ -294,6 +355,27 @@ def _convert_gguf(source: ModelSource, out: Path) -> None:
             tokenizer.save_pretrained(out)
     except (OSError, ValueError, KeyError, RuntimeError, TypeError) as e:
         raise ModelError(message("model_load", spec=label, reason=_first_line(e))) from e
+
+
+def _load_error(label: str, e: Exception) -> ModelError:
+    """One line for a model folder transformers could not load: damaged weights (safetensors
+    or a pickle torch refuses to run) named as such, anything else as a load failure."""
+    import pickle
+
+    from safetensors import SafetensorError
+
+    if isinstance(e, SafetensorError):
+        return ModelError(
+            message("bad_weights", spec=label, reason=f"its safetensors file is damaged ({_first_line(e)})",
+                    fix="download or convert the model again")
+        )  # fmt: skip
+    if isinstance(e, pickle.UnpicklingError) or "weights_only" in str(e):
+        return ModelError(
+            message("bad_weights", spec=label,
+                    reason="its pytorch_model.bin holds more than plain tensors, so torch.load refused it (nothing in it was run)",
+                    fix="use a safetensors copy of the model")
+        )  # fmt: skip
+    return ModelError(message("model_load", spec=label, reason=_first_line(e)))
 
 
 def _first_line(e: BaseException) -> str:

@@ -443,19 +443,45 @@ class Scorer:
             "ctx_len": np.empty(total, np.int32),
         }
         waiting: list[_Results] = []
+
+        def write_out(results: _Results) -> None:
+            done = results.write(out)
+            self._check_finite(out, results.dest)
+            if progress is not None:
+                progress(done)
+
         with torch.inference_mode():
             for batch in self.batches(tokenized):
                 queued = self._score_batch(batch, tokenized, starts)
                 for results in waiting:
-                    done = results.write(out)
-                    if progress is not None:
-                        progress(done)
+                    write_out(results)
                 waiting = queued
             for results in waiting:
-                done = results.write(out)
-                if progress is not None:
-                    progress(done)
+                write_out(results)
         return out
+
+    def _check_finite(self, out: dict[str, np.ndarray], rows: np.ndarray) -> None:
+        """Refuse NaN or inf scores: damaged weights or an overflowing dtype, never a result.
+
+        A NaN logit makes every comparison false, so the target would come out as rank 1
+        with loss NaN; the loss and entropy of a row are finite only if all its logits are.
+        """
+        import torch
+
+        bad = ~(np.isfinite(out["nll"][rows]) & np.isfinite(out["entropy"][rows]))
+        if bad.any():
+            raise ModelError(
+                message(
+                    "nonfinite",
+                    spec=self.lm.source.spec or self.lm.source.name,
+                    count=int(bad.sum()),
+                    total=len(rows),
+                    hint="its weights are damaged: check or replace the model files"
+                    if self.lm.dtype == torch.float32
+                    else f"{str(self.lm.dtype).removeprefix('torch.')} may overflow here: try --dtype "
+                    "float32, else check the model files",
+                )
+            )
 
     def _score_batch(
         self, batch: Batch, tokenized: Sequence[Tokenized], starts: np.ndarray
