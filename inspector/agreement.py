@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from inspector import visible
+
 SPAN = ["corpus", "doc_id", "char_start", "char_end"]
 
 
@@ -48,12 +50,15 @@ class Agreement:
 
     def render(self) -> str:
         lines = [
-            f"{self.name_a} against {self.name_b}: {self.items} targets, agreement {self.accuracy:.1%}, "
+            f"{visible.line(self.name_a)} against {visible.line(self.name_b)}: {self.items} targets, agreement {self.accuracy:.1%}, "
             f"Cohen's kappa {self.kappa:.3f}",
-            f"confusion (rows: {self.name_a}, columns: {self.name_b})",
+            f"confusion (rows: {visible.line(self.name_a)}, columns: {visible.line(self.name_b)})",
         ]
         lines += _text_table(self.confusion)
-        lines.append(f"per task ({self.name_a} as the prediction, {self.name_b} as the truth)")
+        lines.append(
+            f"per task ({visible.line(self.name_a)} as the prediction, "
+            f"{visible.line(self.name_b)} as the truth)"
+        )
         lines += _text_table(self.per_task)
         return "\n".join(lines)
 
@@ -104,8 +109,8 @@ def between_annotators(table: pl.DataFrame, a: str, b: str) -> Agreement:
 
 
 def _text_table(table: pl.DataFrame) -> list[str]:
-    cells = [[_cell(v) for v in row] for row in table.iter_rows()]
-    header = list(table.columns)
+    cells = [[visible.line(_cell(v)) for v in row] for row in table.iter_rows()]
+    header = [visible.line(c) for c in table.columns]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(header)]
     return [
         "  " + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True))

@@ -438,7 +438,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _agreement(args)
         return _score(args)
     except InspectorError as e:
-        print(f"inspector: error: {e}", file=sys.stderr)
+        from inspector import visible
+
+        print(f"inspector: error: {visible.line(e)}", file=sys.stderr)  # one line, nothing raw
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("inspector: interrupted", file=sys.stderr)
@@ -619,6 +621,7 @@ def _tasks(args: argparse.Namespace) -> int:
     import polars as pl
 
     from corpora import bundled_path, read_corpus
+    from inspector import visible
     from inspector.errors import ExportError, message
     from inspector.tasks import Run, compare, open_table, plot, strip_colour, write
     from taggers.rules import load_rules
@@ -676,7 +679,7 @@ def _tasks(args: argparse.Namespace) -> int:
                 pl.lit(runs[0].settings.get("n_params")).alias("n_params"),
             )
         )
-        drawing = plot(shown)
+        drawing = visible.keep_colour(plot(shown))
         print("\n" + (drawing if sys.stdout.isatty() else strip_colour(drawing)))
     return 0
 
@@ -806,7 +809,7 @@ def _browse(args: argparse.Namespace, annotate: bool = False) -> int:
         problems=problems, annotate=options, table_source=getattr(args, "table", None),
     )  # fmt: skip
     app.run()
-    return 0
+    return app.return_code or 0  # a crash in the app is never a success
 
 
 def summary(table: Any, settings: dict[str, Any], seconds: float, from_cache: bool) -> str:
@@ -814,6 +817,8 @@ def summary(table: Any, settings: dict[str, Any], seconds: float, from_cache: bo
     import math
 
     import polars as pl
+
+    from inspector import visible
 
     n = table.height
     s = table.select(
@@ -825,7 +830,7 @@ def summary(table: Any, settings: dict[str, Any], seconds: float, from_cache: bo
     how = "from cache" if from_cache else f"{n / seconds:,.0f} tokens/s" if seconds > 0 else ""
     lines = [
         f"corpus   {settings['documents']} documents, {n:,} tokens",
-        f"model    {settings['model']}  ({settings['n_params'] / 1e6:,.0f}M parameters, {settings['device']}, {settings['dtype']})",
+        f"model    {visible.line(settings['model'])}  ({settings['n_params'] / 1e6:,.0f}M parameters, {settings['device']}, {settings['dtype']})",
         f"windows  {settings['window']} tokens, stride {settings['stride']}; document start {settings['prefix_token']!r} ({settings['prefix_kind']})",
         f"loss     {s['nll']:.3f} nats/token = {s['nll'] / math.log(2):.3f} bits, perplexity {math.exp(s['nll']):,.1f}",
         f"rank     top-1 {s['top1']:.1%}, top-{settings['top_k']} {s['topk']:.1%}; mean entropy {s['entropy']:.3f} nats",
@@ -845,7 +850,7 @@ def summary(table: Any, settings: dict[str, Any], seconds: float, from_cache: bo
         lines.append("tasks    task               tokens  share  mean loss  share of loss")
         for row in by_task.iter_rows(named=True):
             lines.append(
-                f"         {row['task']:<16} {row['tokens']:>8,} {row['tokens'] / n:6.1%} "
+                f"         {visible.line(row['task']):<16} {row['tokens']:>8,} {row['tokens'] / n:6.1%} "
                 f"{row['mean']:10.3f} {row['sum'] / total:14.1%}"
             )
     hardest = table.sort("nll", descending=True).head(5)

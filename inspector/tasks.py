@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from inspector import visible
 from inspector.errors import InspectorError
 from inspector.table import SETTINGS_KEY, read_table
 
@@ -232,8 +233,8 @@ def render(table: pl.DataFrame, fmt: str) -> str:
     if fmt == "jsonl":
         return table.write_ndjson()
     if fmt in ("table", "md"):
-        cells = [[_cell(v) for v in row] for row in table.iter_rows()]
-        header = list(table.columns)
+        cells = [[visible.line(_cell(v)) for v in row] for row in table.iter_rows()]
+        header = [visible.line(c) for c in table.columns]
         if fmt == "md":
             lines = [
                 "| " + " | ".join(header) + " |",

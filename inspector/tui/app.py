@@ -25,6 +25,7 @@ from textual.widgets import Footer, ProgressBar
 from textual.worker import get_current_worker
 
 from corpora import Document
+from inspector import visible
 from inspector.annotations import Store
 from inspector.browse import Session, load_place, save_place, split_rows
 from inspector.errors import InspectorError
@@ -272,6 +273,22 @@ class InspectorApp(App[None]):
         yield ProgressBar(id="progress", total=100, show_eta=False)
         yield StatusLine(id="status")
         yield Footer()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Textual's notify, for text that may hold user strings (file names, fields, a
+        search): never parsed as markup, control characters shown as escapes."""
+        super().notify(
+            visible.text(message), title=visible.line(title), severity=severity,
+            timeout=timeout, markup=False,
+        )  # fmt: skip
 
     def on_mount(self) -> None:
         place = load_place(self.cache_dir, self.corpus_key)

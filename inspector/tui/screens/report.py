@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from inspector import visible
 from inspector.errors import InspectorError
 
 
@@ -39,7 +40,7 @@ class ReportScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
-            box.border_title = self.title_text
+            box.border_title = Text(visible.line(self.title_text))  # never markup
             yield Static(Text("computing…", style="dim"), id="report-body")
 
     def on_mount(self) -> None:
@@ -55,7 +56,8 @@ class ReportScreen(ModalScreen[None]):
 
     def on_report_screen_ready(self, message: ReportScreen.Ready) -> None:
         self.shown = message.text
-        self.query_one("#report-body", Static).update(Text.from_ansi(message.text))
+        body = Text.from_ansi(visible.keep_colour(message.text))  # colours, no other escapes
+        self.query_one("#report-body", Static).update(body)
 
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
         self.dismiss(result)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from inspector import visible
 from inspector.labelling import Labelling
 from inspector.tui.widgets.task_panel import TASK_STYLES
 
@@ -26,13 +27,13 @@ class AnnotationPanel(Static):
         done = round(BAR * (p.labelled + p.skipped) / total)
         text = Text.assemble(
             ("order ", "dim"), labelling.order + (f":{labelling.per_task}" if labelling.order == "stratified" else ""),
-            ("  by ", "dim"), labelling.annotator, ("  into ", "dim"), db_name, "\n",
+            ("  by ", "dim"), visible.line(labelling.annotator), ("  into ", "dim"), visible.line(db_name), "\n",
             ("█" * done, "green"), ("░" * (BAR - done), "dim"),
             f" {p.labelled} labelled, {p.skipped} skipped, {p.left} left\n",
         )  # fmt: skip
         for i, label in enumerate(labels, 1):
             text.append(f"{i} ", style="bold")
-            text.append(label, style=TASK_STYLES.get(label, "bold green"))
+            text.append(visible.line(label), style=TASK_STYLES.get(label, "bold green"))
             text.append(f" {p.per_label.get(label, 0)}  ")
         text.append(
             "\nenter accept · space skip · u undo · n note · backspace back · a leave", style="dim"

@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from inspector import visible
 from inspector.browse import DocRows, owners, wrap_spans
 from inspector.tui.widgets.styles import LOSS_STYLES, RANK_STYLES, SELECTED, UNSCORED
 
@@ -38,7 +39,8 @@ class DocumentView(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.text = ""
+        self.text = ""  # what is drawn: the document with its control characters made visible
+        self._source = ""
         self.rows: DocRows | None = None
         self.selected = 0
         self.mode = "loss"  # or "rank"
@@ -50,8 +52,11 @@ class DocumentView(ScrollView, can_focus=True):
     # -- content ------------------------------------------------------------------------
     def show(self, text: str, rows: DocRows | None, selected: int) -> None:
         """Display a document (rows None while it is unscored) with `selected` marked."""
-        changed = text is not self.text or rows is not self.rows
-        self.text, self.rows, self.selected = text, rows, selected
+        changed = text is not self._source or rows is not self.rows
+        self.rows, self.selected = rows, selected
+        if changed:
+            self._source = text
+            self.text = visible.same_length(text)  # control characters never reach the terminal
         if changed:
             self._owner = (
                 owners(len(text), rows.char_start, rows.char_end)

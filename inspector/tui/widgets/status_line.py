@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from inspector import visible
+
 
 class StatusLine(Static):
     DEFAULT_CSS = """
@@ -19,5 +21,5 @@ class StatusLine(Static):
                 text.append(" · ", style="dim")
             if label:
                 text.append(label + " ", style="dim")
-            text.append(value)
+            text.append(visible.line(value))
         self.update(text, layout=False)

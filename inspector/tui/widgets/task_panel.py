@@ -7,6 +7,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from inspector import visible
+
 TASK_STYLES = {
     "grammar": "bold cyan",
     "world_knowledge": "bold magenta",
@@ -34,9 +36,9 @@ class TaskPanel(Static):
         task = row["task"]
         self.update(
             Text.assemble(
-                (task, TASK_STYLES.get(task, "bold green")),
+                (visible.line(task), TASK_STYLES.get(task, "bold green")),
                 ("  rule ", "dim"),
-                row["task_reason"],
+                visible.line(row["task_reason"]),
                 "\n",
                 ("word ", "dim"),
                 repr(row["word"]),

@@ -5,20 +5,22 @@ from __future__ import annotations
 import polars as pl
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 from textual.widgets import Static
 
+from inspector import visible
 from inspector.tui.widgets.task_panel import TASK_STYLES
 
 
 def task_table(title: str, summary: pl.DataFrame) -> Table:
-    table = Table(title=title, title_justify="left", box=None, padding=(0, 1), expand=True)
+    table = Table(title=Text(title), title_justify="left", box=None, padding=(0, 1), expand=True)
     table.add_column("task", no_wrap=True)
     table.add_column("tokens", justify="right")
     table.add_column("loss", justify="right")  # mean, nats
     table.add_column("share", justify="right")  # of the summed loss
     for row in summary.iter_rows(named=True):
         table.add_row(
-            f"[{TASK_STYLES.get(row['task'], 'green')}]{row['task']}[/]",
+            Text(visible.line(row["task"]), style=TASK_STYLES.get(row["task"], "green")),
             f"{row['tokens']:,}",
             f"{row['mean_nll']:.2f}",
             f"{row['loss_share']:.0%}",

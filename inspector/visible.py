@@ -1,0 +1,50 @@
+"""Untrusted text made safe to show: control characters become visible, never reach a terminal.
+
+Corpus text, field names, rule names, file and model names can hold terminal escape
+sequences (`\\x1b]2;TITLE\\x07` retitles the window), bidirectional overrides that reorder
+what is read, or lone surrogates that cannot even be encoded for output. Every view shows
+them as escapes instead: one-line views as `\\x1b`-style escapes (`line`), the document view
+one character for one (`same_length`), so character offsets into the text stay valid.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls, DEL, C1 controls, bidirectional embeddings/overrides/isolates, surrogates
+_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE_TEXT = re.compile(f"[{_UNSAFE}]")  # newlines and tabs kept: multi-line text
+_UNSAFE_LINE = re.compile(f"[{_UNSAFE}\t\n]")  # everything on one line
+_CONTROL_PICTURES = {c: chr(0x2400 + c) for c in range(0x20)} | {0x7F: "\u2421"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return {9: "\\t", 10: "\\n", 13: "\\r"}.get(code) or (
+        f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    )
+
+
+def line(text: object) -> str:
+    """`text` on one line with every control character as a visible escape (`\\x1b`, `\\n`)."""
+    return _UNSAFE_LINE.sub(_escape, str(text))
+
+
+def text(value: object) -> str:
+    """`value` with control characters escaped, newlines and tabs kept (multi-line views)."""
+    return _UNSAFE_TEXT.sub(_escape, str(value))
+
+
+_COLOUR_OR_UNSAFE = re.compile(f"(\x1b\\[[0-9;]*m)|[{_UNSAFE}]")
+
+
+def keep_colour(value: str) -> str:
+    """`text`, but colour (SGR) sequences kept: for our own coloured output, such as a plot,
+    that may also hold user strings; any other escape sequence is shown, not obeyed."""
+    return _COLOUR_OR_UNSAFE.sub(lambda m: m.group(1) or _escape(m), value)
+
+
+def same_length(value: str) -> str:
+    """Each control character replaced by one visible character (a control picture such as
+    ␛, or � for the others), newlines and tabs kept: same length, so spans stay valid."""
+    return _UNSAFE_TEXT.sub(lambda m: _CONTROL_PICTURES.get(ord(m.group()), "\ufffd"), value)
