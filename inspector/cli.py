@@ -174,14 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     out.add_argument(
         "--shard",
-        default="0/1",
+        default=None,
         metavar="i/N",
         help="with --parts: score every N-th document from the i-th (for Slurm arrays, torchrun, ...)",
     )
     out.add_argument(
         "--part-chars",
         type=int,
-        default=400_000,
+        default=None,
         metavar="N",
         help="with --parts: characters of text per part (default: 400000, about 100k tokens)",
     )
@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--workers",
         type=int,
-        default=2,
+        default=None,
         metavar="N",
         help="with --engine ray: shards run as tasks (default: 2)",
     )
@@ -455,13 +455,24 @@ def _cache_dir(args: argparse.Namespace) -> Path:
 
 def _score(args: argparse.Namespace) -> int:
     from corpora import bundled_path, read_corpus
-    from inspector.errors import ExportError, message
+    from inspector.errors import ExportError, InspectorError, message
     from inspector.table import write_table
     from taggers.rules import load_rules
 
     tag_workers = _tag_workers(args)  # a bad --tag-workers fails before the model loads
     if args.parts is not None:
         return _score_parts(args, tag_workers)
+    for given, name in (
+        (args.shard, "--shard"),
+        (args.part_chars, "--part-chars"),
+        (args.engine != "local", "--engine ray"),
+        (args.workers, "--workers"),
+    ):
+        if given is not None and given is not False:
+            raise InspectorError(
+                f"{name} shapes a streamed run: give it with --parts DIR (without --parts the "
+                "whole corpus is scored here, in memory)"
+            )
     if args.out is not None and args.out.exists() and not args.force:
         raise ExportError(message("export_exists", path=args.out))  # before minutes of scoring
     rules = load_rules(args.rules)  # a broken rule file fails before the model loads
@@ -492,17 +503,23 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
     import time
 
     from corpora import bundled_path, iter_corpus
+    from inspector import visible
     from inspector.errors import InspectorError
     from inspector.lm.loading import load_model
-    from inspector.stream import parse_shard, score_to_parts
+    from inspector.stream import DEFAULT_PART_CHARS, check_parts_folder, parse_shard, score_to_parts
     from inspector.tasks import open_table, render, summarize
     from taggers.rules import load_rules
 
-    shard = parse_shard(args.shard)
+    if args.part_chars is None:
+        args.part_chars = DEFAULT_PART_CHARS
     if args.part_chars < 1:
         raise InspectorError("--part-chars must be 1 or more")
     if args.engine == "ray":
         return _score_parts_on_ray(args)
+    if args.workers is not None:
+        raise InspectorError("--workers is the number of Ray tasks: give it with --engine ray")
+    shard = parse_shard(args.shard or "0/1")
+    check_parts_folder(args.parts, shard, args.part_chars)  # before the model loads
     rules = load_rules(args.rules)
     cache_dir = _cache_dir(args)
     lm = load_model(args.model, cache_dir, args.device, args.dtype)
@@ -517,8 +534,9 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
         )
 
     result = score_to_parts(
-        docs, lm, config, rules, args.parts, args.part_chars, shard, step, tag_workers
-    )
+        docs, lm, config, rules, args.parts, args.part_chars, shard, step, tag_workers,
+        warn=lambda text: print(f"inspector: {visible.line(text)}", file=sys.stderr),
+    )  # fmt: skip
     print(
         f"shard {shard[0]}/{shard[1]}: {result.documents} documents, {result.tokens:,} tokens in "
         f"{len(result.parts)} parts ({result.written} scored now, {result.resumed} from an earlier run) in {args.parts}"
@@ -531,13 +549,16 @@ def _score_parts_on_ray(args: argparse.Namespace) -> int:
     from corpora import bundled_path
     from inspector.errors import InspectorError
     from inspector.ray_engine import ShardJob, score_with_ray
+    from inspector.stream import check_parts_folder
     from inspector.tasks import open_table, render, summarize
     from taggers.rules import load_rules
 
-    if args.workers < 1 or args.shard != "0/1":
+    workers = 2 if args.workers is None else args.workers
+    if workers < 1 or args.shard is not None:
         raise InspectorError(
             "--engine ray makes its own shards: give --workers N (1 or more), not --shard"
         )
+    check_parts_folder(args.parts, (0, workers), args.part_chars)  # before any task starts
     load_rules(args.rules)  # a broken rule file fails here, not in N workers
     job = ShardJob(
         paths=tuple(str(p) for p in (args.paths or [bundled_path()])),
@@ -556,7 +577,7 @@ def _score_parts_on_ray(args: argparse.Namespace) -> int:
         rules=str(args.rules) if args.rules else None,
         out_dir=str(args.parts),
         part_chars=args.part_chars,
-        workers=args.workers,
+        workers=workers,
     )
     for r in score_with_ray(job):
         print(

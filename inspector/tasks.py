@@ -62,20 +62,23 @@ def open_table(spec: str) -> Run:
             table, settings = read_table(path)
             return Run(_label(settings, path), table.lazy(), settings, spec)
     elif path.is_dir():
-        files = sorted(path.rglob("*.parquet"))
+        files = _listed_parts(path)
     else:
         files = sorted(Path(p) for p in glob.glob(spec, recursive=True) if p.endswith(".parquet"))
     if not files:
         raise TasksError(
             f"{spec}: no token table there (a .parquet/.csv/.jsonl file, a folder or a glob of .parquet parts)"
         )
-    try:
-        metas = [pl.read_parquet_metadata(f) for f in files]
-        schema = pl.read_parquet_schema(files[0])
-    except Exception as e:  # polars raises several types for a damaged file
-        raise TasksError(
-            f"{spec}: cannot be read as Parquet ({str(e).splitlines()[0]}); check the files"
-        ) from e
+    metas = []
+    for f in files:
+        try:
+            metas.append(pl.read_parquet_metadata(f))
+        except Exception as e:  # polars raises several types for a damaged file
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise TasksError(
+                f"{f}: cannot be read as Parquet ({first}); check or replace it"
+            ) from e
+    schema = pl.read_parquet_schema(files[0])
     missing = [c for c in NEEDED if c not in schema]
     if missing:
         raise TasksError(
@@ -90,6 +93,27 @@ def open_table(spec: str) -> Run:
     merged = dict(part_settings[0])
     merged["tokens"] = sum(s.get("tokens", 0) or 0 for s in part_settings)
     return Run(_label(merged, Path(spec)), pl.scan_parquet(files), merged, spec, files=tuple(files))
+
+
+def _listed_parts(folder: Path) -> list[Path]:
+    """The Parquet files of a folder: those its manifests list where it has them (a parts
+    folder of `score --parts`, checked to hold one run, each part sound), else every one."""
+    from inspector.stream import part_problem, read_manifests
+
+    manifests = read_manifests(folder)
+    if not manifests:
+        return sorted(folder.rglob("*.parquet"))
+    files = []
+    for m in manifests:
+        for part in m.parts:
+            problem = part_problem(folder / part["file"], part["tokens"])
+            if problem is not None:
+                raise TasksError(
+                    f"{folder / part['file']}: {problem}; run the same score --parts command "
+                    "again to score that part again"
+                )
+            files.append(folder / part["file"])
+    return files
 
 
 def _label(settings: dict[str, Any], path: Path) -> str:
