@@ -11,6 +11,8 @@ clear error and is never written to.
 
 from __future__ import annotations
 
+import math
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -25,8 +27,11 @@ from inspector.errors import InspectorError
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x494E5350  # "INSP": marks the file as an inspector annotation database
-SCHEMA = """
-CREATE TABLE labels (
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
+WAIT_S = 2.0  # how long an action waits for another writer before saying the file is locked
+IMPORT_WAIT_S = 10.0  # an import waits longer: the writer ahead may be another whole import
+SCHEMA = (  # idempotent: two processes creating one new file at once both succeed
+    """CREATE TABLE IF NOT EXISTS labels (
     id INTEGER PRIMARY KEY,
     corpus TEXT NOT NULL,          -- corpus hash
     doc_id TEXT NOT NULL,
@@ -45,9 +50,9 @@ CREATE TABLE labels (
     heuristic_reason TEXT,
     created REAL NOT NULL,         -- unix time
     undone REAL                    -- set by undo; the row stays
-);
-CREATE INDEX labels_span ON labels (corpus, doc_id, char_start);
-"""
+)""",
+    "CREATE INDEX IF NOT EXISTS labels_span ON labels (corpus, doc_id, char_start)",
+)
 COLUMNS = (
     "id", "corpus", "doc_id", "doc_hash", "char_start", "char_end", "token", "label", "action",
     "note", "annotator", "model", "nll", "rank", "heuristic", "heuristic_reason", "created", "undone",
@@ -96,14 +101,28 @@ class Store:
         self.close()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, wait_s: float = WAIT_S) -> Iterator[sqlite3.Connection]:
+        """One write transaction that holds the write lock from its first statement (BEGIN
+        IMMEDIATE), so what it reads stays true until it commits; waits up to `wait_s` for
+        another writer. Committed on success, rolled back on any error."""
         if self.readonly:
             raise AnnotationError(f"{self.path}: opened read-only; nothing can be saved to it")
         try:
-            with self.db:  # one transaction: committed on success, rolled back on error
-                yield self.db
-        except sqlite3.OperationalError as e:
+            self.db.execute(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as e:
             raise AnnotationError(_explain(self.path, e)) from e
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {int(WAIT_S * 1000)}")
+        try:
+            yield self.db
+            self.db.execute("COMMIT")
+        except sqlite3.DatabaseError as e:
+            _rollback(self.db)
+            raise AnnotationError(_explain(self.path, e)) from e
+        except BaseException:
+            _rollback(self.db)
+            raise
 
     def add(self, item: Label) -> int:
         """Save one label or skip, durably; returns its id."""
@@ -135,7 +154,9 @@ class Store:
 
     def import_rows(self, rows: pl.DataFrame) -> int:
         """Add exported rows that are not here yet (same span, annotator, time and label);
-        returns how many were added. One transaction: all or nothing."""
+        returns how many were added. Every row is checked first, and what is here is read in
+        the same write transaction that adds the rest: all or nothing, and two imports of one
+        file at the same time add each row once."""
         missing = [
             c for c in COLUMNS[1:] if c not in rows.columns and c not in ("undone", "note", "model")
         ]
@@ -143,31 +164,29 @@ class Store:
             raise AnnotationError(
                 f"not an annotations export (missing columns: {', '.join(missing)})"
             )
-        have = {
-            tuple(r) for r in self.table(live_only=False)
-            .select("corpus", "doc_id", "char_start", "char_end", "annotator", "created", "label")
-            .iter_rows()
-        }  # fmt: skip
+        checked = [
+            check_row(r, f"row {n}", lenient=True)
+            for n, r in enumerate(rows.iter_rows(named=True), 1)
+        ]
         added = 0
-        with self._write() as db:
-            for r in rows.iter_rows(named=True):
-                key = (
-                    r["corpus"],
-                    r["doc_id"],
-                    r["char_start"],
-                    r["char_end"],
-                    r["annotator"],
-                    r["created"],
-                    r["label"],
+        with self._write(IMPORT_WAIT_S) as db:
+            have = set(
+                db.execute(
+                    "SELECT corpus, doc_id, char_start, char_end, annotator, created, label FROM labels"
                 )
+            )
+            new = []
+            for r in checked:
+                key = tuple(r[c] for c in _KEY)
                 if key in have:
                     continue
                 have.add(key)
-                db.execute(
-                    f"INSERT INTO labels ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' for _ in COLUMNS[1:])})",
-                    [(r.get(c) or "") if c in ("note", "model") else r.get(c) for c in COLUMNS[1:]],
-                )
-                added += 1
+                new.append([r[c] for c in COLUMNS[1:]])
+            db.executemany(
+                f"INSERT INTO labels ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' for _ in COLUMNS[1:])})",
+                new,
+            )
+            added = len(new)
         return added
 
     def set_note(self, label_id: int, note: str) -> None:
@@ -202,7 +221,9 @@ _SCHEMA = {
 
 
 def _open(path: Path, readonly: bool) -> sqlite3.Connection:
-    """Open (creating when allowed) and check the database; never writes to a foreign file."""
+    """Open (creating when allowed) and check the database. Everything is checked (the
+    header, whose file it is, its schema version, its pages) before anything is written, so a
+    file that is not ours, newer or damaged is left byte for byte as it was."""
     exists = path.exists()
     if readonly and not exists:
         raise AnnotationError(f"{path}: no such annotation database; check the path")
@@ -212,57 +233,123 @@ def _open(path: Path, readonly: bool) -> sqlite3.Connection:
         raise AnnotationError(
             f"{path}: the folder {path.parent} does not exist; create it or choose another --db"
         )
-    uri = f"file:{path}?mode={'ro' if readonly else 'rwc'}"
+    empty = not exists or _check_header(path)
+    uri = f"{path.absolute().as_uri()}?mode={'ro' if readonly else 'rwc'}"
     try:
-        db = sqlite3.connect(
-            uri, uri=True, timeout=2.0, isolation_level=None if readonly else "DEFERRED"
-        )
-        app_id = db.execute("PRAGMA application_id").fetchone()[0]
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError as e:
+        db = sqlite3.connect(uri, uri=True, timeout=WAIT_S, isolation_level=None)
+    except sqlite3.Error as e:
         raise AnnotationError(_explain(path, e)) from e
-    if tables and app_id != APPLICATION_ID:
-        db.close()
-        raise AnnotationError(
-            f"{path}: not an inspector annotation database (it holds other tables); choose another --db"
-        )
-    if app_id == APPLICATION_ID and version > SCHEMA_VERSION:
-        db.close()
-        raise AnnotationError(
-            f"{path}: written by a newer inspector (schema {version}, this one reads {SCHEMA_VERSION}); upgrade inspector"
-        )
     try:
-        if app_id == APPLICATION_ID:
-            if not readonly:
-                db.execute("PRAGMA journal_mode = WAL")
-                db.execute("PRAGMA synchronous = FULL")
-                _check(db, path)
-            return db
-        if readonly:
-            raise AnnotationError(f"{path}: an empty file, not an annotation database")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = FULL")
-        with db:
-            db.executescript(
-                f"BEGIN; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        ours = _check_owner(db, path)
+        if ours:
+            _check(db, path)  # reads only: a damaged file gets no journal-mode switch
+        elif readonly:
+            what = "an empty file" if empty else "an SQLite database with no tables"
+            raise AnnotationError(
+                f"{path}: {what}, not an annotation database; label some with inspector annotate"
             )
+        else:
+            _create(db, path)
+        if not readonly:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
         return db
     except sqlite3.DatabaseError as e:
         db.close()
         raise AnnotationError(_explain(path, e)) from e
+    except BaseException:
+        db.close()
+        raise
+
+
+def _check_header(path: Path) -> bool:
+    """Whether the file is empty; refuses one that does not start as an SQLite database
+    (SQLite itself takes a short text file for an empty database and would write over it)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except OSError as e:
+        raise AnnotationError(
+            f"{path}: cannot be read ({e.strerror}); check its permissions"
+        ) from e
+    if head and head != SQLITE_HEADER:
+        raise AnnotationError(
+            f"{path}: damaged or not an SQLite database (it does not start with the SQLite"
+            " header); choose another --db, or restore a copy (it was not changed)"
+        )
+    return not head
+
+
+def _check_owner(db: sqlite3.Connection, path: Path) -> bool:
+    """Whether the file is an inspector annotation database this inspector reads; False for
+    an empty one; an AnnotationError for another program's file or a newer schema."""
+    # one statement, so one snapshot: another process may be creating the file right now
+    app_id, version, tables = db.execute(
+        "SELECT (SELECT application_id FROM pragma_application_id),"
+        " (SELECT user_version FROM pragma_user_version),"
+        " (SELECT count(*) FROM sqlite_master WHERE type = 'table')"
+    ).fetchone()
+    if app_id not in (0, APPLICATION_ID):
+        raise AnnotationError(
+            f"{path}: not an inspector annotation database (another program's: its application"
+            f" id is {app_id & 0xFFFFFFFF:#010x}); choose another --db"
+        )
+    if tables and app_id != APPLICATION_ID:
+        raise AnnotationError(
+            f"{path}: not an inspector annotation database (it holds other tables); choose another --db"
+        )
+    if app_id == APPLICATION_ID and version > SCHEMA_VERSION:
+        raise AnnotationError(
+            f"{path}: written by a newer inspector (schema {version}, this one reads {SCHEMA_VERSION}); upgrade inspector"
+        )
+    return bool(app_id == APPLICATION_ID)
+
+
+def _create(db: sqlite3.Connection, path: Path) -> None:
+    """Give an empty database the schema, its application id and version, in one write
+    transaction that looks again at what is there: another process may have just done it,
+    and may be importing into it now (so this waits as long as an import would)."""
+    db.execute(f"PRAGMA busy_timeout = {int(IMPORT_WAIT_S * 1000)}")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {int(WAIT_S * 1000)}")
+    try:
+        if not _check_owner(db, path):
+            for statement in SCHEMA:
+                db.execute(statement)
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        _rollback(db)
+        raise
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """End the open transaction, if an error left one, keeping nothing of it."""
+    if db.in_transaction:
+        db.execute("ROLLBACK")
 
 
 def _check(db: sqlite3.Connection, path: Path) -> None:
-    result = db.execute("PRAGMA quick_check").fetchone()[0]
-    if result != "ok":
-        raise AnnotationError(
-            f"{path}: the database is damaged ({result}); restore a copy, it was not changed"
-        )
+    """Refuse a damaged file (SQLite's quick_check, which only reads), in one line."""
+    rows = [str(r[0]) for r in db.execute("PRAGMA quick_check(10)")]
+    if rows == ["ok"]:
+        return
+    # the report is several lines in one row ("*** in database main ***", then one problem a line)
+    problems = [
+        line.strip() for r in rows for line in r.splitlines() if line.strip() and "***" not in line
+    ] or ["quick_check failed"]
+    more = " and other problems" if len(problems) > 1 else ""
+    raise AnnotationError(
+        f"{path}: the database is damaged ({problems[0]}{more}); restore a copy, it was not changed"
+    )
 
 
 def _explain(path: Path, e: sqlite3.Error) -> str:
-    text = str(e)
+    """SQLite's error as one line that says what to do."""
+    text = " ".join(str(e).split())
     if "locked" in text or "busy" in text:
         return f"{path}: locked by another program; close it and try again"
     if "readonly" in text or "read-only" in text:
@@ -370,43 +457,204 @@ def export_labels(
     return None
 
 
-def read_export(path: Path) -> pl.DataFrame:
-    """The rows of an export file (any of the three formats), checked."""
-    import json
+_KEY = ("corpus", "doc_id", "char_start", "char_end", "annotator", "created", "label")  # one action
+_REQUIRED = {"corpus", "doc_id", "doc_hash", "char_start", "char_end", "token", "action", "annotator", "created"}  # fmt: skip
+_INTEGERS = {"char_start", "char_end", "rank"}
+_REALS = {"nll", "created", "undone"}
+_MISSING = object()
+_INT64 = 2**63  # SQLite's integers are 64-bit
 
+
+def check_row(
+    values: dict[str, Any], where: str, names: dict[str, str] | None = None, lenient: bool = False
+) -> dict[str, Any]:
+    """One row to import with each field of its column's type, or an AnnotationError naming
+    the row (`where`) and the field (as `names` calls it): so a bad file fails whole, before
+    anything is written. `lenient` (a table format) takes numbers written as text."""
+    row: dict[str, Any] = {"id": None}
+    for column in COLUMNS[1:]:
+        name = _name(names, column)
+        value = values.get(column, _MISSING)
+        if value is None or value is _MISSING:
+            if column in _REQUIRED:
+                what = "no field" if value is _MISSING else "an empty field"
+                raise _bad_row(where, f"{what} '{name}'", "give it")
+            row[column] = "" if column in ("note", "model") else None
+        elif column in _INTEGERS:
+            row[column] = _integer(value, lenient, where, name)
+        elif column in _REALS:
+            row[column] = _real(value, lenient, where, name)
+        else:
+            row[column] = _text(value, lenient, where, name)
+    if row["action"] not in ("label", "skip"):
+        raise _bad_row(
+            where, f"'{_name(names, 'action')}' is {_shown(row['action'])}", "use 'label' or 'skip'"
+        )
+    if row["action"] == "label" and not row["label"]:
+        raise _bad_row(where, "a label with no 'label'", "give the task, or make it a skip")
+    if row["action"] == "skip" and row["label"] is not None:
+        raise _bad_row(where, f"a skip with a label ({_shown(row['label'])})", "drop the label")
+    if not 0 <= row["char_start"] <= row["char_end"]:
+        start, end = _name(names, "char_start"), _name(names, "char_end")
+        raise _bad_row(
+            where,
+            f"'{start}' {row['char_start']} and '{end}' {row['char_end']} are no span",
+            f"need 0 <= {start} <= {end}",
+        )
+    return row
+
+
+def _name(names: dict[str, str] | None, column: str) -> str:
+    """What the file calls a column (JSONL: start and end for char_start and char_end)."""
+    return (names or {}).get(column, column)
+
+
+def _bad_row(where: str, what: str, todo: str) -> AnnotationError:
+    """A bad import row: where it is, what is wrong, what to do."""
+    return AnnotationError(f"{where}: {what}; {todo}, or remove that row (nothing was imported)")
+
+
+def _shown(value: object) -> str:
+    """A value in an error message: one line, short."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _integer(value: object, lenient: bool, where: str, name: str) -> int:
+    """An INTEGER column's value (not a bool, within SQLite's 64 bits)."""
+    number: object = value
+    if lenient and isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,30}\s*", value):
+        number = int(value)
+    elif lenient and isinstance(value, float) and value.is_integer():
+        number = int(value)
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise _bad_row(
+            where, f"'{name}' is {_shown(value)}, not a whole number", "write a whole number"
+        )
+    if not -_INT64 <= number < _INT64:
+        raise _bad_row(where, f"'{name}' is {_shown(value)}, too large", "write a 64-bit number")
+    return number
+
+
+def _real(value: object, lenient: bool, where: str, name: str) -> float:
+    """A REAL column's value, finite (SQLite would store NaN as NULL)."""
+    number: float | None = None
+    try:
+        if lenient and isinstance(value, str):
+            number = float(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+    except (ValueError, OverflowError):
+        number = None
+    if number is None or not math.isfinite(number):
+        raise _bad_row(where, f"'{name}' is {_shown(value)}, not a finite number", "write a number")
+    return number
+
+
+def _text(value: object, lenient: bool, where: str, name: str) -> str:
+    """A TEXT column's value, encodable as UTF-8 (JSON can hold lone surrogates)."""
+    if lenient and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise _bad_row(where, f"'{name}' is {_shown(value)}, not text", "write a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise _bad_row(where, f"'{name}' is not valid text ({e.reason})", "write UTF-8 text") from e
+    return value
+
+
+def read_export(path: Path) -> pl.DataFrame:
+    """The rows of an export file (any of the three formats), each checked: a bad one is one
+    line naming it (file:line for JSONL, the row for CSV and Parquet)."""
     if not path.is_file():
         raise AnnotationError(f"{path}: no such file; check the path")
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            return pl.read_parquet(path).cast({k: v for k, v in _SCHEMA.items()}, strict=False)  # type: ignore[arg-type]
-        if suffix == ".csv":
-            return pl.read_csv(path, schema_overrides=_SCHEMA)
-    except Exception as e:  # polars raises many types for a damaged file
-        raise AnnotationError(
-            f"{path}: cannot be read as {suffix[1:]} ({str(e).splitlines()[0]})"
-        ) from e
-    if suffix not in (".jsonl", ".ndjson"):
+    if suffix in (".jsonl", ".ndjson"):
+        rows = _jsonl_rows(path)
+    elif suffix in (".csv", ".parquet"):
+        table = _read_table(path, suffix[1:])
+        missing = [
+            c
+            for c in COLUMNS[1:]
+            if c not in table.columns and c not in ("undone", "note", "model")
+        ]
+        if missing:
+            raise AnnotationError(
+                f"{path}: not an annotations export (missing columns: {', '.join(missing)})"
+            )
+        rows = [
+            check_row(r, f"{path}: row {n} after the header", lenient=True)
+            for n, r in enumerate(table.iter_rows(named=True), 1)
+        ]
+    else:
         raise AnnotationError(
             f"{path}: unknown format '{suffix}'; give a .jsonl, .csv or .parquet export"
         )
-    rows = []
+    return pl.DataFrame(rows, schema=_SCHEMA) if rows else pl.DataFrame(schema=_SCHEMA)
+
+
+def _read_table(path: Path, kind: str) -> pl.DataFrame:
+    """A CSV (every column as text, checked row by row after) or Parquet file."""
+    try:
+        if kind == "parquet":
+            return pl.read_parquet(path)
+        data = path.read_bytes()
+        data.decode("utf-8")
+        return pl.read_csv(data, infer_schema=False)
+    except UnicodeDecodeError as e:
+        raise AnnotationError(f"{path}: not valid UTF-8 at byte offset {e.start}") from e
+    except (
+        Exception,
+        pl.exceptions.PanicException,
+    ) as e:  # polars raises many types for a damaged file
+        reason = " ".join(str(e).split()[:30]) or type(e).__name__
+        raise AnnotationError(f"{path}: cannot be read as {kind} ({reason})") from e
+
+
+_JSONL_NAMES = {"char_start": "start", "char_end": "end"}
+
+
+def _jsonl_rows(path: Path) -> list[dict[str, Any]]:
+    """The spans of a JSONL export, one row each, checked."""
+    import json
+
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise AnnotationError(f"{path}: not valid UTF-8 at byte offset {e.start}") from e
-    for n, line in enumerate(text.splitlines(), 1):
+    rows = []
+    # split on newlines only: a string in a line may hold U+2028 or other line breaks
+    for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
             doc = json.loads(line)
-            for span in doc["spans"]:
-                rows.append(
-                    {"corpus": doc["corpus"], "doc_id": doc["doc_id"], "doc_hash": doc["doc_hash"],
-                     "char_start": span["start"], "char_end": span["end"], **{k: span.get(k) for k in SPAN_FIELDS}}
-                )  # fmt: skip
-        except (ValueError, KeyError, TypeError) as e:
+        except (ValueError, RecursionError) as e:
             raise AnnotationError(
-                f"{path}:{n}: not an annotations export line ({e}); fix or remove it"
+                f"{path}:{n}: not valid JSON ({e}); fix or remove that line"
             ) from e
-    return pl.DataFrame(rows, schema=_SCHEMA) if rows else pl.DataFrame(schema=_SCHEMA)
+        if not isinstance(doc, dict):
+            raise AnnotationError(
+                f"{path}:{n}: expected a JSON object with corpus, doc_id, doc_hash and spans, got {_shown(doc)}"
+            )
+        spans = doc.get("spans", _MISSING)
+        if not isinstance(spans, list):
+            what = "no field 'spans'" if spans is _MISSING else f"'spans' is {_shown(spans)}"
+            raise AnnotationError(
+                f"{path}:{n}: {what}, not a list of spans; fix or remove that line"
+            )
+        for i, span in enumerate(spans, 1):
+            where = f"{path}:{n}: span {i}"
+            if not isinstance(span, dict):
+                raise _bad_row(
+                    where, f"{_shown(span)} is not a JSON object", "write an object per span"
+                )
+            values = {
+                k: span[v]
+                for k, v in {**{c: c for c in SPAN_FIELDS}, **_JSONL_NAMES}.items()
+                if v in span
+            }
+            values.update({k: doc[k] for k in ("corpus", "doc_id", "doc_hash") if k in doc})
+            rows.append(check_row(values, where, _JSONL_NAMES))
+    return rows
