@@ -4,11 +4,19 @@ Formats: `.txt`/`.md` (one file is one document, id = file name, or the path rel
 the folder given), `.jsonl`/`.ndjson` (one object per line, a text field and an optional
 `id`), `.csv`/`.parquet` (a text column and an optional `id` column), and folders,
 read recursively in sorted order.
+
+Hostile files get the same one-line errors: UTF-16/UTF-32 text is named as such (with the
+iconv line that converts it), a JSON `\\ud800` escape without its pair (a lone surrogate, which
+no encoder accepts) and nesting too deep for the parser are refused with the file and line,
+and names taken from a file are shown with control characters escaped.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
+import shlex
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +28,14 @@ TEXT_SUFFIXES = {".txt", ".md"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 TABLE_SUFFIXES = {".csv", ".parquet"}
 SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES | TABLE_SUFFIXES
+WIDE_SAMPLE = 4096  # bytes at the start of a file looked at to tell UTF-16/32 text from binary
+BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def read_corpus(
@@ -42,7 +58,9 @@ def iter_corpus(
         for doc in _read_path(Path(raw), text_field, text_column):
             if doc.id in seen:
                 raise CorpusError(
-                    message("duplicate_id", doc_id=doc.id, first=seen[doc.id], second=doc.source)
+                    message(
+                        "duplicate_id", doc_id=_show(doc.id), first=seen[doc.id], second=doc.source
+                    )
                 )
             seen[doc.id] = doc.source
             yield doc
@@ -87,15 +105,75 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _decode(path: Path, data: bytes) -> str:
-    """UTF-8 text of a file; a NUL byte means binary, a bad sequence names its byte offset."""
+    """UTF-8 text of a file; a NUL byte means binary, a bad sequence names its byte offset
+    (UTF-16/32 text, which has both, is named as such)."""
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise CorpusError(message("binary", path=path, offset=nul))
+        raise _not_utf8(path, data, "binary", nul)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise CorpusError(message("bad_utf8", path=path, offset=e.start)) from e
+        raise _not_utf8(path, data, "bad_utf8", e.start) from e
     return text.removeprefix("\ufeff")  # a UTF-8 byte-order mark is not text
+
+
+def _not_utf8(path: Path, head: bytes, problem: str, offset: int) -> CorpusError:
+    """The error for a file that is not UTF-8: `problem` ("binary" or "bad_utf8") at byte
+    `offset`, unless the file's first bytes `head` are UTF-16 or UTF-32 text, which a user
+    converts rather than replaces."""
+    encoding = _wide_encoding(head[:WIDE_SAMPLE])
+    if encoding is None:
+        return CorpusError(message(problem, path=path, offset=offset))
+    return CorpusError(
+        message(
+            "wide_text",
+            path=path,
+            family=encoding[:6],
+            encoding=encoding,
+            quoted=shlex.quote(str(path)),
+            suffix=path.suffix,
+        )
+    )
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    """The iconv name of the UTF-16/UTF-32 text `head` starts, or None.
+
+    After a byte-order mark (iconv then reads the order from it), the bytes must decode to
+    mostly printable text, so binary files stay binary. Without a mark, the zero
+    bytes must sit where that encoding puts them for mostly-Latin text (UTF-16LE: the odd
+    bytes of many code units, hardly any even ones; UTF-32LE: the top byte of every unit),
+    and the bytes must decode to mostly printable text too."""
+    for bom, name in BOMS:
+        if head.startswith(bom):
+            rest = head[len(bom) :]
+            endian = "LE" if bom[0] == 0xFF else "BE"
+            return name if not rest or _mostly_text(rest, name + endian) else None
+    for width, names in ((4, ("UTF-32LE", "UTF-32BE")), (2, ("UTF-16LE", "UTF-16BE"))):
+        units = [head[i : i + width] for i in range(0, len(head) - width + 1, width)]
+        if len(units) < 2:
+            continue
+        for name in names:
+            step = 1 if name.endswith("LE") else -1  # zero[0]: the least significant byte
+            zero = [sum(u[::step][k] == 0 for u in units) / len(units) for k in range(width)]
+            if width == 4:
+                pattern = zero[3] == 1 and zero[2] >= 0.9
+            else:
+                pattern = zero[1] >= 0.3 and zero[0] <= zero[1] / 4
+            if pattern and _mostly_text(head[: len(units) * width], name):
+                return name
+    return None
+
+
+def _mostly_text(data: bytes, encoding: str) -> bool:
+    """Whether `data` decodes in `encoding` (its end may cut a character) to text that is
+    at least 90% printable characters and whitespace."""
+    try:
+        text = codecs.getincrementaldecoder(encoding)("strict").decode(data, final=False)
+    except UnicodeDecodeError:
+        return False
+    good = sum(c.isprintable() or c in "\t\n\r\f\v" for c in text)
+    return bool(text) and good >= 0.9 * len(text)
 
 
 def _read_text(path: Path) -> str:
@@ -106,6 +184,41 @@ def _kind(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 
+def _show(text: str, limit: int = 60) -> str:
+    """`text` (a name, field or id from a file) fit for a one-line message: control
+    characters, lone surrogates and the like escaped, anything past `limit` cut."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
+    return shown + ("…" if len(text) > limit else "")
+
+
+def _names(names: Sequence[str], most: int = 20) -> str:
+    """Field or column names for a message: escaped, at most `most` of them."""
+    shown = ", ".join(_show(n) for n in names[:most]) or "none"
+    return shown + (f", … ({len(names)} in all)" if len(names) > most else "")
+
+
+def _lone_surrogate(obj: dict[str, Any], text_field: str) -> tuple[str, str] | None:
+    """Where ("the text", "field 'x'" or "a field name") and which lone surrogate a parsed
+    JSONL object holds, if any. `json` turns a `\\ud800` escape without its pair into a str
+    that no encoder accepts, so the text would fail much later, when encoded or hashed."""
+    for key, value in obj.items():
+        if found := SURROGATE.search(key):
+            return "a field name", found.group()
+        where = "the text" if key == text_field else f"field '{_show(key)}'"
+        stack: list[Any] = [value]
+        while stack:  # a loop, not recursion: the object may be nested near the parser's limit
+            item = stack.pop()
+            if isinstance(item, str):
+                if found := SURROGATE.search(item):
+                    return where, found.group()
+            elif isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+    return None
+
+
 def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(line number, text) of a JSONL file, read line by line; bad bytes name their offset."""
     offset = 0
@@ -114,15 +227,21 @@ def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
             for lineno, raw in enumerate(f, start=1):
                 nul = raw.find(b"\x00")
                 if nul >= 0:
-                    raise CorpusError(message("binary", path=path, offset=offset + nul))
+                    raise _not_utf8(path, _head(f), "binary", offset + nul)
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as e:
-                    raise CorpusError(message("bad_utf8", path=path, offset=offset + e.start)) from e
+                    raise _not_utf8(path, _head(f), "bad_utf8", offset + e.start) from e
                 offset += len(raw)
                 yield lineno, line.removeprefix("\ufeff") if lineno == 1 else line
     except OSError as e:
         raise CorpusError(message("unreadable", path=path, reason=e.strerror or e)) from e
+
+
+def _head(f: Any) -> bytes:
+    """The first bytes of the open binary file `f` (read when a line turns out not UTF-8)."""
+    f.seek(0)
+    return f.read(WIDE_SAMPLE)
 
 
 def _read_jsonl(path: Path, name: str, text_field: str) -> Iterator[Document]:
@@ -133,21 +252,43 @@ def _read_jsonl(path: Path, name: str, text_field: str) -> Iterator[Document]:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
             raise CorpusError(message("bad_jsonl", path=path, line=lineno, reason=e.msg)) from e
+        except RecursionError as e:
+            raise CorpusError(message("nested_jsonl", path=path, line=lineno)) from e
+        except ValueError as e:  # an integer too long to convert, for one
+            reason = (str(e).splitlines() or ["a bad value"])[0].split(";")[0]
+            raise CorpusError(message("bad_jsonl", path=path, line=lineno, reason=reason)) from e
         if not isinstance(obj, dict):
             raise CorpusError(message("jsonl_not_object", path=path, line=lineno, kind=_kind(obj)))
-        if text_field not in obj:
-            fields = ", ".join(obj) or "none"
+        if "\\u" in line and (lone := _lone_surrogate(obj, text_field)):
+            where, char = lone
             raise CorpusError(
-                message("missing_field", path=path, line=lineno, field=text_field, fields=fields)
+                message("lone_surrogate", path=path, line=lineno, where=where, char=_show(char))
+            )
+        if text_field not in obj:
+            raise CorpusError(
+                message(
+                    "missing_field",
+                    path=path,
+                    line=lineno,
+                    field=_show(text_field),
+                    fields=_names(list(obj)),
+                )
             )
         value = obj[text_field]
         if not isinstance(value, str):
             raise CorpusError(
                 message(
-                    "field_not_text", path=path, line=lineno, field=text_field, kind=_kind(value)
+                    "field_not_text",
+                    path=path,
+                    line=lineno,
+                    field=_show(text_field),
+                    kind=_kind(value),
                 )
             )
-        doc_id = str(obj["id"]) if obj.get("id") is not None else f"{name}:{lineno}"
+        try:
+            doc_id = str(obj["id"]) if obj.get("id") is not None else f"{name}:{lineno}"
+        except RecursionError as e:  # an id nested as deep as the parser allows
+            raise CorpusError(message("nested_jsonl", path=path, line=lineno)) from e
         meta: dict[str, Any] = {k: v for k, v in obj.items() if k not in (text_field, "id")}
         meta["line"] = lineno
         yield Document(id=doc_id, text=value, meta=meta, source=f"{path}:{lineno}")
@@ -155,6 +296,7 @@ def _read_jsonl(path: Path, name: str, text_field: str) -> Iterator[Document]:
 
 def _read_table(path: Path, name: str, text_column: str) -> Iterator[Document]:
     import polars as pl
+    from polars.exceptions import PanicException  # a BaseException: a bug in polars
 
     kind = path.suffix.lower().lstrip(".")
     data = _read_bytes(path)
@@ -165,20 +307,25 @@ def _read_table(path: Path, name: str, text_column: str) -> Iterator[Document]:
             frame = pl.read_csv(data, infer_schema_length=0)  # every column as text
         else:
             frame = pl.read_parquet(data)
-    except Exception as e:  # polars raises several unrelated types for a bad file
-        raise CorpusError(
-            message("bad_table", path=path, kind=kind, reason=str(e).splitlines()[0])
-        ) from e
+    except (Exception, PanicException) as e:  # polars raises several unrelated types
+        reason = _show((str(e).splitlines() or [type(e).__name__])[0], limit=200)
+        raise CorpusError(message("bad_table", path=path, kind=kind, reason=reason)) from e
     if text_column not in frame.columns:
         raise CorpusError(
             message(
-                "missing_column", path=path, column=text_column, columns=", ".join(frame.columns)
+                "missing_column",
+                path=path,
+                column=_show(text_column),
+                columns=_names(frame.columns),
             )
         )
     if frame.schema[text_column] != pl.String:
         raise CorpusError(
             message(
-                "column_not_text", path=path, column=text_column, dtype=frame.schema[text_column]
+                "column_not_text",
+                path=path,
+                column=_show(text_column),
+                dtype=frame.schema[text_column],
             )
         )
     has_id = "id" in frame.columns

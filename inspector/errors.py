@@ -33,7 +33,13 @@ MESSAGES: dict[str, str] = {
     "unreadable": "{path}: cannot be read ({reason}); check its permissions",
     "binary": "{path}: looks like a binary file (NUL byte at offset {offset}); give a text file",
     "bad_utf8": "{path}: not valid UTF-8 at byte offset {offset}; re-encode it as UTF-8 (e.g. iconv -t UTF-8)",
+    "wide_text": "{path}: looks like {family} text, not UTF-8; convert it to UTF-8 "
+    "(iconv -f {encoding} -t UTF-8 {quoted} > out{suffix})",
     "bad_jsonl": "{path}:{line}: not valid JSON ({reason}); fix or remove that line",
+    "nested_jsonl": "{path}:{line}: nested too deeply to read (lists or objects inside one another, "
+    "hundreds of levels deep); flatten or remove that line",
+    "lone_surrogate": "{path}:{line}: {where} holds a lone UTF-16 surrogate ({char}), which is not "
+    "a character; fix that line",
     "jsonl_not_object": "{path}:{line}: expected a JSON object per line, got {kind}",
     "missing_field": "{path}:{line}: no field '{field}' (fields here: {fields}); choose one with --text-field",
     "field_not_text": "{path}:{line}: field '{field}' is {kind}, not text; choose another with --text-field",

@@ -3,6 +3,16 @@
 A rule has a `name` (recorded as `task_reason`), a `task` (any label) and `when`, a table
 of conditions on the target's word (a spaCy token) and on the target piece itself. The
 first rule whose conditions all hold decides. Errors name the file and line.
+
+`text_regex` and `piece_regex` are compiled by the `regex` module in its `re`-compatible
+mode (V0), which can stop a match: each gets REGEX_TIMEOUT seconds, so a pattern that
+backtracks exponentially, like `(a|a)+$`, is a clear error naming the rule instead of a hang
+(and one that only `re` backtracks on, like `(a+)+$`, is quick). V0 differs from `re` only
+in Unicode corners: `\\w` counts combining marks but not superscript digits, `\\s` leaves
+out the separators U+001C to U+001F, `(?i)` does not equate dotless ı with i (the one
+difference the shipped rules meet: a piece "ıng"), `\\d` follows a newer Unicode,
+`[[:alpha:]]` is a POSIX class (a warned-about nested set to `re`), and extensions `re`
+rejects (`\\p{L}`, variable-width look-behind) work.
 """
 
 from __future__ import annotations
@@ -10,11 +20,13 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+
+import regex
 
 from inspector.errors import InspectorError
 
@@ -53,10 +65,18 @@ NEEDS: dict[str, set[str]] = {
 }  # fmt: skip
 WORD_COLUMNS = ("pos", "tag", "ent_type")  # always reported, so always computed
 DEFAULT_RULES = "rules.toml"
+REGEX_TIMEOUT = 0.1  # seconds one regex match may take: ordinary patterns take microseconds
 
 
 class RulesError(InspectorError):
     """A rule file that cannot be used; the message names the file and line."""
+
+
+def _show(text: str, limit: int = 60) -> str:
+    """`text` (a name, key or value from a rule file) fit for a one-line message: control
+    characters and the like escaped, anything past `limit` cut."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
+    return shown + ("…" if len(text) > limit else "")
 
 
 @dataclass(frozen=True)
@@ -68,6 +88,7 @@ class Rule:
     note: str
     when: Mapping[str, Any]
     line: int
+    file: str = ""  # the rule file, for messages
     word_only: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -79,9 +100,9 @@ class Rule:
             if key == "word_initial":
                 ok = initial == want
             elif key == "piece_regex":
-                ok = want.fullmatch(piece.strip()) is not None
+                ok = self._regex(key, want.fullmatch, piece.strip(), "piece")
             elif key == "text_regex":
-                ok = want.search(word["text"]) is not None
+                ok = self._regex(key, want.search, word["text"], "word")
             elif key == "morph":
                 ok = not want.isdisjoint(word["morph"])
             elif key in LIST_CONDITIONS:
@@ -91,6 +112,18 @@ class Rule:
             if not ok:
                 return False
         return True
+
+    def _regex(self, key: str, match: Callable[..., Any], text: str, what: str) -> bool:
+        """Whether `match` (a pattern's search or fullmatch) finds `text` within
+        REGEX_TIMEOUT; a pattern that takes longer would take far longer on a longer word."""
+        try:
+            return match(text, timeout=REGEX_TIMEOUT) is not None
+        except TimeoutError as e:
+            raise RulesError(
+                f"rule '{_show(self.name)}' ({self.file}:{self.line}): {key} took over "
+                f"{REGEX_TIMEOUT:g} s on the {len(text)}-character {what} '{_show(text, 40)}'; "
+                "simplify the pattern (avoid nested or overlapping repeats such as (a|a)+)"
+            ) from e
 
 
 @dataclass(frozen=True)
@@ -143,13 +176,18 @@ def load_rules(path: Path | None = None) -> RuleSet:
             f"{file}: not valid UTF-8 at byte offset {e.start}; save it as UTF-8"
         ) from e
     except tomllib.TOMLDecodeError as e:
-        raise RulesError(f"{file}: TOML syntax error: {e}; fix that line") from e
+        raise RulesError(f"{file}: TOML syntax error: {_show(str(e), 200)}; fix that line") from e
+    except RecursionError as e:  # tomllib reads nested arrays and tables recursively
+        raise RulesError(
+            f"{file}: nested too deeply to read (arrays or tables inside one another hundreds "
+            "deep); flatten them"
+        ) from e
     where = _Locator(str(file), text)
     unknown = set(data) - {"version", "rule"}
     if unknown:
         key = sorted(unknown)[0]
         raise RulesError(
-            f"{where.top(key)}: unknown top-level field '{key}'; use 'version' and [[rule]] tables"
+            f"{where.top(key)}: unknown top-level field '{_show(key)}'; use 'version' and [[rule]] tables"
         )
     rules_raw = data.get("rule")
     if not isinstance(rules_raw, list) or not rules_raw:
@@ -157,6 +195,11 @@ def load_rules(path: Path | None = None) -> RuleSet:
     rules: list[Rule] = []
     names: set[str] = set()
     for i, entry in enumerate(rules_raw):
+        if not isinstance(entry, dict):
+            raise RulesError(
+                f"{where.rule(i)}: each rule must be a [[rule]] table with a name, task and "
+                f"when, not {type(entry).__name__}"
+            )
         rules.append(_parse_rule(entry, i, where, names))
     source = "default" if path is None else str(file)
     return RuleSet(tuple(rules), source, hashlib.sha256(raw).hexdigest())
@@ -167,11 +210,16 @@ def _parse_rule(entry: dict[str, Any], i: int, where: _Locator, names: set[str])
     for key in entry:
         if key not in RULE_FIELDS:
             raise RulesError(
-                f"{where.rule(i, key)}: unknown field '{key}' in a rule; use name, task, note, when"
+                f"{where.rule(i, key)}: unknown field '{_show(key)}' in a rule; use name, task, note, when"
             )
     name, task = entry.get("name"), entry.get("task")
     if not isinstance(name, str) or not name.strip():
         raise RulesError(f"{at}: every rule needs a `name` (text)")
+    if not name.isprintable():  # it is the `task_reason` of every target it decides
+        raise RulesError(
+            f"{where.rule(i, 'name')}: rule name '{_show(name)}' holds a character "
+            "that does not print (shown escaped); use printable text on one line"
+        )
     if name in names:
         raise RulesError(
             f"{where.rule(i, 'name')}: a second rule named '{name}'; names must be unique"
@@ -187,10 +235,12 @@ def _parse_rule(entry: dict[str, Any], i: int, where: _Locator, names: set[str])
         line = where.rule(i, key)
         if key not in CONDITIONS:
             raise RulesError(
-                f"{line}: unknown spaCy attribute '{key}' in rule '{name}'; known: {', '.join(sorted(CONDITIONS))}"
+                f"{line}: unknown spaCy attribute '{_show(key)}' in rule '{name}'; known: {', '.join(sorted(CONDITIONS))}"
             )
         compiled[key] = _condition(key, value, line, name)
-    return Rule(name, task, str(entry.get("note", "")), compiled, int(at.rsplit(":", 1)[1]))
+    return Rule(
+        name, task, str(entry.get("note", "")), compiled, int(at.rsplit(":", 1)[1]), where.file
+    )
 
 
 def _condition(key: str, value: Any, line: str, name: str) -> Any:
@@ -204,10 +254,11 @@ def _condition(key: str, value: Any, line: str, name: str) -> Any:
                 f"{line}: '{key}' in rule '{name}' must be a regular expression in quotes"
             )
         try:
-            return re.compile(value)
-        except re.error as e:
+            return regex.compile(value, flags=regex.V0)
+        except (regex.error, OverflowError, RecursionError) as e:
             raise RulesError(
-                f"{line}: '{key}' in rule '{name}' is not a valid regular expression ({e})"
+                f"{line}: '{key}' in rule '{name}' is not a valid regular expression "
+                f"({_show(str(e) or type(e).__name__, 200)})"
             ) from e
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise RulesError(
@@ -217,7 +268,7 @@ def _condition(key: str, value: Any, line: str, name: str) -> Any:
         bad = [v for v in value if v not in UPOS]
         if bad:
             raise RulesError(
-                f"{line}: unknown POS tag '{bad[0]}' in rule '{name}'; use {', '.join(sorted(UPOS))}"
+                f"{line}: unknown POS tag '{_show(bad[0])}' in rule '{name}'; use {', '.join(sorted(UPOS))}"
             )
     return frozenset(value)
 
@@ -239,7 +290,9 @@ class _Locator:
         )
 
     def rule(self, i: int, key: str | None = None) -> str:
-        start = self.headers[i] if i < len(self.headers) else 1
+        if i >= len(self.headers):  # rules given inline (`rule = [{...}]`), not as [[rule]]
+            return self.top("rule")
+        start = self.headers[i]
         end = self.headers[i + 1] if i + 1 < len(self.headers) else len(self.lines) + 1
         found = self._find(key, start, end) if key else None
         return found or f"{self.file}:{start}"
