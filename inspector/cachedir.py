@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from inspector.errors import CacheError, message
@@ -29,17 +29,27 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it, so set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """A temporary path beside `target`, renamed onto it only if the block succeeds.
 
-    A crash or an error leaves whatever was at `target` untouched.
+    A crash or an error leaves whatever was at `target` untouched. The file gets the
+    permissions a plain `open` would give it (the umask's), not mkstemp's private 0600:
+    exports and parts are meant to be read by others (a team, Slurm or Ray jobs).
     """
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
@@ -47,10 +57,12 @@ def atomic_path(target: Path) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
-    """A temporary folder beside `target`, renamed onto it only if the block succeeds."""
+    """A temporary folder beside `target`, renamed onto it only if the block succeeds; with
+    the umask's permissions, as `atomic_path`."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
@@ -85,15 +97,58 @@ def file_sha256(path: Path, memo_dir: Path | None = None) -> str:
     return digest
 
 
+def check_new_file(path: Path, force: bool = False) -> None:
+    """Everything that would stop `write_new` writing `path`, found before any work is done
+    (a run can take minutes): an existing file without `force`, a folder, a missing or
+    read-only parent folder."""
+    from inspector.errors import ExportError
+
+    if path.is_dir():
+        raise ExportError(message("export_write", path=path, reason="it is a folder"))
+    if path.exists() and not force:
+        raise ExportError(message("export_exists", path=path))
+    if not path.parent.is_dir():
+        raise ExportError(message("export_write", path=path, reason=f"no folder {path.parent}"))
+    if not os.access(path.parent, os.W_OK):
+        raise ExportError(
+            message("export_write", path=path, reason=f"the folder {path.parent} is not writable")
+        )
+
+
+def refuse_overwriting_inputs(
+    out: Path, inputs: Sequence[Path | None], input_suffixes: Sequence[str] = ()
+) -> None:
+    """Refuse an output that is one of this command's inputs (even with --force: the input
+    would be replaced by the output), or that lands in an input folder with a suffix the
+    corpus readers would read back as part of the corpus next time."""
+    from inspector.errors import ExportError
+
+    target = out.resolve()
+    for given in inputs:
+        if given is None:
+            continue
+        source = given.resolve()
+        same = target == source or (
+            out.exists() and source.exists() and os.path.samefile(out, source)
+        )
+        if same:
+            raise ExportError(
+                f"--out {out}: that is an input of this command ({given}); writing there would "
+                "replace it: choose another --out"
+            )
+        if source.is_dir() and source in target.parents and target.suffix.lower() in input_suffixes:
+            raise ExportError(
+                f"--out {out}: inside the corpus folder {given}, so it would be read as part of "
+                "the corpus next time: choose another --out"
+            )
+
+
 def write_new(path: Path, write: Callable[[Path], object], force: bool = False) -> None:
     """Write `path` through a temporary file beside it: never over an existing file unless
     `force`, and an error leaves nothing half-written. For exports people keep."""
     from inspector.errors import ExportError
 
-    if path.exists() and not force:
-        raise ExportError(message("export_exists", path=path))
-    if not path.parent.is_dir():
-        raise ExportError(message("export_write", path=path, reason=f"no folder {path.parent}"))
+    check_new_file(path, force)
     try:
         with atomic_path(path) as tmp:
             write(tmp)

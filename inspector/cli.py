@@ -9,11 +9,37 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the one-line error every other mistake gets (no usage block)."""
+
+    def error(self, message: str) -> Any:  # argparse's own signature returns NoReturn
+        print(f"inspector: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `low`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value}: use {low} or more")
+        return value
+
+    parse.__name__ = f"a whole number of {low} or more"
+    return parse
+
+
 SHAPES = (
     "smollm2-135m",
     "smollm2-1.7b",
@@ -63,28 +89,28 @@ def _add_scoring_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("scoring")
     g.add_argument(
         "--top-k",
-        type=int,
+        type=_at_least(1),
         default=20,
         metavar="K",
         help="candidates kept per target (default: 20)",
     )
     g.add_argument(
         "--window",
-        type=int,
+        type=_at_least(2),
         default=None,
         metavar="N",
         help="longest model input in tokens (default: the model's context, at most 2048)",
     )
     g.add_argument(
         "--stride",
-        type=int,
+        type=_at_least(1),
         default=None,
         metavar="N",
         help="new targets per later window (default: window // 2)",
     )
     g.add_argument(
         "--batch-tokens",
-        type=int,
+        type=_at_least(1),
         default=None,
         metavar="N",
         help="padded tokens per forward pass (default: 2048 on CPU; on CUDA what fits in free memory)",
@@ -131,7 +157,7 @@ def _add_corpus_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="inspector",
         description="Look at what a language model predicts, one next token at a time. "
         "With no command: open the app on the bundled corpus with the embedded model.",
@@ -151,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scoring_options(score)
     score.add_argument(
         "--tag-workers",
-        type=int,
+        type=_at_least(1),
         default=None,
         metavar="N",
         help="processes tagging with spaCy, for inputs of 200,000 characters or more (default: the CPU cores, at most 16)",
@@ -180,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     out.add_argument(
         "--part-chars",
-        type=int,
+        type=_at_least(1),
         default=None,
         metavar="N",
         help="with --parts: characters of text per part (default: 400000, about 100k tokens)",
@@ -193,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     out.add_argument(
         "--workers",
-        type=int,
+        type=_at_least(1),
         default=None,
         metavar="N",
         help="with --engine ray: shards run as tasks (default: 2)",
@@ -370,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(bench)
     bench.add_argument(
         "--batch-tokens",
-        type=int,
+        type=_at_least(1),
         default=None,
         metavar="N",
         help="padded tokens per forward pass (default: 2048 on CPU; on CUDA what fits in free memory)",
@@ -389,23 +415,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     shape.add_argument(
         "--tokens",
-        type=int,
+        type=_at_least(1),
         default=None,
         metavar="N",
         help="tokens to score (default: 1,048,576 on CUDA, 8,192 elsewhere)",
     )
     shape.add_argument(
-        "--window", type=int, default=1024, metavar="N", help="tokens per document (default: 1024)"
+        "--window",
+        type=_at_least(2),
+        default=1024,
+        metavar="N",
+        help="tokens per document (default: 1024)",
     )
     shape.add_argument(
         "--top-k",
-        type=int,
+        type=_at_least(1),
         default=20,
         metavar="K",
         help="candidates kept per target (default: 20)",
     )
     shape.add_argument(
-        "--repeats", type=int, default=3, metavar="N", help="timed runs of each way (default: 3)"
+        "--repeats",
+        type=_at_least(1),
+        default=3,
+        metavar="N",
+        help="timed runs of each way (default: 3)",
     )
     return parser
 
@@ -455,8 +489,10 @@ def _cache_dir(args: argparse.Namespace) -> Path:
 
 def _score(args: argparse.Namespace) -> int:
     from corpora import bundled_path, read_corpus
-    from inspector.errors import ExportError, InspectorError, message
-    from inspector.table import write_table
+    from corpora.readers import SUFFIXES
+    from inspector.cachedir import refuse_overwriting_inputs
+    from inspector.errors import InspectorError
+    from inspector.table import check_table_output, write_table
     from taggers.rules import load_rules
 
     tag_workers = _tag_workers(args)  # a bad --tag-workers fails before the model loads
@@ -473,10 +509,11 @@ def _score(args: argparse.Namespace) -> int:
                 f"{name} shapes a streamed run: give it with --parts DIR (without --parts the "
                 "whole corpus is scored here, in memory)"
             )
-    if args.out is not None and args.out.exists() and not args.force:
-        raise ExportError(message("export_exists", path=args.out))  # before minutes of scoring
-    rules = load_rules(args.rules)  # a broken rule file fails before the model loads
     paths = args.paths or [bundled_path()]
+    if args.out is not None:  # every output problem is found before minutes of scoring
+        check_table_output(args.out, args.force)
+        refuse_overwriting_inputs(args.out, [*paths, args.rules], sorted(SUFFIXES))
+    rules = load_rules(args.rules)  # a broken rule file fails before the model loads
     docs = read_corpus(paths, text_field=args.text_field, text_column=args.text_column)
     cache_dir = _cache_dir(args)
     config = _score_config(args)
@@ -512,8 +549,6 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
 
     if args.part_chars is None:
         args.part_chars = DEFAULT_PART_CHARS
-    if args.part_chars < 1:
-        raise InspectorError("--part-chars must be 1 or more")
     if args.engine == "ray":
         return _score_parts_on_ray(args)
     if args.workers is not None:
@@ -554,10 +589,8 @@ def _score_parts_on_ray(args: argparse.Namespace) -> int:
     from taggers.rules import load_rules
 
     workers = 2 if args.workers is None else args.workers
-    if workers < 1 or args.shard is not None:
-        raise InspectorError(
-            "--engine ray makes its own shards: give --workers N (1 or more), not --shard"
-        )
+    if args.shard is not None:
+        raise InspectorError("--engine ray makes its own shards: give --workers N, not --shard")
     check_parts_folder(args.parts, (0, workers), args.part_chars)  # before any task starts
     load_rules(args.rules)  # a broken rule file fails here, not in N workers
     job = ShardJob(
@@ -623,18 +656,9 @@ def _scored(
 
 
 def _tag_workers(args: argparse.Namespace) -> int:
-    """`--tag-workers`, checked; by default the CPU cores, at most 16 (each holds spaCy,
-    about 370 MB)."""
-    from inspector.errors import InspectorError, message
-
+    """`--tag-workers`, by default the CPU cores, at most 16 (each holds spaCy, about 370 MB)."""
     if args.tag_workers is None:
         return max(1, min(os.cpu_count() or 1, 16))
-    if args.tag_workers < 1:
-        raise InspectorError(
-            message(
-                "bad_setting", name="--tag-workers", value=args.tag_workers, reason="use 1 or more"
-            )
-        )
     return int(args.tag_workers)
 
 
@@ -642,20 +666,20 @@ def _tasks(args: argparse.Namespace) -> int:
     import polars as pl
 
     from corpora import bundled_path, read_corpus
+    from corpora.readers import SUFFIXES
     from inspector import visible
-    from inspector.errors import ExportError, message
+    from inspector.cachedir import check_new_file, refuse_overwriting_inputs
+    from inspector.errors import ExportError
     from inspector.tasks import Run, compare, open_table, plot, strip_colour, write
     from taggers.rules import load_rules
 
-    fmt = args.format or {
-        ".csv": "csv",
-        ".parquet": "parquet",
-        ".json": "json",
-        ".jsonl": "jsonl",
-        ".md": "md",
-    }.get(args.out.suffix.lower() if args.out else "", "table")
-    if args.out is not None and args.out.exists() and not args.force:
-        raise ExportError(message("export_exists", path=args.out))
+    fmt = _tasks_format(args)
+    if args.plot and args.by != "task":
+        raise ExportError("--plot draws tasks: use it with --by task")
+    if args.out is not None:  # every output problem is found before any scoring
+        check_new_file(args.out, args.force)
+        inputs = [*args.paths, *(Path(t) for t in args.tables or []), args.db, args.rules]
+        refuse_overwriting_inputs(args.out, inputs, sorted(SUFFIXES))
     runs = [open_table(spec) for spec in args.tables or []]
     models = args.model if args.model is not None else ([] if runs else [""])
     if models:
@@ -690,8 +714,6 @@ def _tasks(args: argparse.Namespace) -> int:
     else:
         print(f"wrote {args.out}", file=sys.stderr)
     if args.plot:
-        if "task" not in table.columns:
-            raise ExportError("--plot draws tasks: use it with --by task")
         shown = (
             table
             if "model" in table.columns
@@ -703,6 +725,25 @@ def _tasks(args: argparse.Namespace) -> int:
         drawing = visible.keep_colour(plot(shown))
         print("\n" + (drawing if sys.stdout.isatty() else strip_colour(drawing)))
     return 0
+
+
+TASKS_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".jsonl": "jsonl",
+                 ".md": "md", ".txt": "table"}  # fmt: skip
+
+
+def _tasks_format(args: argparse.Namespace) -> str:
+    """`--format`, else the format --out's extension names, else an aligned table."""
+    from inspector.errors import ExportError
+
+    if args.format or args.out is None:
+        return str(args.format or "table")
+    suffix = args.out.suffix.lower()
+    if suffix not in TASKS_FORMATS:
+        raise ExportError(
+            f"{args.out}: unknown output format '{suffix or '(none)'}'; use "
+            f"{', '.join(TASKS_FORMATS)}, or name one with --format"
+        )
+    return TASKS_FORMATS[suffix]
 
 
 def _with_human_labels(runs: list[Any], labels: str, db: Path | None) -> list[Any]:
@@ -757,6 +798,11 @@ def _annotations(args: argparse.Namespace) -> int:
     from inspector.annotations import Store, export_labels, read_export
 
     if args.annotations_command == "export":
+        if args.out is not None:
+            from inspector.cachedir import check_new_file, refuse_overwriting_inputs
+
+            check_new_file(args.out, args.force)
+            refuse_overwriting_inputs(args.out, [args.db])
         with Store(args.db, readonly=True) as store:
             text = export_labels(store.table(live_only=False), args.format, args.out, args.force)
         if text is not None:

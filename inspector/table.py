@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from inspector.cachedir import write_new
+from inspector.cachedir import check_new_file, write_new
 from inspector.errors import ExportError, InspectorError, message
 
 SCORE_SCHEMA: dict[str, Any] = {
@@ -65,13 +65,8 @@ def write_table(
     An existing file is never replaced unless `force`; returns the paths written.
     """
     suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise ExportError(message("export_format", path=path, suffix=suffix or "(none)"))
+    targets = check_table_output(path, force)
     sidecar = settings_sidecar(path)
-    targets = [path] if suffix == ".parquet" else [path, sidecar]
-    for target in targets:  # both checked before either is written
-        if target.exists() and not force:
-            raise ExportError(message("export_exists", path=target))
     settings_json = json.dumps(settings, indent=2, sort_keys=True)
     if suffix == ".parquet":
         write_new(
@@ -88,6 +83,18 @@ def write_table(
         write_new(path, table.write_ndjson, force)
     if suffix != ".parquet":
         write_new(sidecar, lambda tmp: tmp.write_text(settings_json + "\n"), force)
+    return targets
+
+
+def check_table_output(path: Path, force: bool = False) -> list[Path]:
+    """What `write_table` would refuse about `path` (format, existing files, folder), found
+    before any scoring; returns the files it will write (the table, and a sidecar for text)."""
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ExportError(message("export_format", path=path, suffix=suffix or "(none)"))
+    targets = [path] if suffix == ".parquet" else [path, settings_sidecar(path)]
+    for target in targets:  # both checked before either is written
+        check_new_file(target, force)
     return targets
 
 

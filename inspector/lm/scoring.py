@@ -315,6 +315,15 @@ class Scorer:
         resolved = config.resolved(lm.context_length, device)
         head = lm.model.get_output_embeddings()
         self.vocab_size = int(head.weight.shape[0])
+        if resolved.top_k > self.vocab_size:
+            raise InspectorError(
+                message(
+                    "bad_setting",
+                    name="--top-k",
+                    value=resolved.top_k,
+                    reason=f"the model has {self.vocab_size:,} tokens: use at most that",
+                )
+            )
         self.chunk_rows = resolved.chunk_rows or (
             CPU_CHUNK_ROWS if device == "cpu" else max(1, LOGIT_BYTES // (4 * self.vocab_size))
         )
