@@ -543,6 +543,7 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
     from inspector import visible
     from inspector.errors import InspectorError
     from inspector.lm.loading import load_model
+    from inspector.pipeline import ProgressLines
     from inspector.stream import DEFAULT_PART_CHARS, check_parts_folder, parse_shard, score_to_parts
     from inspector.tasks import open_table, render, summarize
     from taggers.rules import load_rules
@@ -568,9 +569,20 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
             f"inspector: {parts} parts, {tokens:,} tokens ({rate:,.0f} tokens/s)", file=sys.stderr
         )
 
+    def say(text: str) -> None:
+        print(f"inspector: {visible.line(text)}", file=sys.stderr)
+
+    within = ProgressLines(say)  # a part of one long document takes minutes: say so
+    scored_before = 0
+
+    def step_tokens(n: int) -> None:
+        nonlocal scored_before
+        scored_before += n
+        within(scored_before)
+
     result = score_to_parts(
         docs, lm, config, rules, args.parts, args.part_chars, shard, step, tag_workers,
-        warn=lambda text: print(f"inspector: {visible.line(text)}", file=sys.stderr),
+        warn=say, token_progress=step_tokens,
     )  # fmt: skip
     print(
         f"shard {shard[0]}/{shard[1]}: {result.documents} documents, {result.tokens:,} tokens in "

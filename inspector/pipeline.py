@@ -285,13 +285,15 @@ def score_untagged(
     config: ScoreConfig | None,
     rules: RuleSet,
     tag_workers: int = 1,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, Any], pl.DataFrame, Callable[[], pl.DataFrame]]:
     """`score_corpus` without a cache, in two steps: the settings and the scores now, and a
-    call that returns the tags, which `tag_workers` processes compute meanwhile."""
+    call that returns the tags, which `tag_workers` processes compute meanwhile. `progress`
+    gets the number of tokens of each batch written out."""
     scorer = Scorer(lm, config)
     tagger = TaskTagger(rules)
     settings = run_settings(lm, scorer, tagger, docs)
-    scores = scorer.score(docs)
+    scores = scorer.score(docs, progress)
     settings["tokens"] = scores.height
     return settings, scores, tag_table_later(tagger, docs, scores, tag_workers)
 
@@ -345,27 +347,61 @@ def _read_cached(
     return table
 
 
+PROGRESS_EVERY = 30.0  # seconds between progress lines when stderr is not a terminal
+
+
+class ProgressLines:
+    """Progress as a line now and then (at most every `every` seconds), for a log or a
+    terminal-less run: a long document otherwise scores for minutes without a word."""
+
+    def __init__(self, say: Callable[[str], None], every: float | None = None) -> None:
+        self.say, self.every = say, PROGRESS_EVERY if every is None else every
+        self.started = self.last = time.perf_counter()
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        now = time.perf_counter()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        rate = done / max(1e-9, now - self.started)
+        text = f"scoring: {done:,} tokens"
+        if total:
+            left = (total - done) / max(rate, 1e-9)
+            text += f" of {total:,} ({done / total:.0%}), about {_duration(left)} left"
+        self.say(f"{text}, {rate:,.0f} tokens/s")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
 class _Progress:
-    """A tqdm bar over tokens on stderr (hidden when stderr is not a terminal), or a callback."""
+    """A tqdm bar over tokens on stderr (when stderr is a terminal; else a line every 30 s),
+    or a callback."""
 
     def __init__(self, how: bool | Callable[[int, int], None], total: int) -> None:
         self.how, self.total, self.done = how, total, 0
         self.bar: Any = None
+        self.lines: ProgressLines | None = None
 
     def __enter__(self) -> Callable[[int], None]:
-        if self.how is True:
+        if self.how is True and sys.stderr.isatty():
             from tqdm import tqdm
 
             self.bar = tqdm(
                 total=self.total, unit="tok", unit_scale=True, desc="scoring",
-                disable=None, leave=False, file=sys.stderr,
+                leave=False, file=sys.stderr,
             )  # fmt: skip
+        elif self.how is True:
+            self.lines = ProgressLines(lambda text: print(f"inspector: {text}", file=sys.stderr))
         return self.step
 
     def step(self, n: int) -> None:
         self.done += n
         if self.bar is not None:
             self.bar.update(n)
+        elif self.lines is not None:
+            self.lines(self.done, self.total)
         elif callable(self.how):
             self.how(self.done, self.total)
 

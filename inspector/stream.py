@@ -184,12 +184,14 @@ def score_to_parts(
     progress: Callable[[int, int], None] | None = None,
     tag_workers: int = 1,
     warn: Callable[[str], None] | None = None,
+    token_progress: Callable[[int], None] | None = None,
 ) -> StreamResult:
     """Score `docs` part by part into `out_dir`, resuming what a previous run completed.
 
     The folder must be new, empty, or hold this same run (same settings, same sharding):
     checked before any scoring. On resume every listed part is checked; a missing or
-    damaged one is scored again (`warn` says which), the others are kept.
+    damaged one is scored again (`warn` says which), the others are kept. `progress` gets
+    (parts, tokens) after each part; `token_progress` the tokens of each batch within one.
     """
     check_parts_folder(out_dir, shard, part_chars)
     key = run_key(run_settings(lm, Scorer(lm, config), TaskTagger(rules), []))
@@ -249,7 +251,9 @@ def score_to_parts(
                 continue
             if warn is not None:
                 warn(f"{out_dir / done[k]['file']}: {problem}; scoring that part again")
-        settings, scores, tags = score_untagged(group, lm, config, rules, tag_workers)
+        settings, scores, tags = score_untagged(
+            group, lm, config, rules, tag_workers, token_progress
+        )
         if run_key(settings) != key:  # cannot happen unless scoring changed under us
             raise InspectorError(f"{out_dir}: a part came out with other settings than the run's")
         # this part's tags are being computed by the workers: write out the previous part

@@ -13,14 +13,14 @@ from inspector.tui.widgets.task_panel import TASK_STYLES
 
 
 def task_table(title: str, summary: pl.DataFrame) -> Table:
-    table = Table(title=Text(title), title_justify="left", box=None, padding=(0, 1), expand=True)
+    table = Table(title=title, title_justify="left", box=None, padding=(0, 1), expand=True)
     table.add_column("task", no_wrap=True)
     table.add_column("tokens", justify="right")
     table.add_column("loss", justify="right")  # mean, nats
     table.add_column("share", justify="right")  # of the summed loss
     for row in summary.iter_rows(named=True):
         table.add_row(
-            Text(visible.line(row["task"]), style=TASK_STYLES.get(row["task"], "green")),
+            Text.assemble((visible.line(row["task"]), TASK_STYLES.get(row["task"], "green"))),
             f"{row['tokens']:,}",
             f"{row['mean_nll']:.2f}",
             f"{row['loss_share']:.0%}",
