@@ -24,7 +24,7 @@ from corpora import Document
 from inspector import __version__
 from inspector.cachedir import ensure_dir
 from inspector.lm.loading import LoadedModel
-from inspector.lm.scoring import ScoreConfig, Scorer
+from inspector.lm.scoring import ScoreConfig, Scorer, Tokenized
 from inspector.table import (
     SCORE_SCHEMA,
     SETTINGS_KEY,
@@ -296,6 +296,65 @@ def score_untagged(
     scores = scorer.score(docs, progress)
     settings["tokens"] = scores.height
     return settings, scores, tag_table_later(tagger, docs, scores, tag_workers)
+
+
+SLICE_MARGIN = 2000  # at most this much text beyond a slice's edges is given to spaCy
+SLICE_CONTEXT = 300  # and, where a line break allows, at least this much
+
+
+def score_slice_untagged(
+    doc: Document,
+    scorer: Scorer,
+    tokenized: Tokenized,
+    span: tuple[int, int],
+    tagger: TaskTagger,
+    tag_workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[pl.DataFrame, Callable[[], pl.DataFrame]]:
+    """`score_untagged` for targets [a, b) of one long document (a range from
+    `Scorer.slices`): the scores now, and a call that returns their tags.
+
+    spaCy reads only the slice's text, widened at each end to a line break (`_edge`), so
+    neither the model nor spaCy ever holds more than a slice and its margins: memory is
+    bounded by the slice, not the document. spaCy's analysis of a word depends on a few
+    words around it, which the margins supply: on text with line breaks the tags are those
+    of tagging the whole document (tested on paragraphs); on text without any (a 2 MB
+    blob), a word that straddles a margin's edge is seen cut.
+    """
+    a, b = span
+    piece = Tokenized(tokenized.ids[a:b], tokenized.offsets[a:b])
+    raw = scorer.score_tokenized([tokenized], progress, span)
+    scores = scorer.to_table([doc], [piece], raw, first=a)
+    start = _edge(doc.text, int(piece.offsets[0, 0]), -1)
+    end = _edge(doc.text, int(piece.offsets[-1, 1]), +1)
+    spans = scores.select(pl.col("char_start") - start, pl.col("char_end") - start).to_numpy()
+    collect = tagger.submit([doc.text[start:end]], [spans], tag_workers)
+
+    def tags() -> pl.DataFrame:
+        table = pl.DataFrame(collect(), schema=TAG_SCHEMA)
+        return table.with_columns(pl.col("word_start") + start, pl.col("word_end") + start)
+
+    return scores, tags
+
+
+def _edge(text: str, at: int, direction: int) -> int:
+    """Where a slice's text for spaCy starts (direction -1) or ends (+1) near `at`: a line
+    break at least `SLICE_CONTEXT` characters away (so spaCy sees the slice's edge with the
+    context it would have in the whole document), else a nearer one, else a space, all
+    within `SLICE_MARGIN`; else `at` itself."""
+    lo, hi = max(0, at - SLICE_MARGIN), min(len(text), at + SLICE_MARGIN)
+    for sep, away in (("\n", SLICE_CONTEXT), ("\n", 0), (" ", SLICE_CONTEXT), (" ", 0)):
+        if direction < 0:
+            i = text.rfind(sep, lo, max(lo, at - away))
+            if i >= 0:
+                return i + 1
+        else:
+            i = text.find(sep, min(hi, at + away), hi)
+            if i >= 0:
+                return i
+    if direction < 0:
+        return 0 if lo == 0 else at
+    return len(text) if hi == len(text) else at
 
 
 def tag_table_later(

@@ -24,8 +24,8 @@ from corpora import Document
 from inspector.cachedir import atomic_path, ensure_dir
 from inspector.errors import InspectorError
 from inspector.lm.loading import LoadedModel
-from inspector.lm.scoring import ScoreConfig, Scorer
-from inspector.pipeline import NAME_KEYS, run_settings, score_untagged
+from inspector.lm.scoring import ScoreConfig, Scorer, Tokenized
+from inspector.pipeline import NAME_KEYS, run_settings, score_slice_untagged, score_untagged
 from inspector.table import write_table
 from taggers.rules import RuleSet
 from taggers.tagger import TaskTagger
@@ -142,12 +142,16 @@ def shard_docs(docs: Iterable[Document], shard: tuple[int, int]) -> Iterator[Doc
 
 
 def group_docs(docs: Iterable[Document], part_chars: int) -> Iterator[list[Document]]:
-    """Consecutive documents, cut once a group holds `part_chars` characters."""
+    """Consecutive documents, cut once a group holds `part_chars` characters; a document
+    longer than that is a group of its own (it is then scored in slices)."""
     group: list[Document] = []
     chars = 0
     for doc in docs:
         if not doc.text:
             continue
+        if len(doc.text) > part_chars and group:
+            yield group
+            group, chars = [], 0
         group.append(doc)
         chars += len(doc.text)
         if chars >= part_chars:
@@ -194,7 +198,8 @@ def score_to_parts(
     (parts, tokens) after each part; `token_progress` the tokens of each batch within one.
     """
     check_parts_folder(out_dir, shard, part_chars)
-    key = run_key(run_settings(lm, Scorer(lm, config), TaskTagger(rules), []))
+    scorer, tagger = Scorer(lm, config), TaskTagger(rules)
+    key = run_key(run_settings(lm, scorer, tagger, []))
     for other in read_manifests(out_dir) if out_dir.exists() else []:
         _same_run(out_dir, other, key, part_chars, "this request")
     ensure_dir(out_dir)
@@ -207,7 +212,7 @@ def score_to_parts(
 
     record()  # the folder is this run's from now on, before the first part is done
     parts: list[Path] = []
-    resumed = tokens = documents = written = groups = 0
+    resumed = tokens = documents = written = units = 0
     pending: _Pending | None = None
 
     def finish(part: _Pending) -> None:
@@ -233,10 +238,11 @@ def score_to_parts(
         if progress is not None:
             progress(written + resumed, tokens)
 
-    for k, group in enumerate(group_docs(shard_docs(docs, shard), part_chars)):
-        groups += 1
-        documents += len(group)
-        digest = ids_hash(group)
+    for k, (group, digest, piece) in enumerate(
+        _units(group_docs(shard_docs(docs, shard), part_chars), scorer, part_chars)
+    ):
+        units += 1
+        documents += len(group) if piece is None or piece[1][0] == 0 else 0
         if k < len(done):
             if done[k]["ids_hash"] != digest:
                 raise InspectorError(
@@ -251,26 +257,50 @@ def score_to_parts(
                 continue
             if warn is not None:
                 warn(f"{out_dir / done[k]['file']}: {problem}; scoring that part again")
-        settings, scores, tags = score_untagged(
-            group, lm, config, rules, tag_workers, token_progress
-        )
+        if piece is None:
+            settings, scores, tags = score_untagged(
+                group, lm, config, rules, tag_workers, token_progress
+            )
+        else:  # one slice of a document longer than a part
+            (tokenized, span) = piece
+            scores, tags = score_slice_untagged(
+                group[0], scorer, tokenized, span, tagger, tag_workers, token_progress
+            )
+            settings = {**run_settings(lm, scorer, tagger, group), "tokens": scores.height}
         if run_key(settings) != key:  # cannot happen unless scoring changed under us
             raise InspectorError(f"{out_dir}: a part came out with other settings than the run's")
         # this part's tags are being computed by the workers: write out the previous part
         if pending is not None:
             finish(pending)
         settings = {**settings, "part": k, "shard": f"{shard[0]}/{shard[1]}"}
+        if piece is not None:
+            settings["targets"] = list(piece[1])  # this part: targets [a, b) of its document
         pending = _Pending(k, digest, len(group), settings, scores, tags)
     if pending is not None:
         finish(pending)
     if documents == 0:
         raise InspectorError("the corpus (or this shard of it) has no text to score")
-    if groups < len(done):
+    if units < len(done):
         raise InspectorError(
             f"{out_dir}: an earlier run of this shard wrote {len(done)} parts, this corpus makes "
-            f"{groups}; the corpus changed, so score into a new folder"
+            f"{units}; the corpus changed, so score into a new folder"
         )
     return StreamResult(parts, written, resumed, tokens, documents)
+
+
+def _units(
+    groups: Iterable[list[Document]], scorer: Scorer, part_chars: int
+) -> Iterator[tuple[list[Document], str, tuple[Tokenized, tuple[int, int]] | None]]:
+    """What each part holds: a group of whole documents, or a slice of a document longer
+    than a part (its tokens and target range), each with the digest a resume checks."""
+    for group in groups:
+        digest = ids_hash(group)
+        if len(group) > 1 or len(group[0].text) <= part_chars:
+            yield group, digest, None
+            continue
+        tokenized = scorer.tokenize([group[0].text])[0]
+        for span in scorer.slices(tokenized, part_chars):
+            yield group, f"{digest}:{span[0]}-{span[1]}", (tokenized, span)
 
 
 def part_problem(path: Path, tokens: int) -> str | None:

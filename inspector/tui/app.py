@@ -428,13 +428,13 @@ class InspectorApp(App[None]):
         except InspectorError as e:
             self.post_message(ScoringFailed(str(e)))
             return
-        # which part holds which document: then a document is read from its own part only
-        where: dict[str, Path] = {}
+        # which parts hold which document (several for a document longer than a part)
+        where: dict[str, list[Path]] = {}
         for file in run.files:
             for doc_id in (
                 pl.scan_parquet(file).select(pl.col("doc_id").unique()).collect()["doc_id"]
             ):
-                where[doc_id] = file
+                where.setdefault(doc_id, []).append(file)
         docs = self.session.docs
         while not worker.is_cancelled:
             try:
@@ -444,7 +444,7 @@ class InspectorApp(App[None]):
             while not self._requests.empty():
                 wanted.append(self._requests.get_nowait())
             ids = [docs[i].id for i in dict.fromkeys(wanted)]
-            sources = {where[i] for i in ids if i in where}
+            sources = {file for i in ids for file in where.get(i, [])}
             frame = pl.scan_parquet(sorted(sources)) if where else run.frame
             table = (
                 frame.filter(pl.col("doc_id").is_in(ids)).collect()
