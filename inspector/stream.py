@@ -64,14 +64,15 @@ def read_manifests(folder: Path) -> list[Manifest]:
             Manifest(path, (int(m.group(1)), int(m.group(2))), data.get("settings"),
                      data.get("part_chars"), data.get("parts", []))
         )  # fmt: skip
-    for m in found[1:]:
+    for other in found[1:]:
         first = found[0]
-        if m.shard[1] != first.shard[1]:
+        if other.shard[1] != first.shard[1]:
             raise InspectorError(
-                f"{folder}: holds runs split into {first.shard[1]} and into {m.shard[1]} shards "
-                f"({first.path.name}, {m.path.name}); a parts folder holds one run: use a new folder"
+                f"{folder}: holds runs split into {first.shard[1]} and into {other.shard[1]} "
+                f"shards ({first.path.name}, {other.path.name}); a parts folder holds one run: "
+                "use a new folder"
             )
-        _same_run(folder, first, m.settings, m.part_chars, m.path.name)
+        _same_run(folder, first, other.settings, other.part_chars, other.path.name)
     return found
 
 

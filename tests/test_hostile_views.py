@@ -55,11 +55,12 @@ async def _wait_scored(app: InspectorApp, timeout: float = 60) -> None:
 
 
 def _hostile_rules(tmp_path: Path) -> Path:
-    """The shipped rules with a first rule whose name holds escape sequences and markup."""
+    """The shipped rules with a first rule whose name is markup (a name with control
+    characters is refused by the rule loader, in one escaped line)."""
     from taggers.rules import default_rules_path
 
     shipped = default_rules_path().read_text()
-    evil = json.dumps(TITLE + "[/b]")  # a TOML basic string is a JSON string here
+    evil = json.dumps("[/b][@click=app.quit]")  # a TOML basic string is a JSON string here
     extra = f'\n[[rule]]\nname = {evil}\ntask = "evil"\nwhen = {{ is_alpha = true }}\n'
     head, _, rest = shipped.partition("\n[[rule]]")
     path = tmp_path / "rules.toml"
@@ -89,7 +90,7 @@ async def test_the_app_shows_hostile_text_rules_fields_and_searches_as_text(
         drawn = "".join(view.render_line(y).text for y in range(3))
         assert "␛]2;PWNED␇" in drawn
         _visible_everywhere(drawn)
-        assert "\\x1b]2;PWNED\\x07[/b]" in str(app.query_one("#task").render())  # rule name
+        assert "[/b][@click=app.quit]" in str(app.query_one("#task").render())  # rule name
         for key in ("w", "w", "w"):
             await pilot.press(key)
         await pilot.pause()
