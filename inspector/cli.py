@@ -680,9 +680,18 @@ def _tasks(args: argparse.Namespace) -> int:
     from corpora import bundled_path, read_corpus
     from corpora.readers import SUFFIXES
     from inspector import visible
-    from inspector.cachedir import check_new_file, refuse_overwriting_inputs
+    from inspector.cachedir import check_new_file, refuse_overwriting_inputs, write_new
     from inspector.errors import ExportError
-    from inspector.tasks import Run, compare, open_table, plot, strip_colour, write
+    from inspector.tasks import (
+        RUN_COLUMNS,
+        Run,
+        compare,
+        describe,
+        open_table,
+        plot,
+        strip_colour,
+        write,
+    )  # fmt: skip
     from taggers.rules import load_rules
 
     fmt = _tasks_format(args)
@@ -716,11 +725,20 @@ def _tasks(args: argparse.Namespace) -> int:
     table = compare(runs, args.by, args.task_filter)
     if len(runs) == 1:
         table = table.drop("model", "n_params", "delta_mean_nll", "delta_loss_contribution")
-    elif len({r.label for r in runs}) == 1:
+    elif len(set(table["model"])) == 1:
         table = table.drop(
             "delta_mean_nll", "delta_loss_contribution"
-        )  # one model, two label sources
-    text = write(table, fmt, args.out, args.force)
+        )  # one run, two label sources
+    text: str | None
+    if fmt in ("table", "md"):  # a text for people: the runs are named above the table
+        head = "\n".join(visible.line(line) for line in describe(runs))
+        page = head + "\n\n" + (write(table.drop(RUN_COLUMNS), fmt, None) or "")
+        text = page
+        if args.out is not None:
+            write_new(args.out, lambda tmp: tmp.write_text(page), args.force)
+            text = None
+    else:  # data: every row carries its run's settings (RUN_COLUMNS)
+        text = write(table, fmt, args.out, args.force)
     if text is not None:
         sys.stdout.write(text)
     else:
@@ -891,6 +909,11 @@ def _browse(args: argparse.Namespace, annotate: bool = False) -> int:
     return app.return_code or 0  # a crash in the app is never a success
 
 
+def _count(n: int, noun: str) -> str:
+    """`1 document`, `3,692 tokens`."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def summary(table: Any, settings: dict[str, Any], seconds: float, from_cache: bool) -> str:
     """A few lines a person reads after scoring: what was scored, by what, and how well."""
     import math
@@ -908,9 +931,12 @@ def summary(table: Any, settings: dict[str, Any], seconds: float, from_cache: bo
     ).row(0, named=True)
     how = "from cache" if from_cache else f"{n / seconds:,.0f} tokens/s" if seconds > 0 else ""
     lines = [
-        f"corpus   {settings['documents']} documents, {n:,} tokens",
+        f"corpus   {_count(settings['documents'], 'document')}, {_count(n, 'token')} "
+        f"(corpus hash {str(settings.get('corpus_hash'))[:8]})",
         f"model    {visible.line(settings['model'])}  ({settings['n_params'] / 1e6:,.0f}M parameters, {settings['device']}, {settings['dtype']})",
         f"windows  {settings['window']} tokens, stride {settings['stride']}; document start {settings['prefix_token']!r} ({settings['prefix_kind']})",
+        f"rules    {visible.line(settings.get('tagger_rules', '?'))} "
+        f"(hash {str(settings.get('tagger_rules_hash'))[:8]})",
         f"loss     {s['nll']:.3f} nats/token = {s['nll'] / math.log(2):.3f} bits, perplexity {math.exp(s['nll']):,.1f}",
         f"rank     top-1 {s['top1']:.1%}, top-{settings['top_k']} {s['topk']:.1%}; mean entropy {s['entropy']:.3f} nats",
         f"time     {seconds:.1f} s ({how})",

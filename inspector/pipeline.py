@@ -152,8 +152,10 @@ def load_request(cache_dir: Path, key: str) -> ScoredCorpus | None:
 def cached_runs(
     cache_dir: Path, corpus: str, rules_hash: str
 ) -> list[tuple[dict[str, Any], pl.DataFrame]]:
-    """Every model's tagged table of this corpus (and rule set) that the cache holds, one per
-    model, smallest model first: what the app compares across model sizes."""
+    """Every run's tagged table of this corpus (and rule set) that the cache holds, smallest
+    model first: what the app compares across model sizes. Several runs of one model (another
+    dtype, window, k) are all returned, never one picked silently; a comparison names what
+    differs between them."""
     found: dict[str, tuple[dict[str, Any], pl.DataFrame]] = {}
     for alias in sorted((cache_dir / "requests").glob("*.json")):
         try:
@@ -164,15 +166,22 @@ def cached_runs(
                 or settings.get("tagger_rules_hash") != rules_hash
             ):
                 continue
-            if settings.get("model_identity") in found:
+            run = cache_key(settings)  # the same settings: the same numbers, counted once
+            if run in found:
                 continue
             scores = pl.read_parquet(files["scores"], columns=["doc_id", "nll", "rank", "entropy"])
             tags = pl.read_parquet(files["tags"], columns=["task"])
         except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
             continue  # a stale alias: skipped, the others still count
         if scores.height == tags.height:
-            found[settings["model_identity"]] = (settings, scores.hstack(tags))
-    return sorted(found.values(), key=lambda item: item[0].get("n_params") or 0)
+            found[run] = (settings, scores.hstack(tags))
+    return sorted(
+        found.values(),
+        key=lambda item: (
+            item[0].get("n_params") or 0, str(item[0].get("model")), str(item[0].get("dtype")),
+            -(item[0].get("window") or 0),
+        ),
+    )  # fmt: skip
 
 
 def _remember_request(cache_dir: Path, key: str, score_file: Path, tag_file: Path) -> None:

@@ -210,7 +210,7 @@ async def test_tasks_screen_compares_cached_models(tiny_family: list[Path], tmp_
             await asyncio.sleep(0.05)
         assert screen.shown is not None
         text = screen.shown
-        assert "3 model(s) of this corpus" in text
+        assert "3 runs of this corpus" in text and "differ in: model" in text
         assert all(f.name in text for f in tiny_family)
         assert "per-task loss against model size" in text
         await pilot.press("escape")

@@ -57,7 +57,7 @@ def test_score_writes_table_and_prints_summary(
     ]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "1 documents" in printed and "nats/token" in printed and f"wrote {out}" in printed
+    assert "1 document," in printed and "nats/token" in printed and f"wrote {out}" in printed
     table, settings = read_table(out)
     assert table["doc_id"].unique().to_list() == ["d1"]
     assert settings["top_k"] == 7 and settings["documents"] == 1

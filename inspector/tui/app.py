@@ -381,14 +381,17 @@ class InspectorApp(App[None]):
         cached = load_request(self.cache_dir, key)
         if cached is not None:
             s = cached.settings
-            self.post_message(ModelLoaded(s["model"], s["device"], s["dtype"]))
+            self.post_message(ModelLoaded(s["model"], s["device"], s["dtype"], s.get("window")))
             self.post_message(DocumentsScored(split_rows(cached.table), 1.0))
             self.post_message(ScoringDone(s, True))
             return
         self.post_message(ScoringProgress("loading model", 0.0))
         lm = load_model(self.model_spec, self.cache_dir, self.device, self.dtype)
+        window = self.config.resolved(lm.context_length, lm.device.type).window
         self.post_message(
-            ModelLoaded(lm.source.name, lm.device.type, str(lm.dtype).removeprefix("torch."))
+            ModelLoaded(
+                lm.source.name, lm.device.type, str(lm.dtype).removeprefix("torch."), window
+            )
         )
         total = sum(len(d.text) for d in docs) or 1
         done_chars, parts, left = 0, {}, set(range(len(docs)))
@@ -422,6 +425,7 @@ class InspectorApp(App[None]):
                     run.label,
                     str(run.settings.get("device", "?")),
                     str(run.settings.get("dtype", "?")),
+                    run.settings.get("window"),
                 )
             )
             self.post_message(CorpusSummary(summarize(run.frame, "task")))
@@ -489,7 +493,8 @@ class InspectorApp(App[None]):
         return chunk
 
     def on_model_loaded(self, message: ModelLoaded) -> None:
-        self.model_label = f"{message.name} ({message.device}, {message.dtype})"
+        window = f", window {message.window}" if message.window else ""
+        self.model_label = f"{message.name} ({message.device}, {message.dtype}{window})"
         self.refresh_status()
 
     def on_scoring_progress(self, message: ScoringProgress) -> None:
@@ -747,13 +752,14 @@ class InspectorApp(App[None]):
             import polars as pl
 
             from inspector.pipeline import cached_runs
-            from inspector.tasks import Run, compare, plot, render
+            from inspector.tasks import Run, compare, describe, plot, render
 
             found = cached_runs(cache_dir, corpus, rules_hash)
             if not found:
                 return "nothing of this corpus is in the cache yet"
             runs = [Run(s.get("model", "?"), t.lazy(), s, s.get("model", "?")) for s, t in found]
             table = compare(runs, "task")
+            head = "\n".join(describe(runs))
             shown = table.select(
                 "model",
                 "n_params",
@@ -763,10 +769,13 @@ class InspectorApp(App[None]):
                 "loss_contribution",
                 "delta_mean_nll",
             )
-            note = f"{len(runs)} model(s) of this corpus in the cache, smallest first" + (
-                ""
-                if len(runs) > 1
-                else "; score it with others to compare: inspector tasks --model A --model B"
+            note = (
+                f"{head}\n{len(runs)} run{'' if len(runs) == 1 else 's'} of this corpus in the cache, smallest first"
+                + (
+                    ""
+                    if len(runs) > 1
+                    else "; score it with others to compare: inspector tasks --model A --model B"
+                )
             )
             drawing = plot(
                 table.with_columns(pl.col("n_params").fill_null(0)), max(40, width - 8), 18

@@ -17,6 +17,7 @@ class ModelLoaded(Message):
     name: str
     device: str
     dtype: str
+    window: object = None  # tokens per model input, when known: part of what names the run
 
 
 @dataclass
