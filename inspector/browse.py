@@ -252,7 +252,13 @@ class Session:
         needle = query.lower()
         n = len(self.docs)
         rows = self.current
-        here = int(rows.char_start[self.pos]) if rows is not None and len(rows) else -1
+        here = -1
+        if rows is not None and len(rows):
+            # where the current target's text begins: its span may start with the space
+            # before the word, and a match found there is the one already shown
+            start, end = int(rows.char_start[self.pos]), int(rows.char_end[self.pos])
+            piece = self.document.text[start:end]
+            here = start + len(piece) - len(piece.lstrip())
         for step in range(n + 1):
             doc = (self.doc + direction * step) % n
             text = self.docs[doc].text.lower()

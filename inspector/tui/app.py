@@ -807,11 +807,13 @@ class InspectorApp(App[None]):
             self.store.close()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's commands, then one per key binding: its name and key as the title, what
+        it does as the help line (the palette shows both, so they must differ)."""
         yield from super().get_system_commands(screen)
         for b in self.BINDINGS:
-            if isinstance(b, Binding):
+            if isinstance(b, Binding) and b.action != "quit":  # Textual's Quit runs ours
                 yield SystemCommand(
-                    f"{b.tooltip or b.description} ({b.key.split(',')[0]})",
+                    f"{b.description} ({b.key.split(',')[0]})",
                     b.tooltip or b.description,
                     partial(self.run_action, b.action),
                 )

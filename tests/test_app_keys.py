@@ -1,0 +1,57 @@
+"""Keys and the command palette (issue 13, items 3 and 11)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corpora import Document
+from inspector.tui.app import InspectorApp
+
+DOCS = [
+    Document("a", "The cat sat. The dog ran. The end came."),
+    Document("b", "Nothing to find here at all."),
+]
+
+
+async def _scored(pilot, app: InspectorApp) -> None:
+    import asyncio
+
+    for _ in range(1200):
+        if app.scoring in ("done", "failed"):
+            await pilot.pause()
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(app.scoring)
+
+
+async def test_n_goes_to_the_next_match_by_key_and_by_palette(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    app = InspectorApp(DOCS, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _scored(pilot, app)
+        s = app.session
+        await pilot.press("slash", *"The", "enter")
+        first = s.pos
+        await pilot.press("n")
+        second = s.pos
+        assert second > first  # the next "The"
+        await pilot.press("N")
+        assert s.pos == first
+        commands = [c for c in app.get_system_commands(app.screen) if "next match" in c.help]
+        assert len(commands) == 1
+        await commands[0].callback()  # the palette awaits it (call_later)
+        await pilot.pause()
+        assert s.pos == second
+
+
+async def test_the_palette_shows_each_command_once_with_its_key(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    app = InspectorApp(DOCS, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu")
+    async with app.run_test(size=(100, 30)):
+        commands = list(app.get_system_commands(app.screen))
+        names = [c.title.split(" (")[0].lower() for c in commands]
+        assert len(names) == len(set(names)), names  # one "quit", not Textual's and ours
+        for c in commands:  # the title names the command; the help says more, not the same
+            assert c.help.lower() != c.title.split(" (")[0].lower()
