@@ -445,7 +445,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named by the command they were given to, with its --help
+        commands = {a.dest: a for a in parser._actions if isinstance(a, argparse._SubParsersAction)}
+        sub = commands["command"].choices.get(args.command) if args.command else None
+        (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from inspector.errors import InspectorError
 
@@ -528,7 +533,7 @@ def _score(args: argparse.Namespace) -> int:
         not args.no_cache,
         tag_workers,
     )
-    print(summary(result.table, result.settings, result.seconds, result.from_cache))
+    print(summary(result.table, result.settings, result.seconds, result.from_cache, result.timings))
     if args.out is not None:
         written = write_table(result.table, args.out, result.settings, force=args.force)
         print("wrote " + ", ".join(str(p) for p in written))
@@ -585,7 +590,7 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
         warn=say, token_progress=step_tokens,
     )  # fmt: skip
     print(
-        f"shard {shard[0]}/{shard[1]}: {result.documents} documents, {result.tokens:,} tokens in "
+        f"shard {shard[0]}/{shard[1]}: {_count(result.documents, 'document')}, {result.tokens:,} tokens in "
         f"{len(result.parts)} parts ({result.written} scored now, {result.resumed} from an earlier run) in {args.parts}"
     )
     print(render(summarize(open_table(str(args.parts)).frame, "task"), "table"), end="")
@@ -626,7 +631,7 @@ def _score_parts_on_ray(args: argparse.Namespace) -> int:
     )
     for r in score_with_ray(job):
         print(
-            f"shard {r['shard']}/{job.workers}: {r['documents']} documents, {r['tokens']:,} tokens "
+            f"shard {r['shard']}/{job.workers}: {_count(r['documents'], 'document')}, {r['tokens']:,} tokens "
             f"({r['written']} parts scored now, {r['resumed']} from an earlier run)"
         )
     print(render(summarize(open_table(str(args.parts)).frame, "task"), "table"), end="")
@@ -914,7 +919,13 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
-def summary(table: Any, settings: dict[str, Any], seconds: float, from_cache: bool) -> str:
+def summary(
+    table: Any,
+    settings: dict[str, Any],
+    seconds: float,
+    from_cache: bool,
+    timings: dict[str, float] | None = None,
+) -> str:
     """A few lines a person reads after scoring: what was scored, by what, and how well."""
     import math
 
@@ -929,7 +940,13 @@ def summary(table: Any, settings: dict[str, Any], seconds: float, from_cache: bo
         (pl.col("rank") <= settings["top_k"]).mean().alias("topk"),
         pl.col("entropy").mean().alias("entropy"),
     ).row(0, named=True)
-    how = "from cache" if from_cache else f"{n / seconds:,.0f} tokens/s" if seconds > 0 else ""
+    timings = timings or {}
+    if from_cache:
+        how = "from cache"
+    elif not timings.get("score_s") and timings.get("tag_s"):  # only the tags were computed
+        how = f"scores from cache; tagged again in {timings['tag_s']:.1f} s"
+    else:
+        how = f"{n / seconds:,.0f} tokens/s" if seconds > 0 else ""
     lines = [
         f"corpus   {_count(settings['documents'], 'document')}, {_count(n, 'token')} "
         f"(corpus hash {str(settings.get('corpus_hash'))[:8]})",

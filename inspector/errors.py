@@ -52,7 +52,7 @@ MESSAGES: dict[str, str] = {
     "empty_corpus": "the corpus has no text to score ({paths}); give files with some text in them",
     # models
     "unknown_model": "model '{spec}': no such local path, and not in the local Hugging Face cache (nothing is "
-    "downloaded at run time); download it first (huggingface-cli download {spec}) or give a local path",
+    "downloaded at run time); download it first (hf download {spec}) or give a local path",
     "missing_model": "model '{spec}': no such file or folder; give a local Hugging Face folder, a .gguf file "
     "or a hub id (owner/name) in the local Hugging Face cache",
     "model_no_config": "model '{spec}': this folder has no config.json, so it is not a Hugging Face model folder; "

@@ -163,4 +163,4 @@ def test_a_local_path_that_is_not_a_model_is_not_called_a_hub_id(
     with pytest.raises(ModelError) as e:
         resolve_model(str(path), tmp_path / "cache")
     assert expected in str(e.value)
-    assert "huggingface-cli download" not in str(e.value)
+    assert "hf download" not in str(e.value)
