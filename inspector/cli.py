@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -268,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--by",
         default="task",
         choices=["task", "doc", "task,doc"],
+        metavar="task|doc|task,doc",
         help="rows per task (default), per document, or per document and task",
     )
     tasks.add_argument(
@@ -692,6 +694,7 @@ def _tasks(args: argparse.Namespace) -> int:
         Run,
         compare,
         describe,
+        fit_width,
         open_table,
         plot,
         strip_colour,
@@ -736,8 +739,22 @@ def _tasks(args: argparse.Namespace) -> int:
         )  # one run, two label sources
     text: str | None
     if fmt in ("table", "md"):  # a text for people: the runs are named above the table
-        head = "\n".join(visible.line(line) for line in describe(runs))
-        page = head + "\n\n" + (write(table.drop(RUN_COLUMNS), fmt, None) or "")
+        lines = describe(runs)
+        if args.task_filter:
+            lines.append(
+                f"shares are of the tasks chosen ({', '.join(args.task_filter)}), not of the "
+                "whole corpus; `all` is their sum"
+            )
+        shown = table.drop(RUN_COLUMNS)
+        if fmt == "table" and args.out is None and sys.stdout.isatty():
+            shown, dropped = fit_width(shown, shutil.get_terminal_size().columns)
+            if dropped:
+                lines.append(
+                    f"left out to fit this terminal: {', '.join(dropped)} "
+                    "(--format md or csv shows every column)"
+                )
+        head = "\n".join(visible.line(line) for line in lines)
+        page = head + "\n\n" + (write(shown, fmt, None) or "")
         text = page
         if args.out is not None:
             write_new(args.out, lambda tmp: tmp.write_text(page), args.force)

@@ -32,8 +32,14 @@ Z95 = 1.959963984540054  # two-sided 95% normal quantile
 NEEDED = ("doc_id", "task", "nll", "rank", "entropy")
 COLUMNS = (
     "tokens", "token_share", "mean_nll", "loss_contribution", "loss_share", "top1_accuracy",
-    "median_rank", "mean_entropy", "mean_nll_ci_low", "mean_nll_ci_high",
+    "median_rank", "mean_entropy", "mean_nll_ci_low", "mean_nll_ci_high", "ci_method",
 )  # fmt: skip
+# The 95% interval of a mean loss: losses are skewed (most near 0, a long tail), so a normal
+# interval on a few tokens can reach below zero. Below this many tokens the interval is a
+# percentile bootstrap (inside the range of the data, so never below 0); above it the normal
+# approximation, which the central limit theorem makes good there.
+BOOTSTRAP_BELOW = 100
+BOOTSTRAP_RESAMPLES = 2000
 
 
 # What tells two runs of one corpus apart: (settings key, the name shown for it)
@@ -185,7 +191,42 @@ def summarize(
     out = rows.sort(order, descending=[*(False for _ in parent), False, True]).collect(
         engine="streaming"
     )
+    out = _bootstrap_small(out, frame, keys, parent)
     return out.select(*keys, *COLUMNS)
+
+
+def _bootstrap_small(
+    out: pl.DataFrame, frame: pl.LazyFrame, keys: list[str], parent: list[str]
+) -> pl.DataFrame:
+    """The 95% interval of `mean_nll` by percentile bootstrap for rows of fewer than
+    `BOOTSTRAP_BELOW` tokens (a fixed seed: the same table gives the same interval)."""
+    import numpy as np
+
+    method = (
+        pl.when(pl.col("tokens") < 2)
+        .then(pl.lit(None, dtype=pl.String))
+        .when(pl.col("tokens") < BOOTSTRAP_BELOW)
+        .then(pl.lit("bootstrap"))
+        .otherwise(pl.lit("normal"))
+    )
+    out = out.with_columns(method.alias("ci_method"))
+    small = out.filter(pl.col("ci_method") == "bootstrap")
+    if small.is_empty():
+        return out
+    rng = np.random.default_rng(0)
+    low, high = out["mean_nll_ci_low"].to_list(), out["mean_nll_ci_high"].to_list()
+    index = out.with_row_index("_row").filter(pl.col("ci_method") == "bootstrap")
+    for row in index.iter_rows(named=True):
+        # the closing rows ("all") hold every token of their parent (or of the table)
+        match = [pl.col(k) == row[k] for k in keys if row[k] != "all" or k in parent]
+        values = (frame.filter(*match) if match else frame).select("nll").collect()["nll"]
+        draws = rng.integers(0, len(values), size=(BOOTSTRAP_RESAMPLES, len(values)))
+        means = values.to_numpy()[draws].mean(axis=1)
+        low[row["_row"]], high[row["_row"]] = np.quantile(means, [0.025, 0.975]).tolist()
+    return out.with_columns(
+        pl.Series("mean_nll_ci_low", low, dtype=pl.Float64),
+        pl.Series("mean_nll_ci_high", high, dtype=pl.Float64),
+    )
 
 
 def _aggregate(frame: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
@@ -348,7 +389,10 @@ def render(table: pl.DataFrame, fmt: str) -> str:
     if fmt == "jsonl":
         return table.write_ndjson()
     if fmt in ("table", "md"):
-        cells = [[visible.line(_cell(v)) for v in row] for row in table.iter_rows()]
+        cells = [
+            [visible.line(_cell(v, c)) for v, c in zip(row, table.columns, strict=True)]
+            for row in table.iter_rows()
+        ]
         header = [visible.line(c) for c in table.columns]
         if fmt == "md":
             lines = [
@@ -376,14 +420,37 @@ def render(table: pl.DataFrame, fmt: str) -> str:
     raise TasksError(f"--format {fmt}: use one of {', '.join(FORMATS)}")
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, column: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
+    if column == "median_rank" and isinstance(value, float):
+        return f"{value:,.1f}".removesuffix(".0")  # a rank, or halfway between two
     if isinstance(value, float):
         return f"{value:.4f}"
     if isinstance(value, int):
         return f"{value:,}" if abs(value) >= 10_000 else str(value)
     return str(value)
+
+
+# Columns a narrow terminal drops first from the aligned table (csv, md and the rest keep all)
+NARROW_DROPS = (
+    "corpus", "rules", "top_k", "stride", "window", "dtype", "ci_method", "mean_nll_ci_low",
+    "mean_nll_ci_high", "mean_entropy", "labels", "delta_loss_contribution", "n_params",
+    "median_rank", "loss_share", "top1_accuracy",
+)  # fmt: skip
+
+
+def fit_width(table: pl.DataFrame, width: int) -> tuple[pl.DataFrame, list[str]]:
+    """`table` without the columns it must lose (in `NARROW_DROPS` order) for its aligned
+    rendering to fit `width` characters; and the columns left out."""
+    dropped: list[str] = []
+    for column in NARROW_DROPS:
+        if max(map(len, render(table, "table").splitlines()), default=0) <= width:
+            break
+        if column in table.columns:
+            table = table.drop(column)
+            dropped.append(column)
+    return table, dropped
 
 
 def write(table: pl.DataFrame, fmt: str, out: Path | None, force: bool = False) -> str | None:

@@ -13,7 +13,17 @@ from conftest import run_cli
 from corpora import Document
 from inspector.pipeline import score_corpus
 from inspector.table import write_table
-from inspector.tasks import Run, TasksError, compare, open_table, plot, render, summarize, write
+from inspector.tasks import (
+    BOOTSTRAP_BELOW,
+    Run,
+    TasksError,
+    compare,
+    open_table,
+    plot,
+    render,
+    summarize,
+    write,
+)
 
 DOCS = [
     Document("a", "Biden married Neilia Hunter, a student. The capital of Azerbaijan is Baku."),
@@ -54,10 +64,30 @@ def test_per_task_figures_match_numpy(scored) -> None:
         assert got["top1_accuracy"] == pytest.approx((rows["rank"].to_numpy() == 1).mean())
         assert got["median_rank"] == pytest.approx(np.median(rows["rank"].to_numpy()))
         assert got["mean_entropy"] == pytest.approx(rows["entropy"].to_numpy().mean())
-        if len(nll) > 1:
+        if len(nll) >= BOOTSTRAP_BELOW:
             half = 1.959963984540054 * nll.std(ddof=1) / np.sqrt(len(nll))
+            assert got["ci_method"] == "normal"
             assert got["mean_nll_ci_low"] == pytest.approx(nll.mean() - half)
             assert got["mean_nll_ci_high"] == pytest.approx(nll.mean() + half)
+        elif len(nll) > 1:  # a percentile bootstrap: inside the data's range, around the mean
+            assert got["ci_method"] == "bootstrap"
+            assert nll.min() <= got["mean_nll_ci_low"] <= nll.mean() <= got["mean_nll_ci_high"]
+            assert got["mean_nll_ci_high"] <= nll.max()
+
+
+def test_small_groups_get_an_interval_that_stays_above_zero() -> None:
+    """Skewed losses on a few tokens: a normal interval reached below zero."""
+    losses = [0.001] * 8 + [9.0, 12.0]
+    frame = pl.DataFrame(
+        {"doc_id": ["d"] * 10, "task": ["grammar"] * 10, "nll": losses,
+         "rank": [1] * 10, "entropy": [1.0] * 10}
+    ).lazy()  # fmt: skip
+    row = summarize(frame, "task").filter(pl.col("task") == "grammar").row(0, named=True)
+    mean, half = np.mean(losses), 1.959963984540054 * np.std(losses, ddof=1) / np.sqrt(10)
+    assert mean - half < 0  # what the normal approximation gave
+    assert row["ci_method"] == "bootstrap" and 0 < row["mean_nll_ci_low"] < mean
+    again = summarize(frame, "task").filter(pl.col("task") == "grammar").row(0, named=True)
+    assert again["mean_nll_ci_low"] == row["mean_nll_ci_low"]  # a fixed seed
 
 
 def test_by_doc_rows_sum_back_to_the_corpus_row(scored) -> None:
@@ -115,14 +145,18 @@ def test_every_export_format_round_trips(scored, tmp_path: Path, fmt: str) -> No
         ]
         back = pl.DataFrame(
             {h: [row[i] for row in cells[1:]] for i, h in enumerate(cells[0])}
-        ).with_columns(pl.exclude("task").str.replace_all(",", "").cast(pl.Float64))
-        for c in t.columns[1:]:
+        ).with_columns(
+            pl.exclude("task", "ci_method").str.replace_all(",", "").cast(pl.Float64)
+        )
+        for c in t.columns[1:-1]:
             np.testing.assert_allclose(back[c].to_numpy(), t[c].to_numpy(), atol=1e-4)
+        assert back["ci_method"].to_list() == t["ci_method"].to_list()
         return
     assert back.columns == t.columns
-    for c in t.columns[1:]:
+    for c in t.columns[1:-1]:
         np.testing.assert_allclose(back[c].to_numpy(), t[c].to_numpy(), rtol=1e-12)
-    assert back["task"].to_list() == t["task"].to_list()
+    for c in ("task", "ci_method"):
+        assert back[c].to_list() == t[c].to_list()
 
 
 def test_parts_folder_and_glob_read_as_one_table(scored, tmp_path: Path) -> None:
