@@ -55,3 +55,19 @@ async def test_the_palette_shows_each_command_once_with_its_key(
         assert len(names) == len(set(names)), names  # one "quit", not Textual's and ours
         for c in commands:  # the title names the command; the help says more, not the same
             assert c.help.lower() != c.title.split(" (")[0].lower()
+
+
+async def test_the_status_line_says_which_key_uses_which_filter_and_t_starts_here(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    app = InspectorApp(DOCS, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await _scored(pilot, app)
+        s = app.session
+        await pilot.press("l", "l")
+        here = s.row()["task"]
+        await pilot.press("t")
+        assert s.task_filter == here  # the first press: the task under the cursor
+        status = str(app.query_one("#status").render())
+        assert f"f:task={here}" in status and "x:loss>" in status
+        assert f"pos {s.pos}/{len(s.current) - 1}" in status  # the table's pos, from 0

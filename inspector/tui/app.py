@@ -342,14 +342,16 @@ class InspectorApp(App[None]):
     def refresh_status(self) -> None:
         s = self.session
         rows = s.current
+        # each jump key with the filter it uses: f/F the task, x/X the loss, o/O the rank
         filters = [
-            f"task={s.task_filter}" if s.task_filter else "task=-",
-            f"loss>{s.loss_threshold:g}",
+            f"f:task={s.task_filter}" if s.task_filter else "f:task=-",
+            f"x:loss>{s.loss_threshold:g}",
         ]
         parts = [
             ("", "ANNOTATE" if self.mode == "annotate" else self.corpus_name),
             ("doc", f"{s.doc + 1}/{len(s.docs)} {s.document.id}"),
-            ("pos", f"{s.pos + 1}/{len(rows)}" if rows is not None else "-"),
+            # the table's pos (from 0) and the last one: one convention in app, go-to and table
+            ("pos", f"{s.pos}/{len(rows) - 1}" if rows is not None else "-"),
             ("jump", " ".join(filters)),
             ("", self.model_label),
         ]
@@ -567,9 +569,11 @@ class InspectorApp(App[None]):
             return
         current = self.session.task_filter
         options = [*tasks, None]
-        self.session.task_filter = (
-            options[(options.index(current) + 1) % len(options)] if current in options else tasks[0]
-        )
+        if current in options:  # cycle on: every task, then none
+            self.session.task_filter = options[(options.index(current) + 1) % len(options)]
+        else:  # the first press picks the task of the target under the cursor
+            row = self.session.row()
+            self.session.task_filter = row["task"] if row and row["task"] in tasks else tasks[0]
         self.notify(f"f / F jump to: {self.session.task_filter or 'no task'}", timeout=2)
         self.refresh_status()
 
@@ -610,7 +614,10 @@ class InspectorApp(App[None]):
 
     def action_goto(self) -> None:
         self.push_screen(
-            PromptScreen("go to: document number or id, then :position", "3:40"), self._went
+            PromptScreen(
+                "go to: document number (from 1) or id, then :pos (the table's, from 0)", "3:40"
+            ),
+            self._went,
         )
 
     def _went(self, answer: str | None) -> None:
@@ -622,7 +629,7 @@ class InspectorApp(App[None]):
         if target is None:
             self.notify(f"no document {where!r}", severity="warning")
             return
-        self.session.goto(target, int(pos) - 1 if pos.strip().isdigit() else 0)
+        self.session.goto(target, int(pos) if pos.strip().isdigit() else 0)
         self._moved(True, doc_changed=self.session.doc != doc)
 
     def action_colour(self) -> None:
