@@ -71,3 +71,22 @@ async def test_the_status_line_says_which_key_uses_which_filter_and_t_starts_her
         status = str(app.query_one("#status").render())
         assert f"f:task={here}" in status and "x:loss>" in status
         assert f"pos {s.pos}/{len(s.current) - 1}" in status  # the table's pos, from 0
+
+
+async def test_a_newline_target_is_drawn_and_marked(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from inspector.tui.widgets.document_view import NEWLINE_MARK, DocumentView
+    from inspector.tui.widgets.styles import SELECTED
+
+    docs = [Document("n", "First line.\nSecond line.")]
+    app = InspectorApp(docs, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _scored(pilot, app)
+        s = app.session
+        newline = next(i for i in range(len(s.current)) if s.row() and
+                       docs[0].text[s.current.char_start[i]:s.current.char_end[i]] == "\n")  # fmt: skip
+        s.goto(0, newline)
+        app.refresh_view()
+        await pilot.pause()
+        line = app.query_one(DocumentView).render_line(0)
+        marks = [seg for seg in line if seg.text == NEWLINE_MARK]
+        assert len(marks) == 1 and marks[0].style.bgcolor == SELECTED.bgcolor

@@ -23,6 +23,8 @@ from inspector import visible
 from inspector.browse import DocRows, owners, wrap_spans
 from inspector.tui.widgets.styles import LOSS_STYLES, RANK_STYLES, SELECTED, UNSCORED
 
+NEWLINE_MARK = "↵"  # drawn where a newline target is, so the cursor on it shows
+
 
 class DocumentView(ScrollView, can_focus=True):
     """Scrollable, coloured text of one document."""
@@ -76,7 +78,7 @@ class DocumentView(ScrollView, can_focus=True):
         width = max(10, self.scrollable_content_region.width)
         if width != self._width:
             self._width = width
-            self._lines = wrap_spans(self.text, width)
+            self._lines = wrap_spans(self.text, width - 1)  # a cell for the newline marker
             self._line_starts = [a for a, _ in self._lines]
             self.virtual_size = Size(width, len(self._lines))
 
@@ -105,7 +107,27 @@ class DocumentView(ScrollView, can_focus=True):
         if index >= len(self._lines):
             return Strip.blank(width, self.rich_style)
         a, b = self._lines[index]
-        return Strip(self._segments(a, b), b - a).adjust_cell_length(width, self.rich_style)
+        segments = self._segments(a, b) + self._newline_marker(b)
+        return Strip(segments).adjust_cell_length(width, self.rich_style)
+
+    def _style_at(self, char: int, styles: tuple[Style, ...], buckets: np.ndarray | None) -> Style:
+        o = int(self._owner[char])
+        return UNSCORED if o < 0 or buckets is None else styles[int(buckets[o])]
+
+    def _newline_marker(self, end: int) -> list[Segment]:
+        """A visible cell for a newline that is (part of) a target: `↵` in its bucket's
+        colour, marked when selected; a newline is otherwise drawn as nothing at all."""
+        if end >= len(self.text) or self.text[end] != "\n" or self._owner[end] < 0:
+            return []
+        styles = LOSS_STYLES if self.mode == "loss" else RANK_STYLES
+        buckets = None
+        if self.rows is not None:
+            buckets = self.rows.loss_bucket if self.mode == "loss" else self.rows.rank_bucket
+        style = self._style_at(end, styles, buckets)
+        sel = self._selected_span()
+        if sel is not None and sel[0] <= end < sel[1]:
+            style = style + SELECTED
+        return [Segment(NEWLINE_MARK, style)]
 
     def _segments(self, a: int, b: int) -> list[Segment]:
         if a == b:
@@ -122,8 +144,7 @@ class DocumentView(ScrollView, can_focus=True):
             buckets = self.rows.loss_bucket if self.mode == "loss" else self.rows.rank_bucket
         segments = []
         for s, e in pairwise(edges):
-            o = int(self._owner[s])
-            style: Style = UNSCORED if o < 0 or buckets is None else styles[int(buckets[o])]
+            style = self._style_at(s, styles, buckets)
             if sel is not None and sel[0] <= s < sel[1]:
                 style = style + SELECTED
             segments.append(Segment(self.text[s:e].replace("\t", " "), style))

@@ -8,10 +8,16 @@ from rich.style import Style
 
 from inspector.browse import LOSS_EDGES, RANK_BUCKETS
 
-LOSS_COLOURS = ("#1b5e20", "#4c7a1f", "#8d8a1c", "#b86b12", "#b7322a", "#7b1f5e")
-RANK_COLOURS = ("#2e7d32", "#9e9d24", "#c62828", "#6a1b9a")  # GLTR: green, yellow, red, purple
-LOSS_STYLES = tuple(Style(color="#ffffff", bgcolor=c) for c in LOSS_COLOURS)
-RANK_STYLES = tuple(Style(color="#ffffff", bgcolor=c) for c in RANK_COLOURS)
+# Colours of the xterm 256-colour cube, so a 256-colour terminal shows them exactly, chosen to
+# fall on six different colours of the 16 too, each with the text colour (black or white) that
+# reads at a contrast of at least 4.5:1 in all three (tests/test_palette.py checks both).
+WHITE, BLACK = "#ffffff", "#000000"
+LOSS_COLOURS = ("#005f00", "#5fd75f", "#d7d75f", "#ff875f", "#d70000", "#af00af")
+LOSS_TEXT = (WHITE, BLACK, BLACK, BLACK, WHITE, WHITE)
+RANK_COLOURS = ("#005f00", "#d7d75f", "#d70000", "#af00af")  # GLTR: green, yellow, red, purple
+RANK_TEXT = (WHITE, BLACK, WHITE, WHITE)
+LOSS_STYLES = tuple(Style(color=t, bgcolor=c) for c, t in zip(LOSS_COLOURS, LOSS_TEXT, strict=True))
+RANK_STYLES = tuple(Style(color=t, bgcolor=c) for c, t in zip(RANK_COLOURS, RANK_TEXT, strict=True))
 UNSCORED = Style(color="#8a8a8a")
 SELECTED = Style(color="#000000", bgcolor="#ffffff", bold=True, underline=True)
 
