@@ -1,0 +1,36 @@
+"""Redraw the README's screenshot (docs/app.svg): the app on the bundled corpus with the
+embedded model, at ` Black` of "the Black Forest" in the Danube article, 120x36.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/screenshot.py [docs/app.svg]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from corpora import bundled_path, read_corpus
+from inspector.cachedir import default_cache_dir
+from inspector.tui.app import InspectorApp
+
+
+async def main(out: Path) -> None:
+    docs = [d for d in read_corpus([bundled_path()]) if d.text]
+    app = InspectorApp(docs, "bundled samples", default_cache_dir(), device="cpu")
+    app.save_place = lambda: None  # type: ignore[method-assign]  # the reader's place stays theirs
+    async with app.run_test(size=(120, 36)) as pilot:
+        while app.scoring not in ("done", "failed"):
+            await asyncio.sleep(0.2)
+        await pilot.pause()
+        doc = next(i for i, d in enumerate(docs) if "danube" in d.id)
+        at = docs[doc].text.index("Black Forest")
+        app.session.goto(doc, app.session.rows[doc].token_at(at))
+        app.refresh_view(tables=True)
+        await pilot.pause(0.5)
+        out.write_text(app.export_screenshot(title="inspector"))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/app.svg")))
