@@ -90,3 +90,19 @@ async def test_a_newline_target_is_drawn_and_marked(tiny_model_dir: Path, tmp_pa
         line = app.query_one(DocumentView).render_line(0)
         marks = [seg for seg in line if seg.text == NEWLINE_MARK]
         assert len(marks) == 1 and marks[0].style.bgcolor == SELECTED.bgcolor
+
+
+async def test_the_side_panel_follows_the_terminal_size_both_ways(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    app = InspectorApp(DOCS, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu")
+    async with app.run_test(size=(200, 50)) as pilot:
+        await _scored(pilot, app)
+        wide = app.query_one("#side").size.width
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        side, text = app.query_one("#side").size.width, app.query_one("#text-pane").size.width
+        assert side < wide and side <= 38 and text >= 40, (wide, side, text)
+        await pilot.resize_terminal(200, 50)
+        await pilot.pause()
+        assert app.query_one("#side").size.width == wide

@@ -72,7 +72,7 @@ class InspectorApp(App[None]):
     CSS = """
     #main { height: 1fr; }
     #text-pane { width: 1fr; }
-    #side { width: 44; }
+    #side { width: 38%; min-width: 36; max-width: 60; }  /* follows the terminal, both ways */
     #progress { height: 1; padding: 0 1; }
     #progress Bar { width: 1fr; }
     """
@@ -308,10 +308,6 @@ class InspectorApp(App[None]):
             self._request_rows()
         else:
             self.score_corpus()
-
-    def on_resize(self) -> None:
-        width = self.size.width
-        self.query_one("#side").styles.width = 38 if width < 100 else 48 if width < 160 else 60
 
     # -- drawing ------------------------------------------------------------------------
     def refresh_view(self, tables: bool = False) -> None:
