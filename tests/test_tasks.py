@@ -145,9 +145,7 @@ def test_every_export_format_round_trips(scored, tmp_path: Path, fmt: str) -> No
         ]
         back = pl.DataFrame(
             {h: [row[i] for row in cells[1:]] for i, h in enumerate(cells[0])}
-        ).with_columns(
-            pl.exclude("task", "ci_method").str.replace_all(",", "").cast(pl.Float64)
-        )
+        ).with_columns(pl.exclude("task", "ci_method").str.replace_all(",", "").cast(pl.Float64))
         for c in t.columns[1:-1]:
             np.testing.assert_allclose(back[c].to_numpy(), t[c].to_numpy(), atol=1e-4)
         assert back["ci_method"].to_list() == t["ci_method"].to_list()
