@@ -106,3 +106,25 @@ async def test_the_side_panel_follows_the_terminal_size_both_ways(
         await pilot.resize_terminal(200, 50)
         await pilot.pause()
         assert app.query_one("#side").size.width == wide
+
+
+async def test_help_is_grouped_with_keys_as_typed_and_labels_named(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from inspector.tui.screens.help import HelpScreen
+
+    app = InspectorApp(DOCS, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        rows = app.screen.rows()
+        assert list(rows)[:5] == ["move", "jump", "search", "view", "annotate"]
+        keys = {k for group in rows.values() for k, _ in group}
+        assert {"+, =", "/", "?", "-"} <= keys and not any(
+            "plus" in k or "slash" in k for k in keys
+        )
+        first = rows["annotate"][0]
+        assert first[0] == "1-4" and "1 grammar" in first[1] and "world_knowledge" in first[1]
+        assert sum(what.startswith("annotate: label the target with label") for _, what in
+                   rows["annotate"]) == 0  # fmt: skip
+        await pilot.press("escape")

@@ -126,7 +126,7 @@ class InspectorApp(App[None]):
             "t",
             "pick_task",
             "task",
-            tooltip="choose the task to jump to (cycles; shown in the status line)",
+            tooltip="choose the task f/F jump to: first the one under the cursor, then the others",
         ),
         Binding(
             "f",
@@ -788,7 +788,8 @@ class InspectorApp(App[None]):
         self.push_screen(ReportScreen("loss by task, across model sizes", report))
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen([b for b in self.BINDINGS if isinstance(b, Binding)]))
+        bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
+        self.push_screen(HelpScreen(bindings, self.labels))
 
     async def action_quit(self) -> None:
         self.save_place()
