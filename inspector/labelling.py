@@ -144,8 +144,8 @@ class Labelling:
             pos += 1
         return None
 
-    def rule_agreement(self) -> dict[str, float]:
-        """Per rule, how often people agreed with it so far: (agree + 1) / (labelled + 2)."""
+    def rule_counts(self) -> dict[str, tuple[int, int]]:
+        """Per rule, (labels that agreed with it, labels) so far, everyone's."""
         table = self.store.table(corpus=self.corpus)
         counts: dict[str, list[int]] = {}
         for row in table.iter_rows(named=True):
@@ -153,7 +153,17 @@ class Labelling:
                 c = counts.setdefault(row["heuristic_reason"], [0, 0])
                 c[0] += row["label"] == row["heuristic"]
                 c[1] += 1
-        return {rule: (a + 1) / (n + 2) for rule, (a, n) in counts.items()}
+        return {rule: (a, n) for rule, (a, n) in counts.items()}
+
+    def rule_agreement(self) -> dict[str, float]:
+        """Per rule, how often people agreed with it so far: (agree + 1) / (labelled + 2)."""
+        return {rule: (a + 1) / (n + 2) for rule, (a, n) in self.rule_counts().items()}
+
+    def given(self) -> dict[str, Any] | None:
+        """This annotator's standing action on the target under the cursor, if any: what
+        going back (backspace) to a labelled target shows."""
+        here = self.current()
+        return self.done.get(self._span(*here)) if here is not None else None
 
     def _span(self, doc: int, pos: int) -> tuple[str, int, int]:
         rows = self.session.rows[doc]

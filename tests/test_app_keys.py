@@ -128,3 +128,24 @@ async def test_help_is_grouped_with_keys_as_typed_and_labels_named(
         assert sum(what.startswith("annotate: label the target with label") for _, what in
                    rows["annotate"]) == 0  # fmt: skip
         await pilot.press("escape")
+
+
+async def test_annotation_panel_shows_a_given_label_progress_and_why_uncertain(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from inspector.tui.app import AnnotateOptions
+
+    options = AnnotateOptions(tmp_path / "labels.sqlite", "ana", "uncertain")
+    app = InspectorApp(
+        DOCS, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu", annotate=options
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _scored(pilot, app)
+        panel = app.query_one("#annotation")
+        assert "no labels yet, so its targets come by loss" in str(panel.render())
+        await pilot.press("1")  # grammar
+        text = str(panel.render())
+        assert "1 of " in text and "done: 1 labelled" in text
+        assert "agreed with it" in text or "no labels yet" in text
+        await pilot.press("backspace")
+        assert "this target: labelled grammar" in str(panel.render())

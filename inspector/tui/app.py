@@ -333,7 +333,9 @@ class InspectorApp(App[None]):
         panel = self.query_one(AnnotationPanel)
         panel.display = self.mode == "annotate" and self.labelling is not None
         if panel.display and self.labelling is not None:
-            panel.show(self.labelling, self.labels, self.annotate_options.db.name)
+            panel.show(
+                self.labelling, self.labels, self.annotate_options.db.name, self.session.row()
+            )
 
     def refresh_status(self) -> None:
         s = self.session

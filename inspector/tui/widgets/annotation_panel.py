@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -21,16 +23,38 @@ class AnnotationPanel(Static):
         super().__init__(id=id)
         self.border_title = "annotate"
 
-    def show(self, labelling: Labelling, labels: list[str], db_name: str) -> None:
+    def show(
+        self,
+        labelling: Labelling,
+        labels: list[str],
+        db_name: str,
+        row: dict[str, Any] | None = None,
+    ) -> None:
+        """The order, who labels into which file, progress, what this target already got
+        (after going back), why it came now (`uncertain`), and the label keys."""
         p = labelling.progress()
         total = max(1, p.labelled + p.skipped + p.left)
-        done = round(BAR * (p.labelled + p.skipped) / total)
+        finished = p.labelled + p.skipped
+        done = max(1 if finished else 0, round(BAR * finished / total))  # one cell once begun
         text = Text.assemble(
             ("order ", "dim"), labelling.order + (f":{labelling.per_task}" if labelling.order == "stratified" else ""),
             ("  by ", "dim"), visible.line(labelling.annotator), ("  into ", "dim"), visible.line(db_name), "\n",
             ("█" * done, "green"), ("░" * (BAR - done), "dim"),
-            f" {p.labelled} labelled, {p.skipped} skipped, {p.left} left\n",
+            f" {finished:,} of {total:,} done: {p.labelled:,} labelled, {p.skipped:,} skipped\n",
         )  # fmt: skip
+        given = labelling.given()
+        if given is not None:  # back on a target already done: say what it got
+            what = "skipped" if given["action"] == "skip" else f"labelled {given['label']}"
+            text.append(f"this target: {visible.line(what)} (a new key replaces it)\n", "bold")
+        if labelling.order == "uncertain" and row is not None:
+            rule = row["task_reason"]
+            agreed, n = labelling.rule_counts().get(rule, (0, 0))
+            why = (
+                f"people agreed with it {agreed} of {n} times so far"
+                if n
+                else "no labels yet, so its targets come by loss, highest first"
+            )
+            text.append(f"rule {visible.line(rule)}: {why}\n", "dim")
         for i, label in enumerate(labels, 1):
             text.append(f"{i} ", style="bold")
             text.append(visible.line(label), style=TASK_STYLES.get(label, "bold green"))
