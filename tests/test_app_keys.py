@@ -149,3 +149,11 @@ async def test_annotation_panel_shows_a_given_label_progress_and_why_uncertain(
         assert "agreed with it" in text or "no labels yet" in text
         await pilot.press("backspace")
         assert "this target: labelled grammar" in str(panel.render())
+
+
+async def test_the_status_line_says_loading_model_once(tmp_path: Path) -> None:
+    app = InspectorApp(DOCS, "t", tmp_path, model_spec=str(tmp_path / "none"), device="cpu")
+    async with app.run_test(size=(120, 30)):
+        app.model_label = app.scoring = "loading model"
+        app.refresh_status()
+        assert str(app.query_one("#status").render()).count("loading model") == 1

@@ -353,7 +353,7 @@ class InspectorApp(App[None]):
             ("jump", " ".join(filters)),
             ("", self.model_label),
         ]
-        if self.scoring != "done":
+        if self.scoring not in ("done", self.model_label):  # never "loading model" twice
             parts.append(("", self.scoring))
         self.query_one(StatusLine).show(parts)
 
