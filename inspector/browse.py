@@ -98,15 +98,23 @@ class Session:
     # -- data ---------------------------------------------------------------------------
     def add_table(self, table: pl.DataFrame | list[tuple[str, DocRows]]) -> list[int]:
         """Take in scored rows of one or more documents, as a table or already split by
-        `split_rows` (the app does that off its event loop); returns the documents added."""
+        `split_rows` (the app does that off its event loop); returns the documents added.
+
+        A long document may come in growing pieces (its first targets, then more, then all
+        of them with their final tags): rows at least as long as what is here replace it;
+        shorter ones are ignored."""
         parts = split_rows(table) if isinstance(table, pl.DataFrame) else table
         added = []
         for doc_id, rows in parts:
             i = self.index.get(doc_id)
-            if i is not None and i not in self.rows:
-                self.rows[i] = rows
-                self._scored.append(rows.table)
-                added.append(i)
+            old = self.rows.get(i) if i is not None else None
+            if i is None or (old is not None and len(rows) < len(old)):
+                continue
+            self.rows[i] = rows
+            if old is not None:
+                self._scored = [t for t in self._scored if t is not old.table]
+            self._scored.append(rows.table)
+            added.append(i)
         return added
 
     def forget(self, doc: int) -> None:

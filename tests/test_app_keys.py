@@ -157,3 +157,40 @@ async def test_the_status_line_says_loading_model_once(tmp_path: Path) -> None:
         app.model_label = app.scoring = "loading model"
         app.refresh_status()
         assert str(app.query_one("#status").render()).count("loading model") == 1
+
+
+async def test_a_long_document_appears_piece_by_piece_and_ends_whole(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from inspector.lm.scoring import ScoreConfig
+    from inspector.pipeline import score_corpus
+    from inspector.tui.app import CHUNK_CHARS
+
+    text = "\n\n".join(f"Paragraph {i}: the river {i} flows into the sea." for i in range(600))
+    assert len(text) > 3 * CHUNK_CHARS
+    docs = [Document("long", text)]
+    config = ScoreConfig(window=32, stride=16)
+    app = InspectorApp(
+        docs, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu", config=config
+    )
+    seen: set[int] = set()
+    async with app.run_test(size=(120, 30)) as pilot:
+        while app.scoring not in ("done", "failed"):
+            rows = app.session.rows.get(0)
+            if rows is not None:
+                seen.add(len(rows))
+                await pilot.press("l")  # keys move within the part already scored
+            await asyncio.sleep(0.02)
+        await pilot.pause()
+        assert app.error == ""
+        final = app.session.rows[0].table
+    from inspector.lm.loading import load_model
+
+    lm = load_model(str(tiny_model_dir), tmp_path / "c2", device="cpu")
+    whole = score_corpus(docs, lm, config).table
+    assert len(seen) > 2 and max(seen) == whole.height  # several sizes on the way
+    assert final.select("pos", "token_id", "task", "task_reason", "word").equals(
+        whole.select("pos", "token_id", "task", "task_reason", "word")
+    )

@@ -399,6 +399,12 @@ class InspectorApp(App[None]):
             if worker.is_cancelled:
                 return
             chunk = self._next_chunk(left)
+            if len(chunk) == 1 and len(docs[chunk[0]].text) > CHUNK_CHARS:
+                i = chunk[0]
+                parts[i] = self._score_long(docs[i], lm, rules, done_chars, total)
+                left.discard(i)
+                done_chars += len(docs[i].text)
+                continue
             result = score_corpus([docs[i] for i in chunk], lm, self.config, rules=rules)
             for i in chunk:
                 parts[i] = result.table.filter(pl.col("doc_id") == docs[i].id)
@@ -476,6 +482,39 @@ class InspectorApp(App[None]):
         self.scoring = "done"
         self.query_one(ProgressBar).display = False
         self.refresh_view(tables=True)
+
+    def _score_long(
+        self, doc: Document, lm: Any, rules: RuleSet, done_chars: int, total: int
+    ) -> Any:
+        """Score one long document in slices of about `CHUNK_CHARS` characters, each shown
+        as it is done (the part scored can be read and stepped through meanwhile); then tag
+        the whole document once, so its tags are those of any other run of the request."""
+        import polars as pl
+
+        from inspector.lm.scoring import Scorer
+        from inspector.pipeline import score_slice_untagged, tag_table
+        from inspector.table import SCORE_SCHEMA
+        from taggers.tagger import TaskTagger
+
+        worker = get_current_worker()
+        scorer, tagger = Scorer(lm, self.config), TaskTagger(rules)
+        tokenized = scorer.tokenize([doc.text])[0]
+        pieces: list[pl.DataFrame] = []
+        for a, b in scorer.slices(tokenized, CHUNK_CHARS):
+            if worker.is_cancelled:
+                break
+            scores, tags = score_slice_untagged(doc, scorer, tokenized, (a, b), tagger)
+            pieces.append(scores.hstack(tags()))
+            end = int(tokenized.offsets[b - 1, 1])
+            self.post_message(
+                DocumentsScored(split_rows(pl.concat(pieces)), (done_chars + end) / total)
+            )
+        if worker.is_cancelled or not pieces:
+            return pl.concat(pieces) if pieces else None
+        scores = pl.concat(pieces).select(list(SCORE_SCHEMA))
+        table = scores.hstack(tag_table(tagger, [doc], scores))
+        self.post_message(DocumentsScored(split_rows(table), (done_chars + len(doc.text)) / total))
+        return table
 
     def _next_chunk(self, left: set[int]) -> list[int]:
         """The unscored document nearest after the one on screen, and those after it."""
