@@ -440,11 +440,13 @@ NARROW_DROPS = (
 )  # fmt: skip
 
 
-def fit_width(table: pl.DataFrame, width: int) -> tuple[pl.DataFrame, list[str]]:
-    """`table` without the columns it must lose (in `NARROW_DROPS` order) for its aligned
+def fit_width(
+    table: pl.DataFrame, width: int, drops: Sequence[str] = NARROW_DROPS
+) -> tuple[pl.DataFrame, list[str]]:
+    """`table` without the columns it must lose (in `drops` order) for its aligned
     rendering to fit `width` characters; and the columns left out."""
     dropped: list[str] = []
-    for column in NARROW_DROPS:
+    for column in drops:
         if max(map(len, render(table, "table").splitlines()), default=0) <= width:
             break
         if column in table.columns:

@@ -114,8 +114,9 @@ class InspectorApp(App[None]):
             show=False,
             tooltip="agreement of the heuristics with people, and between people",
         ),
-        Binding("right,l", "step(1)", "next", tooltip="next token"),
-        Binding("left,h", "step(-1)", "prev", tooltip="previous token"),
+        # the arrows need no footer space: at 80 columns it keeps ? help and q quit instead
+        Binding("right,l", "step(1)", "next", show=False, tooltip="next token"),
+        Binding("left,h", "step(-1)", "prev", show=False, tooltip="previous token"),
         Binding("w,ctrl+right", "word(1)", "word", show=False, tooltip="next word"),
         Binding("b,ctrl+left", "word(-1)", "word back", show=False, tooltip="previous word"),
         Binding("],down", "document(1)", "doc", tooltip="next document"),
@@ -272,7 +273,7 @@ class InspectorApp(App[None]):
                 yield TaskTable(id="tasks")
         yield ProgressBar(id="progress", total=100, show_eta=False)
         yield StatusLine(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def notify(
         self,
@@ -796,7 +797,7 @@ class InspectorApp(App[None]):
             import polars as pl
 
             from inspector.pipeline import cached_runs
-            from inspector.tasks import Run, compare, describe, plot, render
+            from inspector.tasks import Run, compare, describe, fit_width, plot, render
 
             found = cached_runs(cache_dir, corpus, rules_hash)
             if not found:
@@ -822,9 +823,13 @@ class InspectorApp(App[None]):
                 )
             )
             drawing = plot(
-                table.with_columns(pl.col("n_params").fill_null(0)), max(40, width - 8), 18
+                table.with_columns(pl.col("n_params").fill_null(0)), max(40, width - 14), 18
             )
-            return f"{note}\n\n{render(shown, 'table')}\n{drawing}"
+            fitted, dropped = fit_width(  # inside the modal's frame and scrollbar
+                shown, max(40, width - 14), ("n_params", "loss_contribution", "tokens")
+            )
+            left_out = f"\n(left out to fit: {', '.join(dropped)})" if dropped else ""
+            return f"{note}{left_out}\n\n{render(fitted, 'table')}\n{drawing}"
 
         self.push_screen(ReportScreen("loss by task, across model sizes", report))
 

@@ -13,13 +13,24 @@ class Legend(Static):
     Legend { height: 1; padding: 0 1; }
     """
 
+    mode = "loss"
+
     def show(self, mode: str) -> None:
+        """The scale of `mode`; at widths where the full form does not fit, a compact one
+        (every bucket is always shown: a legend missing a colour misleads)."""
+        self.mode = mode
         if mode == "loss":
             title, labels, styles = "loss (nats) ", loss_labels(), LOSS_STYLES
         else:
             title, labels, styles = "rank ", rank_labels(), RANK_STYLES
-        text = Text(title, style="dim")
+        full = Text(title, style="dim")
+        compact = Text(title.split(" ")[0] + " ", style="dim")
         for label, style in zip(labels, styles, strict=True):
-            text.append(f" {label} ", style=style)
-        text.append("  c: switch", style="dim")
-        self.update(text, layout=False)
+            full.append(f" {label} ", style=style)
+            compact.append(f"{label.replace('0.', '.')} ", style=style)
+        full.append("  c: switch", style="dim")
+        width = self.size.width - 2 if self.size.width else 200  # inside the padding
+        self.update(full if full.cell_len <= width else compact, layout=False)
+
+    def on_resize(self) -> None:
+        self.show(self.mode)

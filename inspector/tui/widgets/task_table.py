@@ -13,18 +13,23 @@ from inspector.tui.widgets.task_panel import TASK_STYLES
 
 
 def task_table(title: str, summary: pl.DataFrame) -> Table:
-    table = Table(title=title, title_justify="left", box=None, padding=(0, 1), expand=True)
-    table.add_column("task", no_wrap=True)
-    table.add_column("tokens", justify="right")
-    table.add_column("loss", justify="right")  # mean, nats
-    table.add_column("share", justify="right")  # of the summed loss
-    for row in summary.iter_rows(named=True):
-        table.add_row(
+    rows = [
+        (
             Text.assemble((visible.line(row["task"]), TASK_STYLES.get(row["task"], "green"))),
             f"{row['tokens']:,}",
             f"{row['mean_nll']:.2f}",
             f"{row['loss_share']:.0%}",
         )
+        for row in summary.iter_rows(named=True)
+    ]
+    table = Table(title=title, title_justify="left", box=None, padding=(0, 1), expand=True)
+    # in a narrow panel a long task name is cut ("world_kn…"), never a number
+    table.add_column("task", no_wrap=True, overflow="ellipsis", ratio=1)
+    for i, name in enumerate(("tokens", "loss", "share"), 1):  # loss: mean nats; share: of loss
+        widest = max([len(name), *(len(r[i]) for r in rows)])
+        table.add_column(name, justify="right", no_wrap=True, min_width=widest)
+    for r in rows:
+        table.add_row(*r)
     return table
 
 
@@ -37,7 +42,7 @@ class TaskTable(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.border_title = "loss by task (mean nats, share)"
+        self.border_title = "loss by task (nats)"
 
     def show(
         self, document: pl.DataFrame, everything: pl.DataFrame, scored_docs: int, total_docs: int
