@@ -157,13 +157,7 @@ class Store:
         returns how many were added. Every row is checked first, and what is here is read in
         the same write transaction that adds the rest: all or nothing, and two imports of one
         file at the same time add each row once."""
-        missing = [
-            c for c in COLUMNS[1:] if c not in rows.columns and c not in ("undone", "note", "model")
-        ]
-        if missing:
-            raise AnnotationError(
-                f"not an annotations export (missing columns: {', '.join(missing)})"
-            )
+        _require_columns(rows.columns, "")
         checked = [
             check_row(r, f"row {n}", lenient=True)
             for n, r in enumerate(rows.iter_rows(named=True), 1)
@@ -218,6 +212,15 @@ _SCHEMA = {
     "nll": pl.Float64, "rank": pl.Int64, "heuristic": pl.String, "heuristic_reason": pl.String,
     "created": pl.Float64, "undone": pl.Float64,
 }  # fmt: skip
+
+
+def _require_columns(columns: list[str], where: str) -> None:
+    """Refuse an export without every column a label needs (undone, note, model may be absent)."""
+    missing = [c for c in COLUMNS[1:] if c not in columns and c not in ("undone", "note", "model")]
+    if missing:
+        raise AnnotationError(
+            f"{where}not an annotations export (missing columns: {', '.join(missing)})"
+        )
 
 
 def _open(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -574,15 +577,7 @@ def read_export(path: Path) -> pl.DataFrame:
         rows = _jsonl_rows(path)
     elif suffix in (".csv", ".parquet"):
         table = _read_table(path, suffix[1:])
-        missing = [
-            c
-            for c in COLUMNS[1:]
-            if c not in table.columns and c not in ("undone", "note", "model")
-        ]
-        if missing:
-            raise AnnotationError(
-                f"{path}: not an annotations export (missing columns: {', '.join(missing)})"
-            )
+        _require_columns(table.columns, f"{path}: ")
         rows = [
             check_row(r, f"{path}: row {n} after the header", lenient=True)
             for n, r in enumerate(table.iter_rows(named=True), 1)
