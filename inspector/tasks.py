@@ -481,13 +481,18 @@ def plot(table: pl.DataFrame, width: int = 80, height: int = 20) -> str:
     models = table.select("model", "n_params").unique(maintain_order=True)
     rows = table.filter(pl.col("task") != "all") if "task" in table.columns else table
     if models.height < 2:
-        plt.bar(rows["task"].to_list(), rows["loss_contribution"].to_list())
+        # rounded as the tables print them: floating-point noise in the last digits (thread
+        # count, BLAS) must not move the axis labels between two runs of the same table
+        plt.bar(rows["task"].to_list(), [round(v, 4) for v in rows["loss_contribution"].to_list()])
         plt.title("loss contribution per task (nats/token)")
     else:
         for task in rows["task"].unique(maintain_order=True).to_list():
             part = rows.filter(pl.col("task") == task).sort("n_params")
             plt.plot(
-                part["n_params"].to_list(), part["mean_nll"].to_list(), label=task, marker="dot"
+                part["n_params"].to_list(),
+                [round(v, 4) for v in part["mean_nll"].to_list()],
+                label=task,
+                marker="dot",
             )
         plt.xscale("log")
         plt.xlabel("parameters")
