@@ -73,6 +73,7 @@ class Labelling:
         self.position: dict[tuple[int, int], int] = {}  # queue index of each queued target
         self.index = 0  # where in the queue the cursor is
         self.pending_note = ""
+        self._rule_counts: dict[str, tuple[int, int]] | None = None
         self.done: dict[
             tuple[str, int, int], dict[str, Any]
         ] = {}  # span -> this annotator's live action
@@ -145,7 +146,14 @@ class Labelling:
         return None
 
     def rule_counts(self) -> dict[str, tuple[int, int]]:
-        """Per rule, (labels that agreed with it, labels) so far, everyone's."""
+        """Per rule, (labels that agreed with it, labels) so far, everyone's. Read from the
+        store once, then again after each action of this annotator (the panel asks at every
+        key; others' labels count from this annotator's next action)."""
+        if self._rule_counts is None:
+            self._rule_counts = self._read_rule_counts()
+        return self._rule_counts
+
+    def _read_rule_counts(self) -> dict[str, tuple[int, int]]:
         table = self.store.table(corpus=self.corpus)
         counts: dict[str, list[int]] = {}
         for row in table.iter_rows(named=True):
@@ -207,6 +215,7 @@ class Labelling:
             rank=row["rank"], heuristic=row["task"], heuristic_reason=row["task_reason"],
         )  # fmt: skip
         label_id = self.store.add(item)
+        self._rule_counts = None
         self.pending_note = ""
         self.done[self._span(doc, pos)] = {
             "id": label_id,
@@ -229,6 +238,7 @@ class Labelling:
         row = self.store.undo(self.annotator, self.corpus)
         if row is None:
             return False
+        self._rule_counts = None
         span = (row["doc_id"], row["char_start"], row["char_end"])
         self.done = {}
         self._load_done()  # an earlier action on the same span may still stand

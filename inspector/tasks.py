@@ -213,16 +213,16 @@ def _bootstrap_small(
     small = out.filter(pl.col("ci_method") == "bootstrap")
     if small.is_empty():
         return out
+    values = _losses_of(small, frame, keys, parent)
     rng = np.random.default_rng(0)
     low, high = out["mean_nll_ci_low"].to_list(), out["mean_nll_ci_high"].to_list()
     index = out.with_row_index("_row").filter(pl.col("ci_method") == "bootstrap")
     for row in index.iter_rows(named=True):
-        # the closing rows ("all") hold every token of their parent (or of the table)
-        match = [pl.col(k) == row[k] for k in keys if row[k] != "all" or k in parent]
-        values = (frame.filter(*match) if match else frame).select("nll").collect()["nll"]
-        draws = rng.integers(0, len(values), size=(BOOTSTRAP_RESAMPLES, len(values)))
-        means = values.to_numpy()[draws].mean(axis=1)
-        low[row["_row"]], high[row["_row"]] = np.quantile(means, [0.025, 0.975]).tolist()
+        nll = values[tuple(row[k] for k in keys)]
+        draws = rng.integers(0, len(nll), size=(BOOTSTRAP_RESAMPLES, len(nll)))
+        low[row["_row"]], high[row["_row"]] = np.quantile(
+            nll[draws].mean(axis=1), [0.025, 0.975]
+        ).tolist()
     return out.with_columns(
         pl.Series("mean_nll_ci_low", low, dtype=pl.Float64),
         pl.Series("mean_nll_ci_high", high, dtype=pl.Float64),
@@ -240,6 +240,28 @@ def _aggregate(frame: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
         pl.col("entropy").mean().alias("mean_entropy"),
     ]
     return frame.group_by(keys).agg(aggs) if keys else frame.select(aggs)
+
+
+def _losses_of(
+    rows: pl.DataFrame, frame: pl.LazyFrame, keys: list[str], parent: list[str]
+) -> dict[tuple[Any, ...], Any]:
+    """The losses of each of `rows` (summary rows, keyed by `keys`), read in one pass per
+    kind of row: the groups, and the closing `all` rows (all tokens of their parent)."""
+    import numpy as np
+
+    out: dict[tuple[Any, ...], Any] = {}
+    closing = [k for k in keys if k not in parent]  # "all" in a closing row
+    groups = rows.filter(pl.all_horizontal(pl.col(k) != "all" for k in closing))
+    totals = rows.filter(pl.all_horizontal(pl.col(k) == "all" for k in closing))
+    for part, on in ((groups, keys), (totals, parent)):
+        if part.is_empty():
+            continue
+        lazy = frame.join(part.lazy().select(on), on=on, how="semi") if on else frame
+        table = lazy.group_by(on or pl.lit(0).alias("_all")).agg(pl.col("nll")).collect()
+        for row in table.iter_rows(named=True):
+            key = tuple(row[k] if k in on else "all" for k in keys)
+            out[key] = np.sort(np.asarray(row["nll"], dtype=np.float64))  # order-free: same draws
+    return out
 
 
 def differing(runs: Sequence[Run]) -> list[str]:

@@ -101,6 +101,17 @@ def tiny_family(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     ]
 
 
+def plain_word(text: str) -> dict[str, object]:
+    """The features a rule reads, for a word that is nothing in particular (tests of rules)."""
+    return {
+        "text": text, "lower": text.lower(), "lemma": text, "pos": "X", "tag": "", "dep": "",
+        "ent_type": "", "morph": frozenset(), "is_punct": False, "is_alpha": text.isalpha(),
+        "is_digit": text.isdigit(), "like_num": False, "is_lower": text.islower(),
+        "is_upper": text.isupper(), "is_title": text.istitle(), "is_stop": False,
+        "in_entity": False, "inflected": False, "prev_text": "", "next_text": "",
+    }  # fmt: skip
+
+
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m inspector ARGS` in a fresh process, offline, its output captured."""
     return subprocess.run(

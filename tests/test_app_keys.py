@@ -13,6 +13,10 @@ DOCS = [
 ]
 
 
+def _app(model: Path, cache: Path, docs: list[Document] = DOCS, **options: object) -> InspectorApp:
+    return InspectorApp(docs, "t", cache, model_spec=str(model), device="cpu", **options)  # type: ignore[arg-type]
+
+
 async def _scored(pilot, app: InspectorApp) -> None:
     import asyncio
 
@@ -27,7 +31,7 @@ async def _scored(pilot, app: InspectorApp) -> None:
 async def test_n_goes_to_the_next_match_by_key_and_by_palette(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    app = InspectorApp(DOCS, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu")
+    app = _app(tiny_model_dir, tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await _scored(pilot, app)
         s = app.session
@@ -48,7 +52,7 @@ async def test_n_goes_to_the_next_match_by_key_and_by_palette(
 async def test_the_palette_shows_each_command_once_with_its_key(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    app = InspectorApp(DOCS, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu")
+    app = _app(tiny_model_dir, tmp_path)
     async with app.run_test(size=(100, 30)):
         commands = list(app.get_system_commands(app.screen))
         names = [c.title.split(" (")[0].lower() for c in commands]
@@ -60,7 +64,7 @@ async def test_the_palette_shows_each_command_once_with_its_key(
 async def test_the_status_line_says_which_key_uses_which_filter_and_t_starts_here(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    app = InspectorApp(DOCS, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu")
+    app = _app(tiny_model_dir, tmp_path)
     async with app.run_test(size=(120, 30)) as pilot:
         await _scored(pilot, app)
         s = app.session
@@ -78,7 +82,7 @@ async def test_a_newline_target_is_drawn_and_marked(tiny_model_dir: Path, tmp_pa
     from inspector.tui.widgets.styles import SELECTED
 
     docs = [Document("n", "First line.\nSecond line.")]
-    app = InspectorApp(docs, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu")
+    app = _app(tiny_model_dir, tmp_path, docs)
     async with app.run_test(size=(100, 30)) as pilot:
         await _scored(pilot, app)
         s = app.session
@@ -95,7 +99,7 @@ async def test_a_newline_target_is_drawn_and_marked(tiny_model_dir: Path, tmp_pa
 async def test_the_side_panel_follows_the_terminal_size_both_ways(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    app = InspectorApp(DOCS, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu")
+    app = _app(tiny_model_dir, tmp_path)
     async with app.run_test(size=(200, 50)) as pilot:
         await _scored(pilot, app)
         wide = app.query_one("#side").size.width
@@ -113,7 +117,7 @@ async def test_help_is_grouped_with_keys_as_typed_and_labels_named(
 ) -> None:
     from inspector.tui.screens.help import HelpScreen
 
-    app = InspectorApp(DOCS, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu")
+    app = _app(tiny_model_dir, tmp_path)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -136,9 +140,7 @@ async def test_annotation_panel_shows_a_given_label_progress_and_why_uncertain(
     from inspector.tui.app import AnnotateOptions
 
     options = AnnotateOptions(tmp_path / "labels.sqlite", "ana", "uncertain")
-    app = InspectorApp(
-        DOCS, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu", annotate=options
-    )
+    app = _app(tiny_model_dir, tmp_path, annotate=options)
     async with app.run_test(size=(120, 40)) as pilot:
         await _scored(pilot, app)
         panel = app.query_one("#annotation")
@@ -152,8 +154,9 @@ async def test_annotation_panel_shows_a_given_label_progress_and_why_uncertain(
 
 
 async def test_the_status_line_says_loading_model_once(tmp_path: Path) -> None:
-    app = InspectorApp(DOCS, "t", tmp_path, model_spec=str(tmp_path / "none"), device="cpu")
-    async with app.run_test(size=(120, 30)):
+    app = _app(tmp_path / "none", tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await _scored(pilot, app)  # the missing model has failed: no message is left in flight
         app.model_label = app.scoring = "loading model"
         app.refresh_status()
         assert str(app.query_one("#status").render()).count("loading model") == 1
@@ -172,9 +175,7 @@ async def test_a_long_document_appears_piece_by_piece_and_ends_whole(
     assert len(text) > 3 * CHUNK_CHARS
     docs = [Document("long", text)]
     config = ScoreConfig(window=32, stride=16)
-    app = InspectorApp(
-        docs, "t", tmp_path, model_spec=str(tiny_model_dir), device="cpu", config=config
-    )
+    app = _app(tiny_model_dir, tmp_path, docs, config=config)
     seen: set[int] = set()  # the sizes of the document's rows as they arrived
     add_table = app.session.add_table
 

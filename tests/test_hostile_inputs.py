@@ -14,14 +14,13 @@ import re
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import run_cli
+from conftest import plain_word, run_cli
 from corpora import Document, iter_corpus, read_corpus
 from inspector.errors import CorpusError, InspectorError
 from taggers.rules import REGEX_TIMEOUT, RulesError, load_rules
@@ -140,16 +139,6 @@ def test_utf8_byte_order_mark_is_not_text(tmp_path: Path, name: str, body: str) 
 RULES = (
     'version = 1\n\n[[rule]]\nname = "punct"\ntask = "punctuation"\nwhen = { is_punct = true }\n\n'
 )
-
-
-def plain_word(text: str) -> dict[str, Any]:
-    return {
-        "text": text, "lower": text.lower(), "lemma": text, "pos": "X", "tag": "", "dep": "",
-        "ent_type": "", "morph": frozenset(), "is_punct": False, "is_alpha": text.isalpha(),
-        "is_digit": text.isdigit(), "like_num": False, "is_lower": text.islower(),
-        "is_upper": text.isupper(), "is_title": text.istitle(), "is_stop": False,
-        "in_entity": False, "inflected": False, "prev_text": "", "next_text": "",
-    }  # fmt: skip
 
 
 def slow_rules(tmp_path: Path, pattern: str, key: str = "text_regex") -> Path:

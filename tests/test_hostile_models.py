@@ -7,10 +7,10 @@ or `loss nan` with exit 0.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import pickle
-import re
 import shutil
 import struct
 from pathlib import Path
@@ -68,11 +68,22 @@ def test_a_folder_that_asks_to_run_its_own_code_is_refused_without_a_prompt(
 
 def test_every_transformers_load_passes_trust_remote_code_false() -> None:
     """Belt and braces: the pre-check above refuses such folders, and transformers is never
-    left to decide (it prompts on a terminal when the argument is missing)."""
+    left to decide (it prompts on a terminal when the argument is missing). Read from the
+    syntax tree, so a call split over lines is checked as one call."""
+    calls = 0
     for path in (ROOT / "inspector").rglob("*.py"):
-        text = path.read_text()
-        for call in re.finditer(r"from_pretrained\((.*?)\)\s*(?:\n|$)", text, re.S):
-            assert "trust_remote_code=False" in call.group(1), f"{path}: {call.group(0)[:80]}"
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr != "from_pretrained":
+                continue
+            calls += 1
+            given = {k.arg: k.value for k in node.keywords}
+            value = given.get("trust_remote_code")
+            assert isinstance(value, ast.Constant) and value.value is False, (
+                f"{path}:{node.lineno}: from_pretrained without trust_remote_code=False"
+            )
+    assert calls >= 4  # the folder load (tokenizer, model) and the GGUF conversion (both)
 
 
 @pytest.mark.parametrize("kind", ["garbage-safetensors", "random-bin", "malicious-bin"])

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import plain_word
 from taggers.rules import RulesError, load_rules
 from taggers.tagger import TaskTagger, _word_features
 
@@ -115,7 +116,7 @@ def _word_spans(tagger: TaskTagger, text: str) -> list[tuple[int, int]]:
 def test_piece_level_rules() -> None:
     rules = load_rules()
     mangoes = {
-        **_plain_word("mangoes"),
+        **plain_word("mangoes"),
         "pos": "NOUN",
         "tag": "NNS",
         "lemma": "mango",
@@ -123,20 +124,10 @@ def test_piece_level_rules() -> None:
     }
     assert rules.decide(mangoes, " mango", True).name == "content_word"  # type: ignore[union-attr]
     assert rules.decide(mangoes, "es", False).name == "inflection"  # type: ignore[union-attr]
-    neilia = {**_plain_word("Neilia"), "pos": "PROPN", "tag": "NNP", "is_lower": False}
+    neilia = {**plain_word("Neilia"), "pos": "PROPN", "tag": "NNP", "is_lower": False}
     assert rules.decide(neilia, "ilia", False).name == "proper_noun"  # type: ignore[union-attr]
-    iphone = {**_plain_word("iphone"), "pos": "PROPN", "tag": "NNP"}
+    iphone = {**plain_word("iphone"), "pos": "PROPN", "tag": "NNP"}
     assert rules.decide(iphone, " iphone", True).name == "lowercase_proper_noun"  # type: ignore[union-attr]
-
-
-def _plain_word(text: str) -> dict[str, object]:
-    return {
-        "text": text, "lower": text.lower(), "lemma": text, "pos": "X", "tag": "", "dep": "",
-        "ent_type": "", "morph": frozenset(), "is_punct": False, "is_alpha": text.isalpha(),
-        "is_digit": text.isdigit(), "like_num": False, "is_lower": text.islower(),
-        "is_upper": text.isupper(), "is_title": text.istitle(), "is_stop": False,
-        "in_entity": False, "inflected": False, "prev_text": "", "next_text": "",
-    }  # fmt: skip
 
 
 @settings(

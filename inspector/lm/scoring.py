@@ -505,22 +505,19 @@ class Scorer:
         A NaN logit makes every comparison false, so the target would come out as rank 1
         with loss NaN; the loss and entropy of a row are finite only if all its logits are.
         """
-        import torch
-
         bad = ~(np.isfinite(out["nll"][rows]) & np.isfinite(out["entropy"][rows]))
-        if bad.any():
-            raise ModelError(
-                message(
-                    "nonfinite",
-                    spec=self.lm.source.spec or self.lm.source.name,
-                    count=int(bad.sum()),
-                    total=len(rows),
-                    hint="its weights are damaged: check or replace the model files"
-                    if self.lm.dtype == torch.float32
-                    else f"{str(self.lm.dtype).removeprefix('torch.')} may overflow here: try --dtype "
-                    "float32, else check the model files",
-                )
-            )
+        if not bad.any():
+            return
+        dtype = str(self.lm.dtype).removeprefix("torch.")
+        hint = (
+            "its weights are damaged: check or replace the model files"
+            if dtype == "float32"
+            else f"{dtype} may overflow here: try --dtype float32, else check the model files"
+        )
+        spec = self.lm.source.spec or self.lm.source.name
+        raise ModelError(
+            message("nonfinite", spec=spec, count=int(bad.sum()), total=len(rows), hint=hint)
+        )
 
     def _score_batch(
         self, batch: Batch, tokenized: Sequence[Tokenized], starts: np.ndarray

@@ -284,11 +284,11 @@ class InspectorApp(App[None]):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        """Textual's notify, for text that may hold user strings (file names, fields, a
-        search): never parsed as markup, control characters shown as escapes."""
+        """Textual's notify, with markup off unless asked for (a message may hold file names,
+        field names or a search) and control characters shown as escapes."""
         super().notify(
             visible.text(message), title=visible.line(title), severity=severity,
-            timeout=timeout, markup=False,
+            timeout=timeout, markup=markup,
         )  # fmt: skip
 
     def on_mount(self) -> None:
@@ -296,7 +296,7 @@ class InspectorApp(App[None]):
         if place and self.session.goto(str(place.get("doc_id", ""))):
             self.pending_pos = (self.session.doc, int(place.get("pos", 0)))
         for problem in self.problems:
-            self.notify(problem, title="not opened", severity="error", timeout=30)
+            self.notify(problem, title="not opened", severity="error", timeout=30, markup=False)
         self.query_one(Legend).show("loss")
         self.query_one(DocumentView).focus()
         self.refresh_view(tables=True)
@@ -501,15 +501,19 @@ class InspectorApp(App[None]):
         scorer, tagger = Scorer(lm, self.config), TaskTagger(rules)
         tokenized = scorer.tokenize([doc.text])[0]
         pieces: list[pl.DataFrame] = []
+        shown = 0  # rows last sent to the screen
         for a, b in scorer.slices(tokenized, CHUNK_CHARS):
             if worker.is_cancelled:
                 break
             scores, tags = score_slice_untagged(doc, scorer, tokenized, (a, b), tagger)
             pieces.append(scores.hstack(tags()))
-            end = int(tokenized.offsets[b - 1, 1])
-            self.post_message(
-                DocumentsScored(split_rows(pl.concat(pieces)), (done_chars + end) / total)
-            )
+            # each message carries everything scored so far: send one when that has grown by
+            # half, so a very long document costs a few copies of its rows, not one per slice
+            if b >= 1.5 * shown:
+                shown = b
+                end = int(tokenized.offsets[b - 1, 1])
+                rows = split_rows(pl.concat(pieces))
+                self.post_message(DocumentsScored(rows, (done_chars + end) / total))
         if worker.is_cancelled or not pieces:
             return pl.concat(pieces) if pieces else None
         scores = pl.concat(pieces).select(list(SCORE_SCHEMA))
@@ -574,7 +578,9 @@ class InspectorApp(App[None]):
         self.error = message.error
         self.scoring = "failed"
         self.query_one(ProgressBar).display = False
-        self.notify(message.error, title="scoring failed", severity="error", timeout=30)
+        self.notify(
+            message.error, title="scoring failed", severity="error", timeout=30, markup=False
+        )
         self.refresh_view()
 
     # -- actions ------------------------------------------------------------------------
@@ -612,7 +618,9 @@ class InspectorApp(App[None]):
         else:  # the first press picks the task of the target under the cursor
             row = self.session.row()
             self.session.task_filter = row["task"] if row and row["task"] in tasks else tasks[0]
-        self.notify(f"f / F jump to: {self.session.task_filter or 'no task'}", timeout=2)
+        self.notify(
+            f"f / F jump to: {self.session.task_filter or 'no task'}", timeout=2, markup=False
+        )
         self.refresh_status()
 
     def action_jump(self, kind: str, direction: int) -> None:
@@ -648,7 +656,7 @@ class InspectorApp(App[None]):
             self._moved(True, doc_changed=self.session.doc != doc)
             self.refresh_view(tables=self.session.doc != doc)
         else:
-            self.notify(f"not found: {self.last_search!r}", severity="warning")
+            self.notify(f"not found: {self.last_search!r}", severity="warning", markup=False)
 
     def action_goto(self) -> None:
         self.push_screen(
@@ -665,7 +673,7 @@ class InspectorApp(App[None]):
         doc = self.session.doc
         target = self.session.find_document(where) if where else doc
         if target is None:
-            self.notify(f"no document {where!r}", severity="warning")
+            self.notify(f"no document {where!r}", severity="warning", markup=False)
             return
         self.session.goto(target, int(pos) if pos.strip().isdigit() else 0)
         self._moved(True, doc_changed=self.session.doc != doc)
@@ -721,7 +729,7 @@ class InspectorApp(App[None]):
             )
         except (AnnotationError, InspectorError) as e:
             self.mode = "browse"
-            self.notify(str(e), title="cannot annotate", severity="error", timeout=30)
+            self.notify(str(e), title="cannot annotate", severity="error", timeout=30, markup=False)
             return
         self.refresh_bindings()
 
@@ -731,7 +739,7 @@ class InspectorApp(App[None]):
         try:
             act(self.labelling)
         except InspectorError as e:
-            self.notify(str(e), title="not saved", severity="error", timeout=30)
+            self.notify(str(e), title="not saved", severity="error", timeout=30, markup=False)
             return
         self.refresh_view(tables=self.session.doc != doc)
 
@@ -762,7 +770,9 @@ class InspectorApp(App[None]):
 
     def _noted(self, text: str | None) -> None:
         if text:
-            self._labelled(lambda lab: self.notify(f"note {lab.note(text)}", timeout=2))
+            self._labelled(
+                lambda lab: self.notify(f"note {lab.note(text)}", timeout=2, markup=False)
+            )
 
     def action_agreement(self) -> None:
         db, corpus = self.annotate_options.db, self.corpus_key
@@ -849,7 +859,7 @@ class InspectorApp(App[None]):
         try:
             save_place(self.cache_dir, self.corpus_key, self.session.place())
         except (OSError, InspectorError) as e:
-            self.notify(f"could not save your place: {e}", severity="warning")
+            self.notify(f"could not save your place: {e}", severity="warning", markup=False)
 
     def on_unmount(self) -> None:
         self.save_place()
