@@ -48,10 +48,16 @@ class Agreement:
     confusion: pl.DataFrame  # rows: labels of a; columns: labels of b
     per_task: pl.DataFrame  # task, precision and recall of a against b, support
 
+    def summary(self) -> str:
+        """One line: who against whom, on how many targets, agreement and kappa."""
+        return (
+            f"{visible.line(self.name_a)} against {visible.line(self.name_b)}: {self.items} "
+            f"targets, agreement {self.accuracy:.1%}, Cohen's kappa {self.kappa:.3f}"
+        )
+
     def render(self) -> str:
         lines = [
-            f"{visible.line(self.name_a)} against {visible.line(self.name_b)}: {self.items} targets, agreement {self.accuracy:.1%}, "
-            f"Cohen's kappa {self.kappa:.3f}",
+            self.summary(),
             f"confusion (rows: {visible.line(self.name_a)}, columns: {visible.line(self.name_b)})",
         ]
         lines += _text_table(self.confusion)

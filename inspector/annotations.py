@@ -25,7 +25,7 @@ import polars as pl
 
 from inspector.errors import InspectorError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2 added corpus_path, context_before, context_after (v1 files upgrade on open)
 APPLICATION_ID = 0x494E5350  # "INSP": marks the file as an inspector annotation database
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
 WAIT_S = 2.0  # how long an action waits for another writer before saying the file is locked
@@ -48,6 +48,9 @@ SCHEMA = (  # idempotent: two processes creating one new file at once both succe
     rank INTEGER,
     heuristic TEXT,                -- the heuristic tag at that moment
     heuristic_reason TEXT,
+    corpus_path TEXT NOT NULL DEFAULT '',     -- the file(s) the document was read from
+    context_before TEXT NOT NULL DEFAULT '',  -- the document's text around the span, so a
+    context_after TEXT NOT NULL DEFAULT '',   -- label reads without the corpus
     created REAL NOT NULL,         -- unix time
     undone REAL                    -- set by undo; the row stays
 )""",
@@ -55,8 +58,13 @@ SCHEMA = (  # idempotent: two processes creating one new file at once both succe
 )
 COLUMNS = (
     "id", "corpus", "doc_id", "doc_hash", "char_start", "char_end", "token", "label", "action",
-    "note", "annotator", "model", "nll", "rank", "heuristic", "heuristic_reason", "created", "undone",
+    "note", "annotator", "model", "nll", "rank", "heuristic", "heuristic_reason", "corpus_path",
+    "context_before", "context_after", "created", "undone",
 )  # fmt: skip
+# text columns an older file or export may lack: empty when absent
+OPTIONAL_TEXT = ("note", "model", "corpus_path", "context_before", "context_after")
+ADDED_IN_2 = ("corpus_path", "context_before", "context_after")
+CONTEXT_CHARS = 80  # of the document on each side of a labelled span
 
 
 class AnnotationError(InspectorError):
@@ -81,6 +89,9 @@ class Label:
     rank: int | None = None
     heuristic: str | None = None
     heuristic_reason: str | None = None
+    corpus_path: str = ""
+    context_before: str = ""
+    context_after: str = ""
 
 
 class Store:
@@ -90,6 +101,9 @@ class Store:
         self.path = path
         self.readonly = readonly
         self.db = _open(path, readonly)
+        # every column in COLUMNS order; one a version-1 file opened read-only lacks reads ''
+        present = {r[1] for r in self.db.execute("PRAGMA table_info(labels)")}
+        self.columns = ", ".join(c if c in present else f"'' AS {c}" for c in COLUMNS)
 
     def close(self) -> None:
         self.db.close()
@@ -129,12 +143,14 @@ class Store:
         with self._write() as db:
             cur = db.execute(
                 "INSERT INTO labels (corpus, doc_id, doc_hash, char_start, char_end, token, label, action,"
-                " note, annotator, model, nll, rank, heuristic, heuristic_reason, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " note, annotator, model, nll, rank, heuristic, heuristic_reason, corpus_path,"
+                " context_before, context_after, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     item.corpus, item.doc_id, item.doc_hash, item.char_start, item.char_end, item.token,
                     item.label, "skip" if item.label is None else "label", item.note, item.annotator,
-                    item.model, item.nll, item.rank, item.heuristic, item.heuristic_reason, time.time(),
+                    item.model, item.nll, item.rank, item.heuristic, item.heuristic_reason,
+                    item.corpus_path, item.context_before, item.context_after, time.time(),
                 ),
             )  # fmt: skip
             return int(cur.lastrowid or 0)
@@ -143,7 +159,7 @@ class Store:
         """Mark this annotator's last live action on this corpus as undone; returns it."""
         with self._write() as db:
             row = db.execute(
-                "SELECT * FROM labels WHERE annotator = ? AND corpus = ? AND undone IS NULL"
+                f"SELECT {self.columns} FROM labels WHERE annotator = ? AND corpus = ? AND undone IS NULL"
                 " ORDER BY id DESC LIMIT 1",
                 (annotator, corpus),
             ).fetchone()
@@ -189,7 +205,7 @@ class Store:
 
     def table(self, corpus: str | None = None, live_only: bool = True) -> pl.DataFrame:
         """Every action (live ones only by default) as a DataFrame, oldest first."""
-        sql = "SELECT * FROM labels"
+        sql = f"SELECT {self.columns} FROM labels"
         where, args = [], []
         if corpus is not None:
             where.append("corpus = ?")
@@ -210,13 +226,17 @@ _SCHEMA = {
     "char_start": pl.Int64, "char_end": pl.Int64, "token": pl.String, "label": pl.String,
     "action": pl.String, "note": pl.String, "annotator": pl.String, "model": pl.String,
     "nll": pl.Float64, "rank": pl.Int64, "heuristic": pl.String, "heuristic_reason": pl.String,
+    "corpus_path": pl.String, "context_before": pl.String, "context_after": pl.String,
     "created": pl.Float64, "undone": pl.Float64,
 }  # fmt: skip
 
 
 def _require_columns(columns: list[str], where: str) -> None:
-    """Refuse an export without every column a label needs (undone, note, model may be absent)."""
-    missing = [c for c in COLUMNS[1:] if c not in columns and c not in ("undone", "note", "model")]
+    """Refuse an export without every column a label needs (undone and the optional text
+    columns may be absent)."""
+    missing = [
+        c for c in COLUMNS[1:] if c not in columns and c != "undone" and c not in OPTIONAL_TEXT
+    ]
     if missing:
         raise AnnotationError(
             f"{where}not an annotations export (missing columns: {', '.join(missing)})"
@@ -246,6 +266,8 @@ def _open(path: Path, readonly: bool) -> sqlite3.Connection:
         ours = _check_owner(db, path)
         if ours:
             _check(db, path)  # reads only: a damaged file gets no journal-mode switch
+            if not readonly:
+                _upgrade(db)
         elif readonly:
             what = "an empty file" if empty else "an SQLite database with no tables"
             raise AnnotationError(
@@ -323,6 +345,29 @@ def _create(db: sqlite3.Connection, path: Path) -> None:
                 db.execute(statement)
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        _rollback(db)
+        raise
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Bring a version-1 file to this schema: the added columns, empty for the rows already
+    there (nothing else changes), in one write transaction that looks again first."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version >= SCHEMA_VERSION:
+        return
+    db.execute(f"PRAGMA busy_timeout = {int(IMPORT_WAIT_S * 1000)}")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {int(WAIT_S * 1000)}")
+    try:
+        present = {r[1] for r in db.execute("PRAGMA table_info(labels)")}
+        for column in ADDED_IN_2:
+            if column not in present:
+                db.execute(f"ALTER TABLE labels ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.execute("COMMIT")
     except BaseException:
         _rollback(db)
@@ -482,7 +527,7 @@ def check_row(
             if column in _REQUIRED:
                 what = "no field" if value is _MISSING else "an empty field"
                 raise _bad_row(where, f"{what} '{name}'", "give it")
-            row[column] = "" if column in ("note", "model") else None
+            row[column] = "" if column in OPTIONAL_TEXT else None
         elif column in _INTEGERS:
             row[column] = _integer(value, lenient, where, name)
         elif column in _REALS:

@@ -921,7 +921,10 @@ def _browse(args: argparse.Namespace, annotate: bool = False) -> int:
         parse_order(args.order)  # a bad --order fails here, not in the app
         Store(args.db).close()  # a locked, damaged or newer database fails here, untouched
         options = AnnotateOptions(
-            args.db, args.annotator or getpass.getuser() or "anonymous", args.order
+            args.db,
+            args.annotator or getpass.getuser() or "anonymous",
+            args.order,
+            ", ".join(str(p.resolve()) for p in (args.paths or [bundled_path()])),
         )
     app = InspectorApp(
         docs, name, _cache_dir(args), args.model, args.device, args.dtype, config, rules,

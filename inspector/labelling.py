@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from inspector.annotations import Label, Store
+from inspector.annotations import CONTEXT_CHARS, Label, Store
 from inspector.browse import DocRows, Session
 from inspector.errors import InspectorError
 
@@ -58,7 +58,10 @@ class Labelling:
         order: str = "text",
         labels: tuple[str, ...] = BASE_LABELS,
         seed: int = 0,
+        corpus_path: str = "",
     ) -> None:
+        """Labels go to `store` under `annotator` and the corpus hash `corpus`; each also
+        keeps `corpus_path` (where the text was read from) and the text around its span."""
         self.session, self.store, self.annotator, self.corpus, self.model = (
             session,
             store,
@@ -69,6 +72,7 @@ class Labelling:
         self.order, self.per_task = parse_order(order)
         self.labels = labels
         self.seed = seed
+        self.corpus_path = corpus_path
         self.queue: list[tuple[int, int]] = []  # (document index, position)
         self.position: dict[tuple[int, int], int] = {}  # queue index of each queued target
         self.index = 0  # where in the queue the cursor is
@@ -213,6 +217,9 @@ class Labelling:
             char_start=row["char_start"], char_end=row["char_end"], token=row["token"], label=label,
             annotator=self.annotator, note=self.pending_note, model=self.model, nll=row["nll"],
             rank=row["rank"], heuristic=row["task"], heuristic_reason=row["task_reason"],
+            corpus_path=self.corpus_path,
+            context_before=document.text[max(0, row["char_start"] - CONTEXT_CHARS) : row["char_start"]],
+            context_after=document.text[row["char_end"] : row["char_end"] + CONTEXT_CHARS],
         )  # fmt: skip
         label_id = self.store.add(item)
         self._rule_counts = None

@@ -412,7 +412,7 @@ def render(table: pl.DataFrame, fmt: str) -> str:
         return table.write_ndjson()
     if fmt in ("table", "md"):
         cells = [
-            [visible.line(_cell(v, c)) for v, c in zip(row, table.columns, strict=True)]
+            [visible.line(cell(v, c)) for v, c in zip(row, table.columns, strict=True)]
             for row in table.iter_rows()
         ]
         header = [visible.line(c) for c in table.columns]
@@ -442,11 +442,14 @@ def render(table: pl.DataFrame, fmt: str) -> str:
     raise TasksError(f"--format {fmt}: use one of {', '.join(FORMATS)}")
 
 
-def _cell(value: Any, column: str = "") -> str:
+def cell(value: Any, column: str = "") -> str:
+    """One value as the text tables print it (4 decimals, ranks as ranks, sizes as 135M)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if column == "median_rank" and isinstance(value, float):
         return f"{value:,.1f}".removesuffix(".0")  # a rank, or halfway between two
+    if column == "n_params" and isinstance(value, int):
+        return param_count(value)  # 135M, 1.7B: the exact count is in csv, json and parquet
     if isinstance(value, float):
         return f"{value:.4f}"
     if isinstance(value, int):
@@ -493,6 +496,17 @@ def write(table: pl.DataFrame, fmt: str, out: Path | None, force: bool = False) 
     return None
 
 
+def param_count(n: int | None) -> str:
+    """A parameter count as people write it: 135M, 1.7B, 70B (`?` when unknown)."""
+    if not n:
+        return "?"
+    if n >= 1e9:
+        return f"{n / 1e9:.2g}B" if n < 1e10 else f"{n / 1e9:.0f}B"
+    if n >= 1e6:
+        return f"{n / 1e6:.0f}M"
+    return f"{n / 1e3:.0f}K" if n >= 1e3 else str(n)
+
+
 def plot(table: pl.DataFrame, width: int = 80, height: int = 20) -> str:
     """Loss against model size per task (several models), or each task's contribution (one)."""
     import plotext as plt
@@ -500,27 +514,37 @@ def plot(table: pl.DataFrame, width: int = 80, height: int = 20) -> str:
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")
+    draw_plot(plt, table)
+    return str(plt.build())
+
+
+def draw_plot(plt: Any, table: pl.DataFrame) -> None:
+    """Draw `plot`'s chart on a plotext figure `plt` (the module, or a widget's figure),
+    sized by its owner. Model sizes on a log axis labelled 135M, 1.7B; values rounded as the
+    tables print them, so floating-point noise in the last digits (thread count, BLAS) cannot
+    move the axis labels between two runs of the same table."""
     models = table.select("model", "n_params").unique(maintain_order=True)
     rows = table.filter(pl.col("task") != "all") if "task" in table.columns else table
     if models.height < 2:
-        # rounded as the tables print them: floating-point noise in the last digits (thread
-        # count, BLAS) must not move the axis labels between two runs of the same table
-        plt.bar(rows["task"].to_list(), [round(v, 4) for v in rows["loss_contribution"].to_list()])
+        plt.bar(
+            [visible.line(t) for t in rows["task"]],
+            [round(v, 4) for v in rows["loss_contribution"].to_list()],
+        )
         plt.title("loss contribution per task (nats/token)")
-    else:
-        for task in rows["task"].unique(maintain_order=True).to_list():
-            part = rows.filter(pl.col("task") == task).sort("n_params")
-            plt.plot(
-                part["n_params"].to_list(),
-                [round(v, 4) for v in part["mean_nll"].to_list()],
-                label=task,
-                marker="dot",
-            )
-        plt.xscale("log")
-        plt.xlabel("parameters")
-        plt.ylabel("mean loss (nats)")
-        plt.title("per-task loss against model size")
-    return str(plt.build())
+        return
+    sizes = sorted({n for n in rows["n_params"].to_list() if n})
+    for task in rows["task"].unique(maintain_order=True).to_list():
+        part = rows.filter((pl.col("task") == task) & (pl.col("n_params") > 0)).sort("n_params")
+        plt.plot(
+            [math.log10(n) for n in part["n_params"].to_list()],
+            [round(v, 4) for v in part["mean_nll"].to_list()],
+            label=visible.line(task),
+            marker="dot",
+        )
+    plt.xticks([math.log10(n) for n in sizes], [param_count(n) for n in sizes])
+    plt.xlabel("parameters (log scale)")
+    plt.ylabel("mean loss (nats)")
+    plt.title("per-task loss against model size")
 
 
 def strip_colour(text: str) -> str:

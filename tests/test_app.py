@@ -218,6 +218,12 @@ async def test_tasks_screen_compares_cached_models(tiny_family: list[Path], tmp_
         assert "3 runs of this corpus" in text and "differ in: model" in text
         assert all(f.name in text for f in tiny_family)
         assert "per-task loss against model size" in text
+        from inspector.tasks import param_count
+        from inspector.tui.widgets.charts import LineChart
+
+        drawn = str(screen.query_one(LineChart).render())  # a widget, sized to its box
+        sizes = sorted(set(screen.report.parts[1].frame["n_params"]))
+        assert all(param_count(n) in drawn for n in sizes) and "log scale" in drawn
         await pilot.press("escape")
         assert not isinstance(app.screen, ReportScreen)
 
@@ -285,7 +291,7 @@ async def test_annotation_order_is_shown(tiny_model_dir: Path, tmp_path: Path) -
     async with app.run_test(size=(100, 34)) as pilot:
         await scored(pilot, app)
         panel = app.query_one("#annotation")
-        assert panel.display and "order loss" in str(panel.render())
+        assert panel.display and "loss order" in str(panel.render())
         lab = app.labelling
         top = max(((d, p) for d, p in lab.queue), key=lambda t: app.session.rows[t[0]].nll[t[1]])
         assert lab.current() == top

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from corpora import Document
@@ -147,7 +148,7 @@ async def test_annotation_panel_shows_a_given_label_progress_and_why_uncertain(
         assert "no labels yet, so its targets come by loss" in str(panel.render())
         await pilot.press("1")  # grammar
         text = str(panel.render())
-        assert "1 of " in text and "done: 1 labelled" in text
+        assert "1 of " in text and "1 labelled, 0 skipped" in text
         assert "agreed with it" in text or "no labels yet" in text
         await pilot.press("backspace")
         assert "this target: labelled grammar" in str(panel.render())
@@ -200,3 +201,47 @@ async def test_a_long_document_appears_piece_by_piece_and_ends_whole(
     assert final.select("pos", "token_id", "task", "task_reason", "word").equals(
         whole.select("pos", "token_id", "task", "task_reason", "word")
     )
+
+
+def _lines(widget) -> list[str]:  # type: ignore[no-untyped-def]
+    """What a widget shows on screen, line by line (border included)."""
+    return [widget.render_line(y).text for y in range(widget.size.height)]
+
+
+async def test_annotation_mode_keeps_candidates_and_label_keys_in_view(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 13, item 9: at 80x24 and 120x36 in annotation mode the next-token panel shows
+    the top candidates, and the footer the label keys by their names."""
+    from inspector.tui.app import AnnotateOptions
+    from inspector.tui.widgets.footer import ModeFooter
+    from inspector.tui.widgets.next_token import NextTokenPanel
+
+    options = AnnotateOptions(tmp_path / "labels.sqlite", "ana", "text")
+    app = _app(tiny_model_dir, tmp_path, annotate=options)
+    for size, least in (((80, 24), 3), ((120, 36), 10)):
+        async with app.run_test(size=size) as pilot:
+            await _scored(pilot, app)
+            await pilot.pause()
+            shown = _lines(app.query_one(NextTokenPanel))
+            candidates = [line for line in shown if re.match(r"\s*\d+ '", line)]
+            assert len(candidates) >= least, (size, shown)
+            footer = app.query_one(ModeFooter)
+            keys = {k.action: k for k in footer.children if hasattr(k, "action")}
+            for i, label in enumerate(app.labels, 1):
+                key = keys[f"label({i})"]
+                assert key.description == label
+                assert key.region.right <= size[0]  # on screen, not cut off
+            assert "jump('loss', 1)" not in keys  # browsing keys leave the footer to these
+        app = _app(tiny_model_dir, tmp_path, annotate=options)
+
+
+async def test_browsing_footer_has_no_label_keys(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from inspector.tui.widgets.footer import ModeFooter
+
+    app = _app(tiny_model_dir, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _scored(pilot, app)
+        actions = [getattr(k, "action", "") for k in app.query_one(ModeFooter).children]
+        assert not any(a.startswith("label(") for a in actions)
+        assert "help" in actions and "quit" in actions and "jump('loss', 1)" in actions

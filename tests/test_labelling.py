@@ -138,3 +138,81 @@ def test_agreement_on_a_fixture_with_known_kappa(tmp_path: Path) -> None:
     assert per["grammar"]["precision"] == 1.0 and per["grammar"]["recall"] == 1.0
     assert per["arbitrary"]["precision"] == 0.0 and per["world_knowledge"]["recall"] == 0.0
     assert "Cohen's kappa" in versus.render()
+
+
+def test_export_names_the_corpus_path_and_the_text_around_each_label(
+    table, tmp_path: Path
+) -> None:
+    """Issue 13, item 15: a JSONL export reads without the corpus."""
+    import json
+
+    from inspector.annotations import CONTEXT_CHARS, export_labels, read_export
+
+    session = Session(DOCS)
+    session.add_table(table)
+    db = tmp_path / "c.sqlite"
+    lab = Labelling(
+        session, Store(db), "ann", corpus_hash(DOCS), "tiny", corpus_path="/data/quiz.jsonl"
+    )
+    lab.session.goto("quiz")
+    for _ in range(3):
+        lab.act("grammar")
+    with Store(db, readonly=True) as store:
+        rows = store.table()
+    text = export_labels(rows, "jsonl", None)
+    assert text is not None
+    spans = [span for line in text.splitlines() for span in json.loads(line)["spans"]]
+    assert len(spans) == 3
+    docs = {d.id: d.text for d in DOCS}
+    for line in text.splitlines():
+        doc = json.loads(line)
+        body = docs[doc["doc_id"]]
+        for span in doc["spans"]:
+            assert span["corpus_path"] == "/data/quiz.jsonl"
+            start, end = span["start"], span["end"]
+            assert span["context_before"] == body[max(0, start - CONTEXT_CHARS) : start]
+            assert span["context_after"] == body[end : end + CONTEXT_CHARS]
+            # what the label was given to reads from the export alone
+            assert span["context_before"] + body[start:end] + span["context_after"] in body
+    out = tmp_path / "labels.jsonl"
+    out.write_text(text)
+    back = read_export(out)
+    assert back.select("corpus_path", "context_before", "context_after").equals(
+        rows.select("corpus_path", "context_before", "context_after")
+    )
+
+
+def test_a_version_1_database_is_upgraded_without_losing_a_label(tmp_path: Path) -> None:
+    """A file written before the context columns: read-only it reads (empty context) and
+    stays byte for byte; opened to write it gains the columns, every old row kept."""
+    import sqlite3
+
+    from inspector.annotations import APPLICATION_ID
+
+    db = tmp_path / "v1.sqlite"
+    con = sqlite3.connect(db)
+    con.executescript(
+        """CREATE TABLE labels (id INTEGER PRIMARY KEY, corpus TEXT NOT NULL, doc_id TEXT NOT NULL,
+        doc_hash TEXT NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
+        token TEXT NOT NULL, label TEXT, action TEXT NOT NULL, note TEXT NOT NULL DEFAULT '',
+        annotator TEXT NOT NULL, model TEXT NOT NULL DEFAULT '', nll REAL, rank INTEGER,
+        heuristic TEXT, heuristic_reason TEXT, created REAL NOT NULL, undone REAL);
+        INSERT INTO labels VALUES (1, 'c', 'd', 'h', 0, 5, 'Biden', 'world_knowledge', 'label',
+        'a name', 'ann', 'm', 4.5, 3, 'world_knowledge', 'named_entity', 1700000000.0, NULL);"""
+    )
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    before = db.read_bytes()
+    with Store(db, readonly=True) as store:
+        old = store.table()
+    assert db.read_bytes() == before
+    assert old["label"].to_list() == ["world_knowledge"] and old["note"].to_list() == ["a name"]
+    assert old["context_before"].to_list() == [""] and old["corpus_path"].to_list() == [""]
+    with Store(db) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+        upgraded = store.table()
+    assert upgraded.drop("corpus_path", "context_before", "context_after").equals(
+        old.drop("corpus_path", "context_before", "context_after")
+    )

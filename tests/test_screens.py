@@ -55,15 +55,9 @@ SCREENS = {
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_screen_snapshot(
-    snap_compare, tiny_model_dir: Path, tmp_path: Path, screen: str, size: tuple[int, int],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    snap_compare, tiny_model_dir: Path, tmp_path: Path, screen: str, size: tuple[int, int]
+) -> None:
     annotate, keys = SCREENS[screen]
-    if screen == "tasks":
-        # plotext places a bar chart's labels a cell apart from one run to the next (seen at
-        # 200x50 with identical data); the report's layout is what this snapshot is for, the
-        # plot itself is tested in test_tasks.py
-        monkeypatch.setattr("inspector.tasks.plot", lambda table, width, height: "(plot)")
     app = _app(tiny_model_dir, tmp_path, annotate)
 
     async def run_before(pilot) -> None:

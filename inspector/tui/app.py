@@ -21,7 +21,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, ProgressBar
+from textual.widgets import ProgressBar
 from textual.worker import get_current_worker
 
 from corpora import Document
@@ -39,11 +39,13 @@ from inspector.tui.messages import (
     ScoringFailed,
     ScoringProgress,
 )
+from inspector.tui.reports import agreement_report, tasks_report
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.screens.prompt import PromptScreen
 from inspector.tui.screens.report import ReportScreen
 from inspector.tui.widgets.annotation_panel import AnnotationPanel
 from inspector.tui.widgets.document_view import DocumentView
+from inspector.tui.widgets.footer import ModeFooter
 from inspector.tui.widgets.legend import Legend
 from inspector.tui.widgets.next_token import NextTokenPanel
 from inspector.tui.widgets.status_line import StatusLine
@@ -52,6 +54,7 @@ from inspector.tui.widgets.task_table import TaskTable
 from taggers.rules import RuleSet
 
 ANNOTATE_ACTIONS = {"label", "accept", "skip", "undo", "note", "back_target"}
+BROWSE_KEYS = {"document", "pick_task", "jump", "search", "colour"}  # left out of its footer
 CHUNK_CHARS = 6000
 KEEP_LOADED = 64  # documents of a table on disk kept in memory besides the one on screen
 
@@ -63,6 +66,7 @@ class AnnotateOptions:
     db: Path
     annotator: str = "anonymous"
     order: str = "text"  # documents scored per round trip; the one on screen always goes first
+    corpus_path: str = ""  # where the documents were read from, kept with each label
 
 
 class InspectorApp(App[None]):
@@ -82,8 +86,8 @@ class InspectorApp(App[None]):
             Binding(
                 str(i),
                 f"label({i})",
-                f"label {i}",
-                show=False,
+                f"label {i}",  # named after the label when annotation starts
+                show=True,
                 tooltip=f"annotate: label the target with label {i}",
             )
             for i in range(1, 10)
@@ -273,7 +277,7 @@ class InspectorApp(App[None]):
                 yield TaskTable(id="tasks")
         yield ProgressBar(id="progress", total=100, show_eta=False)
         yield StatusLine(id="status")
-        yield Footer(compact=True)
+        yield ModeFooter(compact=True)
 
     def notify(
         self,
@@ -333,6 +337,9 @@ class InspectorApp(App[None]):
     def refresh_annotation(self) -> None:
         panel = self.query_one(AnnotationPanel)
         panel.display = self.mode == "annotate" and self.labelling is not None
+        # labelling needs the distribution more than the per-task tables: the next-token
+        # panel takes their room, so its candidates show at 80x24
+        self.query_one(TaskTable).display = not panel.display
         if panel.display and self.labelling is not None:
             panel.show(
                 self.labelling, self.labels, self.annotate_options.db.name, self.session.row()
@@ -695,6 +702,25 @@ class InspectorApp(App[None]):
         extra = [t for t in rules.tasks() if t not in BASE_LABELS and t != "whitespace"]
         return [*BASE_LABELS, *extra][:9]
 
+    def _name_label_keys(self) -> None:
+        """The footer says `1 grammar`, not `1 label 1`: each label key's binding renamed
+        after its label (labels depend on the rules, known once annotation starts)."""
+        for i, label in enumerate(self.labels, 1):
+            key = str(i)
+            self._bindings.key_to_bindings[key] = [
+                Binding(key, f"label({i})", label, tooltip=f"annotate: label the target {label}")
+            ]
+
+    def footer_shows(self, action: str) -> bool:
+        """Whether the footer shows a binding: in annotation mode the label keys there are,
+        the annotation keys, help and quit; the browsing keys work but are not listed."""
+        if self.mode != "annotate":
+            return True
+        name, _, args = action.partition("(")
+        if name == "label":
+            return int(args.rstrip(")")) <= len(self.labels)
+        return name not in BROWSE_KEYS
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ANNOTATE_ACTIONS:
             return self.mode == "annotate" and self.labelling is not None
@@ -726,11 +752,13 @@ class InspectorApp(App[None]):
                 self.model_label,
                 opts.order,
                 tuple(self.labels),
+                corpus_path=opts.corpus_path,
             )
         except (AnnotationError, InspectorError) as e:
             self.mode = "browse"
             self.notify(str(e), title="cannot annotate", severity="error", timeout=30, markup=False)
             return
+        self._name_label_keys()
         self.refresh_bindings()
 
     def _labelled(self, act: Callable[[Labelling], object]) -> None:
@@ -776,71 +804,15 @@ class InspectorApp(App[None]):
 
     def action_agreement(self) -> None:
         db, corpus = self.annotate_options.db, self.corpus_key
-
-        def report() -> str:
-            from inspector.agreement import between_annotators, heuristic_vs_human
-
-            with Store(db, readonly=True) as store:
-                table = store.table(corpus=corpus)
-            if table.is_empty():
-                return f"no labels for this corpus in {db} yet: press a to annotate"
-            parts = [heuristic_vs_human(table).render()]
-            people = sorted(set(table["annotator"]))
-            for i, a in enumerate(people):
-                for b in people[i + 1 :]:
-                    parts.append(between_annotators(table, a, b).render())
-            return "\n\n".join(parts)
-
-        self.push_screen(ReportScreen(f"agreement ({db.name})", report))
+        self.push_screen(
+            ReportScreen(f"agreement ({db.name})", partial(agreement_report, db, corpus))
+        )
 
     def action_tasks_screen(self) -> None:
         from taggers.rules import load_rules
 
-        cache_dir, corpus, rules_hash = (
-            self.cache_dir,
-            self.corpus_key,
-            (self.rules or load_rules()).sha256,
-        )
-        width = self.size.width
-
-        def report() -> str:
-            import polars as pl
-
-            from inspector.pipeline import cached_runs
-            from inspector.tasks import Run, compare, describe, fit_width, plot, render
-
-            found = cached_runs(cache_dir, corpus, rules_hash)
-            if not found:
-                return "nothing of this corpus is in the cache yet"
-            runs = [Run(s.get("model", "?"), t.lazy(), s, s.get("model", "?")) for s, t in found]
-            table = compare(runs, "task")
-            head = "\n".join(describe(runs))
-            shown = table.select(
-                "model",
-                "n_params",
-                "task",
-                "tokens",
-                "mean_nll",
-                "loss_contribution",
-                "delta_mean_nll",
-            )
-            note = (
-                f"{head}\n{len(runs)} run{'' if len(runs) == 1 else 's'} of this corpus in the cache, smallest first"
-                + (
-                    ""
-                    if len(runs) > 1
-                    else "; score it with others to compare: inspector tasks --model A --model B"
-                )
-            )
-            drawing = plot(
-                table.with_columns(pl.col("n_params").fill_null(0)), max(40, width - 14), 18
-            )
-            fitted, dropped = fit_width(  # inside the modal's frame and scrollbar
-                shown, max(40, width - 14), ("n_params", "loss_contribution", "tokens")
-            )
-            left_out = f"\n(left out to fit: {', '.join(dropped)})" if dropped else ""
-            return f"{note}{left_out}\n\n{render(fitted, 'table')}\n{drawing}"
-
+        rules_hash = (self.rules or load_rules()).sha256
+        report = partial(tasks_report, self.cache_dir, self.corpus_key, rules_hash)
         self.push_screen(ReportScreen("loss by task, across model sizes", report))
 
     def action_help(self) -> None:

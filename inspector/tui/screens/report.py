@@ -1,11 +1,14 @@
-"""A text report computed off the event loop (agreement, per-task loss across models), shown
-in a modal; ANSI colours in it (a plotext plot) are kept."""
+"""A report computed off the event loop (agreement, per-task loss across models), drawn in a
+modal as Textual widgets: notes as text, tables as DataTables, the chart as a plot sized to
+its box. Nothing is printed text cut to a width: tables scroll sideways, charts redraw on
+resize."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
+import polars as pl
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -13,10 +16,61 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
 
 from inspector import visible
 from inspector.errors import InspectorError
+from inspector.tui.widgets.charts import BarChart, LineChart
+
+
+@dataclass
+class Note:
+    """Lines of plain text (user text in them is escaped when drawn)."""
+
+    text: str
+
+
+@dataclass
+class Table:
+    """A table under a caption; cells printed as the CLI's text tables print them."""
+
+    caption: str
+    frame: pl.DataFrame
+
+
+@dataclass
+class Chart:
+    """The per-task chart of a `tasks.compare` table: bars of each task's loss
+    contribution for one run, lines of mean loss against model size for several."""
+
+    table: pl.DataFrame
+
+
+@dataclass
+class Report:
+    """What a report screen shows, top to bottom."""
+
+    parts: Sequence[Note | Table | Chart] = field(default_factory=list)
+
+    def text(self) -> str:
+        """Everything in it as plain text (for tests and logs)."""
+        out = []
+        for part in self.parts:
+            if isinstance(part, Note):
+                out.append(part.text)
+            elif isinstance(part, Table):
+                from inspector.tasks import render
+
+                out.append(f"{part.caption}\n{render(part.frame, 'table')}")
+            else:
+                out.append(f"chart: {chart_title(part.table)}")
+        return "\n\n".join(out)
+
+
+def chart_title(table: pl.DataFrame) -> str:
+    several = table.select("model").n_unique() > 1
+    return "per-task loss against model size" if several else "loss contribution per task"
 
 
 class ReportScreen(ModalScreen[None]):
@@ -24,24 +78,33 @@ class ReportScreen(ModalScreen[None]):
     ReportScreen { align: center middle; }
     ReportScreen > VerticalScroll { width: 95%; height: 90%; border: round $primary;
         background: $surface; padding: 0 1; }
+    ReportScreen .caption { margin-top: 1; text-style: bold; }
+    ReportScreen DataTable { height: auto; max-height: 24; width: 100%; }
+    ReportScreen LineChart { height: 20; margin-top: 1; }
+    ReportScreen BarChart { margin-top: 1; }
     """
     BINDINGS = [Binding("escape,q", "dismiss", "close")]
 
     @dataclass
     class Ready(Message):
-        """The report's text."""
+        """The computed report."""
 
-        text: str
+        report: Report
 
-    def __init__(self, title: str, compute: Callable[[], str]) -> None:
+    def __init__(self, title: str, compute: Callable[[], Report]) -> None:
         super().__init__()
-        self.title_text, self.compute_text = title, compute
-        self.shown: str | None = None
+        self.title_text, self.compute_report = title, compute
+        self.report: Report | None = None
+
+    @property
+    def shown(self) -> str | None:
+        """The report as plain text once it is drawn (None while computing)."""
+        return None if self.report is None else self.report.text()
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll() as box:
+        with VerticalScroll(id="report-box") as box:
             box.border_title = Text(visible.line(self.title_text))  # never markup
-            yield Static(Text("computing…", style="dim"), id="report-body")
+            yield Static(Text("computing…", style="dim"), id="report-wait")
 
     def on_mount(self) -> None:
         self.compute()
@@ -49,15 +112,46 @@ class ReportScreen(ModalScreen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="report")
     def compute(self) -> None:
         try:
-            text = self.compute_text()
+            report = self.compute_report()
         except InspectorError as e:
-            text = f"cannot compute this: {e}"
-        self.post_message(self.Ready(text))
+            report = Report([Note(f"cannot compute this: {e}")])
+        self.post_message(self.Ready(report))
 
-    def on_report_screen_ready(self, message: ReportScreen.Ready) -> None:
-        self.shown = message.text
-        body = Text.from_ansi(visible.keep_colour(message.text))  # colours, no other escapes
-        self.query_one("#report-body", Static).update(body)
+    async def on_report_screen_ready(self, message: ReportScreen.Ready) -> None:
+        box = self.query_one("#report-box", VerticalScroll)
+        await self.query_one("#report-wait").remove()
+        await box.mount_all([w for part in message.report.parts for w in _widgets(part)])
+        self.report = message.report
 
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
         self.dismiss(result)
+
+
+def _widgets(part: Note | Table | Chart) -> list[Widget]:
+    from inspector.tasks import cell
+
+    if isinstance(part, Note):
+        return [Static(Text(visible.text(part.text)))]
+    if isinstance(part, Chart):
+        several = part.table.select("model").n_unique() > 1
+        return [LineChart(part.table) if several else BarChart(part.table)]
+    grid: DataTable[Text] = DataTable(zebra_stripes=True, cursor_type="row")
+    frame = part.frame
+    header = [visible.line(c) for c in frame.columns]
+    rows = [
+        [visible.line(cell(v, c)) for v, c in zip(row, frame.columns, strict=True)]
+        for row in frame.iter_rows()
+    ]
+    # numbers right-aligned to their column's width (a DataTable sizes columns to content)
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
+    numeric = [frame.schema[c].is_numeric() for c in frame.columns]
+    for name, width, num in zip(header, widths, numeric, strict=True):
+        grid.add_column(Text(name.rjust(width) if num else name))
+    for row in rows:
+        grid.add_row(
+            *(
+                Text(v.rjust(w) if num else v)
+                for v, w, num in zip(row, widths, numeric, strict=True)
+            )
+        )
+    return [Static(Text(visible.line(part.caption)), classes="caption"), grid]

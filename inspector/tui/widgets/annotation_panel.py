@@ -22,6 +22,11 @@ class AnnotationPanel(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "annotate"
+        self._shown: tuple[Labelling, list[str], str, dict[str, Any] | None] | None = None
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)  # the bar follows the panel's width
 
     def show(
         self,
@@ -32,16 +37,31 @@ class AnnotationPanel(Static):
     ) -> None:
         """The order, who labels into which file, progress, what this target already got
         (after going back), why it came now (`uncertain`), and the label keys."""
+        self._shown = (labelling, labels, db_name, row)
         p = labelling.progress()
         total = max(1, p.labelled + p.skipped + p.left)
         finished = p.labelled + p.skipped
-        done = max(1 if finished else 0, round(BAR * finished / total))  # one cell once begun
+        count = f" {finished:,} of {total:,} done"
+        avail = self.size.width - 4 if self.size.width else 40  # inside border and padding
+        bar = max(6, min(BAR, avail - len(count)))  # the count stays on the bar's line
+        done = max(1 if finished else 0, round(bar * finished / total))  # one cell once begun
+        order = labelling.order + (
+            f":{labelling.per_task}" if labelling.order == "stratified" else ""
+        )
         text = Text.assemble(
-            ("order ", "dim"), labelling.order + (f":{labelling.per_task}" if labelling.order == "stratified" else ""),
-            ("  by ", "dim"), visible.line(labelling.annotator), ("  into ", "dim"), visible.line(db_name), "\n",
-            ("█" * done, "green"), ("░" * (BAR - done), "dim"),
-            f" {finished:,} of {total:,} done: {p.labelled:,} labelled, {p.skipped:,} skipped\n",
+            order, (" order · ", "dim"), visible.line(labelling.annotator),
+            (" → ", "dim"), visible.line(db_name), "\n",
+            ("█" * done, "green"), ("░" * (bar - done), "dim"), count, "\n",
+            f"{p.labelled:,} labelled, {p.skipped:,} skipped",
         )  # fmt: skip
+        tally = [(label, p.per_label.get(label, 0)) for label in labels]
+        if any(n for _, n in tally):  # the keys are in the footer; here what each got so far
+            text.append("\n")
+            for label, n in tally:
+                if n:
+                    text.append(visible.line(label), style=TASK_STYLES.get(label, "bold green"))
+                    text.append(f" {n}  ")
+        text.append("\n")
         given = labelling.given()
         if given is not None:  # back on a target already done: say what it got
             what = "skipped" if given["action"] == "skip" else f"labelled {given['label']}"
@@ -55,13 +75,8 @@ class AnnotationPanel(Static):
                 else "no labels yet, so its targets come by loss, highest first"
             )
             text.append(f"rule {visible.line(rule)}: {why}\n", "dim")
-        for i, label in enumerate(labels, 1):
-            text.append(f"{i} ", style="bold")
-            text.append(visible.line(label), style=TASK_STYLES.get(label, "bold green"))
-            text.append(f" {p.per_label.get(label, 0)}  ")
-        text.append(
-            "\nenter accept · space skip · u undo · n note · backspace back · a leave", style="dim"
-        )
+        # the label keys, accept, skip and undo are in the footer
+        text.append("n note · ⌫ back · a leave", style="dim")
         if labelling.pending_note:
             text.append(f"\nnote for the next label: {labelling.pending_note!r}", style="italic")
         self.update(text)

@@ -45,15 +45,22 @@ class NextTokenPanel(Static):
             self.update(Text(note or "not scored yet", style="dim"), layout=False)
             return
         nll = row["nll"]
+        avail = max(20, self.size.width - 4)  # inside the border and padding
+        outside = row["rank"] > len(row["top_ids"])
+        # two lines of figures (three when the true token is outside the top-k), so a short
+        # panel (annotation mode at 80x24) still has room for the candidates below
         head = Text.assemble(
             ("target ", "dim"), (shown(row["token"]), "bold"),
             ("  rank ", "dim"), (f"{row['rank']:,}", "bold"),
             ("  p ", "dim"), (f"{row['prob']:.2%}", "bold"), "\n",
-            ("loss ", "dim"), f"{nll:.2f} nats = {nll / math.log(2):.2f} bits",
-            ("  entropy ", "dim"), f"{row['entropy']:.2f} nats",
+            ("loss ", "dim"), f"{nll:.2f} nats",
+            f" = {nll / math.log(2):.2f} bits" if avail >= 46 else "",
+            ("  entropy ", "dim"), f"{row['entropy']:.2f}",
+            " nats" if avail >= 46 else "",
         )  # fmt: skip
+        if outside:  # said before the list, so a short panel keeps it
+            head.append(f"\nnot among the top {len(row['top_ids'])} below", style="dim")
         # plain Text lines with fixed columns: far cheaper to draw than a rich Table, per key
-        avail = max(20, self.size.width - 4)  # inside the border and padding
         bar_width = BAR_WIDTH if avail >= 42 else max(4, avail - 30)
         token_width = max(6, min(TOKEN_WIDTH, avail - 11 - bar_width))
         lines = Text()
@@ -68,15 +75,5 @@ class NextTokenPanel(Static):
             lines.append(" " * (token_width - len(label) + 1))
             lines.append(f"{bar(p, bar_width):<{bar_width}}", style="green" if true else "cyan")
             lines.append(f" {p:6.1%}")
-        if row["rank"] > len(row["top_ids"]):  # shown before the list, so a short panel keeps it
-            head.append_text(
-                Text.assemble(
-                    ("\ntrue token outside the top ", "dim"),
-                    str(len(row["top_ids"])),
-                    ": ",
-                    (shown(row["token"]), "bold reverse"),
-                    f" rank {row['rank']:,}, p {row['prob']:.4%}",
-                )  # fmt: skip
-            )
         head.append_text(lines)
         self.update(head, layout=False)  # a fixed size: no re-layout per key

@@ -1,0 +1,73 @@
+"""The reports the app opens in a modal (`s`: loss by task across the cached runs of this
+corpus; `K`: agreement of labels), computed off the event loop as `Report`s."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from inspector.tui.screens.report import Chart, Note, Report, Table
+
+
+def tasks_report(cache_dir: Path, corpus: str, rules_hash: str) -> Report:
+    """Every cached run of this corpus under these rules, smallest model first: which run
+    each is (what differs between them), the per-task table, and its chart."""
+    from inspector.pipeline import cached_runs
+    from inspector.tasks import Run, compare, describe
+
+    found = cached_runs(cache_dir, corpus, rules_hash)
+    if not found:
+        return Report([Note("nothing of this corpus is in the cache yet")])
+    runs = [Run(s.get("model", "?"), t.lazy(), s, s.get("model", "?")) for s, t in found]
+    table = compare(runs, "task")
+    several = len(runs) > 1
+    head = describe(runs)
+    head.append(
+        f"{len(runs)} runs of this corpus in the cache, smallest first"
+        if several
+        else "1 run of this corpus in the cache; score it with others to compare: "
+        "inspector tasks --model A --model B"
+    )
+    columns = ["model", "n_params"] if several else []
+    columns += ["task", "tokens", "token_share", "mean_nll", "loss_contribution", "loss_share"]
+    columns += ["delta_mean_nll"] if several else []
+    columns += ["top1_accuracy", "median_rank", "mean_nll_ci_low", "mean_nll_ci_high"]
+    shown = table.select(columns)
+    return Report(
+        [
+            Note("\n".join(head)),
+            Table("loss by task (nats; contributions add up to the `all` row)", shown),
+            Chart(table.with_columns(pl.col("n_params").fill_null(0))),
+        ]
+    )
+
+
+def agreement_report(db: Path, corpus: str) -> Report:
+    """The heuristic against people, then each pair of annotators, on this corpus's labels."""
+    from inspector.agreement import between_annotators, heuristic_vs_human
+    from inspector.annotations import Store
+
+    with Store(db, readonly=True) as store:
+        table = store.table(corpus=corpus)
+    if table.is_empty():
+        return Report([Note(f"no labels for this corpus in {db} yet: press a to annotate")])
+    people = sorted(set(table["annotator"]))
+    pairs = [heuristic_vs_human(table)]
+    pairs += [
+        between_annotators(table, a, b) for i, a in enumerate(people) for b in people[i + 1 :]
+    ]
+    parts: list[Note | Table | Chart] = []
+    for agreement in pairs:
+        parts += [
+            Note(agreement.summary()),
+            Table(
+                f"confusion (rows: {agreement.name_a}, columns: {agreement.name_b})",
+                agreement.confusion,
+            ),
+            Table(
+                f"per task ({agreement.name_a} as the prediction, {agreement.name_b} as the truth)",
+                agreement.per_task,
+            ),
+        ]
+    return Report(parts)
