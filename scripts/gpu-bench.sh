@@ -21,7 +21,7 @@ for run in "smollm2-135m 1048576" "smollm2-1.7b 262144"; do
 done
 for shape in smollm2-135m smollm2-1.7b; do
     [ -s "$out/bench-$shape.json" ] && python3 -c 'import json, sys
-from inspector.shapebench import format_report
+from inspector.bench.shape import format_report
 print(format_report(json.load(open(sys.argv[1]))))' "$out/bench-$shape.json"
 done
 exit $status

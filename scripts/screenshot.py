@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from corpora import bundled_path, read_corpus
-from inspector.cachedir import default_cache_dir
+from inspector.files import default_cache_dir
 from inspector.tui.app import InspectorApp
 
 

@@ -17,8 +17,8 @@ import pytest
 
 from conftest import run_cli
 from corpora import Document
-from inspector.annotations import Label, Store
-from inspector.pipeline import score_corpus
+from inspector.labels.store import Label, Store
+from inspector.run.pipeline import score_corpus
 
 DOCS = [
     Document("biden", "Biden married Neilia Hunter, a student."),
@@ -30,9 +30,9 @@ import json, sys
 from pathlib import Path
 import polars as pl
 from corpora import Document
-from inspector.annotations import Store
-from inspector.browse import Session
-from inspector.labelling import Labelling
+from inspector.labels.store import Store
+from inspector.session.browse import Session
+from inspector.labels.queue import Labelling
 
 docs = [Document(d["id"], d["text"]) for d in json.loads(Path(sys.argv[2]).read_text())]
 session = Session(docs)

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from inspector.annotations import AnnotationError, Label, Store, human_tasks
+from inspector.labels.store import AnnotationError, Label, Store, human_tasks
 
 
 def label(

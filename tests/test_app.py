@@ -218,7 +218,7 @@ async def test_tasks_screen_compares_cached_models(tiny_family: list[Path], tmp_
         assert "3 runs of this corpus" in text and "differ in: model" in text
         assert all(f.name in text for f in tiny_family)
         assert "per-task loss against model size" in text
-        from inspector.tasks import param_count
+        from inspector.tables.tasks import param_count
         from inspector.tui.widgets.charts import LineChart
 
         drawn = str(screen.query_one(LineChart).render())  # a widget, sized to its box
@@ -229,7 +229,7 @@ async def test_tasks_screen_compares_cached_models(tiny_family: list[Path], tmp_
 
 
 async def test_labelling_flow_with_keys(tiny_model_dir: Path, tmp_path: Path) -> None:
-    from inspector.annotations import Store
+    from inspector.labels.store import Store
     from inspector.tui.app import AnnotateOptions
     from inspector.tui.screens.report import ReportScreen
 
@@ -301,7 +301,7 @@ async def test_browsing_a_table_on_disk_reads_documents_on_demand(
     tiny_lm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from inspector.lm.scoring import ScoreConfig
-    from inspector.stream import score_to_parts
+    from inspector.run.parts import score_to_parts
     from inspector.tui import app as app_module
     from taggers.rules import load_rules
 

@@ -169,7 +169,7 @@ async def test_a_long_document_appears_piece_by_piece_and_ends_whole(
     import asyncio
 
     from inspector.lm.scoring import ScoreConfig
-    from inspector.pipeline import score_corpus
+    from inspector.run.pipeline import score_corpus
     from inspector.tui.app import CHUNK_CHARS
 
     text = "\n\n".join(f"Paragraph {i}: the river {i} flows into the sea." for i in range(600))

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from corpora import Document
-from inspector.browse import (
+from inspector.session.browse import (
     Session,
     load_place,
     loss_bucket,

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import run_cli
 from inspector.cli import main
-from inspector.table import read_table
+from inspector.tables.schema import read_table
 
 HEAVY = ("torch", "transformers", "polars", "spacy", "textual", "numpy")
 
@@ -28,7 +28,7 @@ def test_help_imports_nothing_heavy() -> None:
 
 def test_headless_modules_never_import_textual() -> None:
     code = (
-        "import sys, corpora, taggers, inspector.cli, inspector.pipeline, inspector.table, inspector.bench; "
+        "import sys, corpora, taggers, inspector.cli, inspector.run.pipeline, inspector.tables.schema, inspector.bench.pipeline; "
         "print('textual' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from corpora import bundled_path, read_corpus
 from inspector import cli
+from inspector.bench.shape import SHAPES
 from inspector.lm.fused import fused_postprocess
 from inspector.lm.scoring import (
     MAX_BATCH_TOKENS,
@@ -27,7 +28,6 @@ from inspector.lm.scoring import (
     postprocess,
     tokens_that_fit,
 )
-from inspector.shapebench import SHAPES
 
 
 def _compare(logits: torch.Tensor, targets: torch.Tensor, k: int, block: int) -> None:

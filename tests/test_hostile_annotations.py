@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inspector.annotations import AnnotationError, Label, Store, export_labels, read_export
 from inspector.cli import main
 from inspector.errors import InspectorError
+from inspector.labels.store import AnnotationError, Label, Store, export_labels, read_export
 
 
 def some_labels(db: Path, n: int, annotator: str = "ann") -> None:

@@ -99,8 +99,8 @@ def test_outputs_are_checked_before_the_model_is_loaded(
 
 
 def test_written_files_get_the_umask_permissions_not_0600(tmp_path: Path) -> None:
-    from inspector.cachedir import atomic_dir
-    from inspector.table import write_table
+    from inspector.files import atomic_dir
+    from inspector.tables.schema import write_table
 
     old = os.umask(0o022)
     try:

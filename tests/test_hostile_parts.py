@@ -17,8 +17,8 @@ from conftest import run_cli
 from corpora import Document
 from inspector.errors import InspectorError
 from inspector.lm.scoring import ScoreConfig
-from inspector.stream import score_to_parts
-from inspector.tasks import open_table
+from inspector.run.parts import score_to_parts
+from inspector.tables.tasks import open_table
 from taggers.rules import default_rules_path, load_rules
 
 DOCS = [

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from corpora import Document
-from inspector.agreement import between_annotators, cohen_kappa, heuristic_vs_human
-from inspector.annotations import Store
-from inspector.browse import Session
 from inspector.errors import InspectorError
-from inspector.labelling import Labelling, parse_order
-from inspector.pipeline import corpus_hash, score_corpus
+from inspector.labels.agreement import between_annotators, cohen_kappa, heuristic_vs_human
+from inspector.labels.queue import Labelling, parse_order
+from inspector.labels.store import Store
+from inspector.run.pipeline import corpus_hash, score_corpus
+from inspector.session.browse import Session
 
 DOCS = [
     Document("biden", "Biden married Neilia Hunter, a student."),
@@ -99,7 +99,7 @@ def test_uncertain_order_puts_the_least_trusted_rules_first(table, tmp_path: Pat
 def test_agreement_on_a_fixture_with_known_kappa(tmp_path: Path) -> None:
     # two annotators, 10 spans: 8 agreements; labels A: 5 g, 5 w; B: 5 g, 5 w -> p_o .8, p_e .5, kappa .6
     assert cohen_kappa(list("gggggwwwww"), list("ggggwgwwww")) == pytest.approx(0.6)
-    from inspector.annotations import Label
+    from inspector.labels.store import Label
 
     db = tmp_path / "k.sqlite"
     with Store(db) as store:
@@ -140,13 +140,11 @@ def test_agreement_on_a_fixture_with_known_kappa(tmp_path: Path) -> None:
     assert "Cohen's kappa" in versus.render()
 
 
-def test_export_names_the_corpus_path_and_the_text_around_each_label(
-    table, tmp_path: Path
-) -> None:
+def test_export_names_the_corpus_path_and_the_text_around_each_label(table, tmp_path: Path) -> None:
     """Issue 13, item 15: a JSONL export reads without the corpus."""
     import json
 
-    from inspector.annotations import CONTEXT_CHARS, export_labels, read_export
+    from inspector.labels.store import CONTEXT_CHARS, export_labels, read_export
 
     session = Session(DOCS)
     session.add_table(table)
@@ -187,7 +185,7 @@ def test_a_version_1_database_is_upgraded_without_losing_a_label(tmp_path: Path)
     stays byte for byte; opened to write it gains the columns, every old row kept."""
     import sqlite3
 
-    from inspector.annotations import APPLICATION_ID
+    from inspector.labels.store import APPLICATION_ID
 
     db = tmp_path / "v1.sqlite"
     con = sqlite3.connect(db)

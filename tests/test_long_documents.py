@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from inspector import cli, pipeline
+from inspector import cli
+from inspector.run import pipeline
 
 
 @pytest.mark.parametrize("parts", [False, True])
@@ -60,9 +61,9 @@ def test_a_document_longer_than_a_part_is_written_in_slices_equal_to_the_whole(
 
     from corpora import Document
     from inspector.lm.scoring import ScoreConfig
-    from inspector.pipeline import score_corpus
-    from inspector.stream import score_to_parts
-    from inspector.tasks import open_table
+    from inspector.run.parts import score_to_parts
+    from inspector.run.pipeline import score_corpus
+    from inspector.tables.tasks import open_table
     from taggers.rules import load_rules
 
     docs = [Document("short", "A short one."), Document("long", LONG), Document("end", "Done.")]

@@ -11,8 +11,8 @@ from polars.testing import assert_frame_equal
 from corpora import Document
 from inspector.errors import ExportError
 from inspector.lm.scoring import ScoreConfig
-from inspector.pipeline import score_corpus
-from inspector.table import read_table, settings_sidecar, write_table
+from inspector.run.pipeline import score_corpus
+from inspector.tables.schema import read_table, settings_sidecar, write_table
 
 DOCS = [
     Document("a", "Biden married Neilia Hunter, a student."),

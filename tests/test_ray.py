@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from corpora import Document
-from inspector.pipeline import score_corpus
-from inspector.tasks import open_table, summarize
+from inspector.run.pipeline import score_corpus
+from inspector.tables.tasks import open_table, summarize
 
 DOCS = [
     Document(f"d{i}", f"Document {i} says the river number {i} flows into the sea. " * (1 + i % 3))

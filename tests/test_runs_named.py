@@ -14,8 +14,8 @@ import polars as pl
 from conftest import run_cli
 from corpora import Document
 from inspector.lm.scoring import ScoreConfig
-from inspector.pipeline import cached_runs, request_key, score_corpus
-from inspector.tasks import RUN_COLUMNS, Run, compare, describe
+from inspector.run.pipeline import cached_runs, request_key, score_corpus
+from inspector.tables.tasks import RUN_COLUMNS, Run, compare, describe
 from taggers.rules import load_rules
 
 DOCS = [

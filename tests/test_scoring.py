@@ -8,7 +8,7 @@ import pytest
 
 from corpora import Document
 from inspector.lm.scoring import ScoreConfig, Scorer, postprocess
-from inspector.table import SCORE_SCHEMA
+from inspector.tables.schema import SCORE_SCHEMA
 from reference import full_sequence_scores, reference_scores
 
 DOCS = [

@@ -13,9 +13,9 @@ import pytest
 from corpora import Document, iter_corpus
 from inspector.errors import CorpusError, InspectorError
 from inspector.lm.scoring import ScoreConfig
-from inspector.pipeline import score_corpus
-from inspector.stream import group_docs, parse_shard, score_to_parts
-from inspector.tasks import open_table, summarize
+from inspector.run.parts import group_docs, parse_shard, score_to_parts
+from inspector.run.pipeline import score_corpus
+from inspector.tables.tasks import open_table, summarize
 from taggers.rules import load_rules
 
 DOCS = [
@@ -129,7 +129,7 @@ def test_tags_of_a_part_are_computed_while_the_next_is_scored(
 ) -> None:
     """With tag workers, part k is written only after part k+1 is scored (its tags were
     computed by the workers meanwhile), and the parts equal a run without workers."""
-    import inspector.stream as stream
+    import inspector.run.parts as stream
     import taggers.tagger as tagger
 
     events: list[str] = []

@@ -11,9 +11,9 @@ import pytest
 
 from conftest import run_cli
 from corpora import Document
-from inspector.pipeline import score_corpus
-from inspector.table import write_table
-from inspector.tasks import (
+from inspector.run.pipeline import score_corpus
+from inspector.tables.schema import write_table
+from inspector.tables.tasks import (
     BOOTSTRAP_BELOW,
     Run,
     TasksError,
@@ -256,7 +256,7 @@ def test_cli_bad_input(tiny_model_dir: Path, tmp_path: Path, scored) -> None:
 
 
 def test_tasks_with_human_labels(scored, tmp_path: Path) -> None:
-    from inspector.annotations import Label, Store
+    from inspector.labels.store import Label, Store
 
     db = tmp_path / "labels.sqlite"
     rows = scored.table.filter(pl.col("doc_id") == "a").head(6)

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run_cli
 from inspector import cli
-from inspector.tasks import fit_width, render
+from inspector.tables.tasks import fit_width, render
 
 
 def _table() -> pl.DataFrame:

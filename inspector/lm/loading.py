@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from inspector.cachedir import atomic_dir, ensure_dir, file_sha256
 from inspector.errors import ModelError, message
+from inspector.files import atomic_dir, ensure_dir, file_sha256
 
 if TYPE_CHECKING:
     import torch

@@ -675,7 +675,7 @@ class Scorer:
         of the first target when `tokenized` is a range of one document (`slices`)."""
         import polars as pl
 
-        from inspector.table import SCORE_SCHEMA
+        from inspector.tables.schema import SCORE_SCHEMA
 
         k = self.config.top_k
         lengths = [len(t.ids) for t in tokenized]

@@ -1,6 +1,6 @@
 """The inspector app: browse a corpus token by token while it is being scored.
 
-Thin on purpose: the session (`inspector/browse.py`) holds the state and does the moving,
+Thin on purpose: the session (`inspector/session/browse.py`) holds the state and does the moving,
 widgets draw, and a thread worker scores documents (the one on screen first) and posts
 them back as messages.
 """
@@ -26,11 +26,11 @@ from textual.worker import get_current_worker
 
 from corpora import Document
 from inspector import visible
-from inspector.annotations import Store
-from inspector.browse import Session, load_place, save_place, split_rows
 from inspector.errors import InspectorError
-from inspector.labelling import Labelling
+from inspector.labels.queue import Labelling
+from inspector.labels.store import Store
 from inspector.lm.scoring import ScoreConfig
+from inspector.session.browse import Session, load_place, save_place, split_rows
 from inspector.tui.messages import (
     CorpusSummary,
     DocumentsScored,
@@ -249,7 +249,7 @@ class InspectorApp(App[None]):
         self.labelling: Labelling | None = None
         self.store: Store | None = None
         self.scored = scored
-        from inspector.pipeline import corpus_hash
+        from inspector.run.pipeline import corpus_hash
 
         self.session = Session(docs, top_k=(config or ScoreConfig()).top_k)
         self.corpus_name, self.cache_dir = corpus_name, cache_dir
@@ -378,7 +378,7 @@ class InspectorApp(App[None]):
         import polars as pl
 
         from inspector.lm.loading import load_model, resolve_model
-        from inspector.pipeline import load_request, request_key, score_corpus, store_corpus
+        from inspector.run.pipeline import load_request, request_key, score_corpus, store_corpus
         from taggers.rules import load_rules
 
         worker = get_current_worker()
@@ -429,7 +429,7 @@ class InspectorApp(App[None]):
         whole table's per-task summary, streamed."""
         import polars as pl
 
-        from inspector.tasks import open_table, summarize
+        from inspector.tables.tasks import open_table, summarize
 
         worker = get_current_worker()
         try:
@@ -500,8 +500,8 @@ class InspectorApp(App[None]):
         import polars as pl
 
         from inspector.lm.scoring import Scorer
-        from inspector.pipeline import score_slice_untagged, tag_table
-        from inspector.table import SCORE_SCHEMA
+        from inspector.run.pipeline import score_slice_untagged, tag_table
+        from inspector.tables.schema import SCORE_SCHEMA
         from taggers.tagger import TaskTagger
 
         worker = get_current_worker()
@@ -695,7 +695,7 @@ class InspectorApp(App[None]):
     @functools.cached_property
     def labels(self) -> list[str]:
         """Label keys 1..9: the four tasks, then any other label the rules can give."""
-        from inspector.labelling import BASE_LABELS
+        from inspector.labels.queue import BASE_LABELS
         from taggers.rules import load_rules
 
         rules = self.rules or load_rules()
@@ -739,7 +739,7 @@ class InspectorApp(App[None]):
         self.refresh_view()
 
     def _start_annotating(self) -> None:
-        from inspector.annotations import AnnotationError
+        from inspector.labels.store import AnnotationError
 
         opts = self.annotate_options
         try:

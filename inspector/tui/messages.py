@@ -7,7 +7,7 @@ from typing import Any
 
 from textual.message import Message
 
-from inspector.browse import DocRows
+from inspector.session.browse import DocRows
 
 
 @dataclass

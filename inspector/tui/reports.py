@@ -13,8 +13,8 @@ from inspector.tui.screens.report import Chart, Note, Report, Table
 def tasks_report(cache_dir: Path, corpus: str, rules_hash: str) -> Report:
     """Every cached run of this corpus under these rules, smallest model first: which run
     each is (what differs between them), the per-task table, and its chart."""
-    from inspector.pipeline import cached_runs
-    from inspector.tasks import Run, compare, describe
+    from inspector.run.pipeline import cached_runs
+    from inspector.tables.tasks import Run, compare, describe
 
     found = cached_runs(cache_dir, corpus, rules_hash)
     if not found:
@@ -45,8 +45,8 @@ def tasks_report(cache_dir: Path, corpus: str, rules_hash: str) -> Report:
 
 def agreement_report(db: Path, corpus: str) -> Report:
     """The heuristic against people, then each pair of annotators, on this corpus's labels."""
-    from inspector.agreement import between_annotators, heuristic_vs_human
-    from inspector.annotations import Store
+    from inspector.labels.agreement import between_annotators, heuristic_vs_human
+    from inspector.labels.store import Store
 
     with Store(db, readonly=True) as store:
         table = store.table(corpus=corpus)

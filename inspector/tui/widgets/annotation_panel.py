@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from inspector import visible
-from inspector.labelling import Labelling
+from inspector.labels.queue import Labelling
 from inspector.tui.widgets.task_panel import TASK_STYLES
 
 BAR = 24

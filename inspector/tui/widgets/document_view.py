@@ -20,7 +20,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from inspector import visible
-from inspector.browse import DocRows, owners, wrap_spans
+from inspector.session.browse import DocRows, owners, wrap_spans
 from inspector.tui.widgets.styles import LOSS_STYLES, RANK_STYLES, SELECTED, UNSCORED
 
 NEWLINE_MARK = "↵"  # drawn where a newline target is, so the cursor on it shows

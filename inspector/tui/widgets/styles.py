@@ -6,7 +6,7 @@ from itertools import pairwise
 
 from rich.style import Style
 
-from inspector.browse import LOSS_EDGES, RANK_BUCKETS
+from inspector.session.browse import LOSS_EDGES, RANK_BUCKETS
 
 # Colours of the xterm 256-colour cube, so a 256-colour terminal shows them exactly, chosen to
 # fall on six different colours of the 16 too, each with the text colour (black or white) that

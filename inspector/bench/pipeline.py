@@ -27,10 +27,10 @@ from typing import Any
 import polars as pl
 
 from corpora import Document, bundled_path, read_corpus
-from inspector.cachedir import default_cache_dir, ensure_dir
+from inspector.files import default_cache_dir, ensure_dir
 from inspector.lm.loading import LoadedModel, load_model
 from inspector.lm.scoring import ScoreConfig, Scorer
-from inspector.pipeline import score_corpus
+from inspector.run.pipeline import score_corpus
 
 REPEATS = 2  # end-to-end and forward alternate this many times; the best of each is kept
 
@@ -129,8 +129,8 @@ def measure_app(
     lm: LoadedModel, docs: list[Document], config: ScoreConfig, cache_dir: Path
 ) -> dict[str, Any]:
     """First frame and key latency of the app (its module is the only one importing textual)."""
-    from inspector.pipeline import request_key
-    from inspector.tui import bench as tui
+    from inspector.run.pipeline import request_key
+    from inspector.bench import app as tui
     from taggers.rules import load_rules
 
     rules = load_rules()

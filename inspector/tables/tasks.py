@@ -24,7 +24,7 @@ import polars as pl
 
 from inspector import visible
 from inspector.errors import InspectorError
-from inspector.table import SETTINGS_KEY, read_table
+from inspector.tables.schema import SETTINGS_KEY, read_table
 
 GROUPINGS = {"task": ["task"], "doc": ["doc_id"], "task,doc": ["doc_id", "task"]}
 FORMATS = ("table", "csv", "parquet", "json", "jsonl", "md")
@@ -116,7 +116,7 @@ def open_table(spec: str) -> Run:
 def _listed_parts(folder: Path) -> list[Path]:
     """The Parquet files of a folder: those its manifests list where it has them (a parts
     folder of `score --parts`, checked to hold one run, each part sound), else every one."""
-    from inspector.stream import part_problem, read_manifests
+    from inspector.run.parts import part_problem, read_manifests
 
     manifests = read_manifests(folder)
     if not manifests:
@@ -482,7 +482,7 @@ def fit_width(
 
 def write(table: pl.DataFrame, fmt: str, out: Path | None, force: bool = False) -> str | None:
     """Write to `out` (atomically, never over an existing file unless `force`) or return the text."""
-    from inspector.cachedir import write_new
+    from inspector.files import write_new
 
     if out is None:
         if fmt == "parquet":

@@ -22,10 +22,10 @@ import polars as pl
 
 from corpora import Document
 from inspector import __version__
-from inspector.cachedir import ensure_dir
+from inspector.files import ensure_dir
 from inspector.lm.loading import LoadedModel
 from inspector.lm.scoring import ScoreConfig, Scorer, Tokenized
-from inspector.table import (
+from inspector.tables.schema import (
     SCORE_SCHEMA,
     SETTINGS_KEY,
     TAG_SCHEMA,
@@ -185,7 +185,7 @@ def cached_runs(
 
 
 def _remember_request(cache_dir: Path, key: str, score_file: Path, tag_file: Path) -> None:
-    from inspector.cachedir import atomic_path
+    from inspector.files import atomic_path
 
     alias = ensure_dir(cache_dir / "requests") / f"{key}.json"
     with atomic_path(alias) as tmp:

@@ -12,8 +12,8 @@ from typing import Any
 
 import polars as pl
 
-from inspector.cachedir import check_new_file, write_new
 from inspector.errors import ExportError, InspectorError, message
+from inspector.files import check_new_file, write_new
 
 SCORE_SCHEMA: dict[str, Any] = {
     "doc_id": pl.String,

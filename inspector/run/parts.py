@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corpora import Document
-from inspector.cachedir import atomic_path, ensure_dir
 from inspector.errors import InspectorError
+from inspector.files import atomic_path, ensure_dir
 from inspector.lm.loading import LoadedModel
 from inspector.lm.scoring import ScoreConfig, Scorer, Tokenized
-from inspector.pipeline import NAME_KEYS, run_settings, score_slice_untagged, score_untagged
-from inspector.table import write_table
+from inspector.run.pipeline import NAME_KEYS, run_settings, score_slice_untagged, score_untagged
+from inspector.tables.schema import write_table
 from taggers.rules import RuleSet
 from taggers.tagger import TaskTagger
 

@@ -44,7 +44,7 @@ def _at_least(low: int) -> Callable[[str], int]:
 SHAPES = (
     "smollm2-135m",
     "smollm2-1.7b",
-)  # inspector.shapebench.SHAPES, named here so --help stays fast
+)  # inspector.bench.shape.SHAPES, named here so --help stays fast
 
 
 def _add_model_options(p: argparse.ArgumentParser, several: bool = False) -> None:
@@ -458,11 +458,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.command == "bench" and args.shape:
-            from inspector.shapebench import run_shape_bench
+            from inspector.bench.shape import run_shape_bench
 
             return run_shape_bench(args)
         if args.command == "bench":
-            from inspector.bench import run_bench
+            from inspector.bench.pipeline import run_bench
 
             return run_bench(args)
         if args.command is None:
@@ -489,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cache_dir(args: argparse.Namespace) -> Path:
-    from inspector.cachedir import default_cache_dir, ensure_dir
+    from inspector.files import default_cache_dir, ensure_dir
 
     return ensure_dir(args.cache_dir or default_cache_dir())
 
@@ -497,9 +497,9 @@ def _cache_dir(args: argparse.Namespace) -> Path:
 def _score(args: argparse.Namespace) -> int:
     from corpora import bundled_path, read_corpus
     from corpora.readers import SUFFIXES
-    from inspector.cachedir import refuse_overwriting_inputs
     from inspector.errors import InspectorError
-    from inspector.table import check_table_output, write_table
+    from inspector.files import refuse_overwriting_inputs
+    from inspector.tables.schema import check_table_output, write_table
     from taggers.rules import load_rules
 
     tag_workers = _tag_workers(args)  # a bad --tag-workers fails before the model loads
@@ -550,9 +550,14 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
     from inspector import visible
     from inspector.errors import InspectorError
     from inspector.lm.loading import load_model
-    from inspector.pipeline import ProgressLines
-    from inspector.stream import DEFAULT_PART_CHARS, check_parts_folder, parse_shard, score_to_parts
-    from inspector.tasks import open_table, render, summarize
+    from inspector.run.parts import (
+        DEFAULT_PART_CHARS,
+        check_parts_folder,
+        parse_shard,
+        score_to_parts,
+    )
+    from inspector.run.pipeline import ProgressLines
+    from inspector.tables.tasks import open_table, render, summarize
     from taggers.rules import load_rules
 
     if args.part_chars is None:
@@ -602,9 +607,9 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
 def _score_parts_on_ray(args: argparse.Namespace) -> int:
     from corpora import bundled_path
     from inspector.errors import InspectorError
-    from inspector.ray_engine import ShardJob, score_with_ray
-    from inspector.stream import check_parts_folder
-    from inspector.tasks import open_table, render, summarize
+    from inspector.run.parts import check_parts_folder
+    from inspector.run.ray_engine import ShardJob, score_with_ray
+    from inspector.tables.tasks import open_table, render, summarize
     from taggers.rules import load_rules
 
     workers = 2 if args.workers is None else args.workers
@@ -654,7 +659,7 @@ def _scored(
     """The tagged token table of `docs` by `model`: from the cache without loading the model
     where this exact request was answered before, else scored (with a progress bar)."""
     from inspector.lm.loading import load_model, resolve_model
-    from inspector.pipeline import load_request, request_key, score_corpus
+    from inspector.run.pipeline import load_request, request_key, score_corpus
 
     source = resolve_model(model, cache_dir)
     key = request_key(source.identity, device, dtype, config, rules, docs)
@@ -687,9 +692,9 @@ def _tasks(args: argparse.Namespace) -> int:
     from corpora import bundled_path, read_corpus
     from corpora.readers import SUFFIXES
     from inspector import visible
-    from inspector.cachedir import check_new_file, refuse_overwriting_inputs, write_new
     from inspector.errors import ExportError
-    from inspector.tasks import (
+    from inspector.files import check_new_file, refuse_overwriting_inputs, write_new
+    from inspector.tables.tasks import (
         RUN_COLUMNS,
         Run,
         compare,
@@ -802,8 +807,8 @@ def _with_human_labels(runs: list[Any], labels: str, db: Path | None) -> list[An
     """Each run with people's labels as its tasks (`human`), or both versions (`both`)."""
     from dataclasses import replace
 
-    from inspector.annotations import Store, human_tasks
     from inspector.errors import InspectorError
+    from inspector.labels.store import Store, human_tasks
 
     if db is None:
         raise InspectorError(
@@ -847,11 +852,11 @@ def read_for_browsing(
 
 
 def _annotations(args: argparse.Namespace) -> int:
-    from inspector.annotations import Store, export_labels, read_export
+    from inspector.labels.store import Store, export_labels, read_export
 
     if args.annotations_command == "export":
         if args.out is not None:
-            from inspector.cachedir import check_new_file, refuse_overwriting_inputs
+            from inspector.files import check_new_file, refuse_overwriting_inputs
 
             check_new_file(args.out, args.force)
             refuse_overwriting_inputs(args.out, [args.db])
@@ -872,8 +877,8 @@ def _annotations(args: argparse.Namespace) -> int:
 
 
 def _agreement(args: argparse.Namespace) -> int:
-    from inspector.agreement import between_annotators, heuristic_vs_human
-    from inspector.annotations import AnnotationError, Store
+    from inspector.labels.agreement import between_annotators, heuristic_vs_human
+    from inspector.labels.store import AnnotationError, Store
 
     with Store(args.db, readonly=True) as store:
         table = store.table()
@@ -914,8 +919,8 @@ def _browse(args: argparse.Namespace, annotate: bool = False) -> int:
     if annotate:
         import getpass
 
-        from inspector.annotations import Store
-        from inspector.labelling import parse_order
+        from inspector.labels.queue import parse_order
+        from inspector.labels.store import Store
         from inspector.tui.app import AnnotateOptions
 
         parse_order(args.order)  # a bad --order fails here, not in the app

@@ -41,7 +41,7 @@ def run_shard(job: ShardJob, shard: int) -> dict[str, Any]:
     from corpora import iter_corpus
     from inspector.lm.loading import load_model
     from inspector.lm.scoring import ScoreConfig
-    from inspector.stream import score_to_parts
+    from inspector.run.parts import score_to_parts
     from taggers.rules import load_rules
 
     torch.set_num_threads(1)  # Ray gave this task one CPU

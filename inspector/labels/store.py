@@ -472,7 +472,7 @@ def export_labels(
     `out` atomically and never over an existing file unless `force`, else returned as text."""
     import json
 
-    from inspector.cachedir import write_new
+    from inspector.files import write_new
 
     if fmt == "jsonl":
         lines = []

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from corpora import Document
-from inspector.cachedir import atomic_path, ensure_dir
+from inspector.files import atomic_path, ensure_dir
 
 LOSS_EDGES = (0.5, 1.0, 2.0, 4.0, 8.0)  # nats; six colour buckets
 RANK_BUCKETS = ((1, "top-1"), (10, "top-10"), (100, "top-100"), (None, "beyond"))  # as GLTR

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from inspector.annotations import CONTEXT_CHARS, Label, Store
-from inspector.browse import DocRows, Session
 from inspector.errors import InspectorError
+from inspector.labels.store import CONTEXT_CHARS, Label, Store
+from inspector.session.browse import DocRows, Session
 
 BASE_LABELS = ("grammar", "world_knowledge", "punctuation", "arbitrary")
 ORDERS = ("text", "loss", "stratified", "uncertain")

@@ -1,0 +1,1 @@
+"""Benchmarks: the pipeline, model shapes, the app's key latency."""

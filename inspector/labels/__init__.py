@@ -1,0 +1,1 @@
+"""Human labels: the annotation store, the labelling queue, agreement."""

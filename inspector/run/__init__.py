@@ -1,0 +1,1 @@
+"""How a scored table is obtained: the cache, score-or-load, streamed parts, Ray."""

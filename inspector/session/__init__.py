@@ -1,0 +1,1 @@
+"""The browsing session (no Textual): position, jumps, search, the saved place."""

@@ -1,0 +1,1 @@
+"""The token table: its schema and files, per-task summaries, comparisons, rendering."""
