@@ -39,10 +39,19 @@ def shown_word(text: str) -> str:
     return text if len(text) <= WORD_CHARS else text[:WORD_CHARS] + "…"
 
 
-TAG_COLUMNS = (
-    "word", "word_start", "word_end", "word_initial",
-    "spacy_pos", "spacy_tag", "ent_type", "task", "task_reason",
-)  # fmt: skip
+# The columns the tagger adds to each target, with their types: the token table's schema
+# (inspector/tables/schema.py) is built from this, so they are named in one place.
+TAG_COLUMNS: dict[str, type] = {
+    "word": str,  # the spaCy token the target belongs to (for whitespace: the target's text), at most WORD_CHARS characters then "…"
+    "word_start": int,  # the word's span in the document text
+    "word_end": int,
+    "word_initial": bool,  # the target is the first piece of its word
+    "spacy_pos": str,
+    "spacy_tag": str,
+    "ent_type": str,  # named-entity label of the word, "" outside entities
+    "task": str,
+    "task_reason": str,  # the name of the rule that decided `task`
+}
 
 
 class SpacyError(InspectorError):

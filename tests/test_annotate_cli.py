@@ -17,7 +17,8 @@ import pytest
 
 from conftest import run_cli
 from corpora import Document
-from inspector.labels.store import Label, Store
+from inspector.labels.columns import Label
+from inspector.labels.store import Store
 from inspector.run.pipeline import score_corpus
 
 DOCS = [

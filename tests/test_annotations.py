@@ -8,7 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from inspector.labels.store import AnnotationError, Label, Store, human_tasks
+from inspector.labels.columns import AnnotationError, Label
+from inspector.labels.join import human_tasks
+from inspector.labels.store import Store
 
 
 def label(
@@ -155,3 +157,16 @@ def test_read_only_file_is_a_clear_error_and_untouched(tmp_path: Path) -> None:
         assert path.read_bytes() == before
     finally:
         subprocess.run(undo, check=True)
+
+
+def test_a_label_row_is_written_from_the_one_column_spec(tmp_path: Path) -> None:
+    """Label's fields are columns of the spec, and the database's table has the spec's
+    columns in its order (issue 14: the columns were written four times)."""
+    from dataclasses import fields
+
+    from inspector.labels.columns import COLUMNS, SPEC
+
+    assert {f.name for f in fields(Label)} <= set(SPEC)
+    with Store(tmp_path / "a.sqlite") as store:
+        names = [r[1] for r in store.db.execute("PRAGMA table_info(labels)")]
+    assert tuple(names) == COLUMNS

@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 
 from inspector.cli import main
 from inspector.errors import InspectorError
-from inspector.labels.store import AnnotationError, Label, Store, export_labels, read_export
+from inspector.labels.columns import AnnotationError, Label
+from inspector.labels.exchange import export_labels, read_export
+from inspector.labels.store import Store
 
 
 def some_labels(db: Path, n: int, annotator: str = "ann") -> None:

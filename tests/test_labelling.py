@@ -99,7 +99,7 @@ def test_uncertain_order_puts_the_least_trusted_rules_first(table, tmp_path: Pat
 def test_agreement_on_a_fixture_with_known_kappa(tmp_path: Path) -> None:
     # two annotators, 10 spans: 8 agreements; labels A: 5 g, 5 w; B: 5 g, 5 w -> p_o .8, p_e .5, kappa .6
     assert cohen_kappa(list("gggggwwwww"), list("ggggwgwwww")) == pytest.approx(0.6)
-    from inspector.labels.store import Label
+    from inspector.labels.columns import Label
 
     db = tmp_path / "k.sqlite"
     with Store(db) as store:
@@ -144,7 +144,8 @@ def test_export_names_the_corpus_path_and_the_text_around_each_label(table, tmp_
     """Issue 13, item 15: a JSONL export reads without the corpus."""
     import json
 
-    from inspector.labels.store import CONTEXT_CHARS, export_labels, read_export
+    from inspector.labels.columns import CONTEXT_CHARS
+    from inspector.labels.exchange import export_labels, read_export
 
     session = Session(DOCS)
     session.add_table(table)

@@ -256,7 +256,8 @@ def test_cli_bad_input(tiny_model_dir: Path, tmp_path: Path, scored) -> None:
 
 
 def test_tasks_with_human_labels(scored, tmp_path: Path) -> None:
-    from inspector.labels.store import Label, Store
+    from inspector.labels.columns import Label
+    from inspector.labels.store import Store
 
     db = tmp_path / "labels.sqlite"
     rows = scored.table.filter(pl.col("doc_id") == "a").head(6)

@@ -129,8 +129,8 @@ def measure_app(
     lm: LoadedModel, docs: list[Document], config: ScoreConfig, cache_dir: Path
 ) -> dict[str, Any]:
     """First frame and key latency of the app (its module is the only one importing textual)."""
-    from inspector.run.pipeline import request_key
     from inspector.bench import app as tui
+    from inspector.run.pipeline import request_key
     from taggers.rules import load_rules
 
     rules = load_rules()

@@ -25,30 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from inspector import defaults
 from inspector.lm.loading import LoadedModel, ModelSource, pick_device, pick_dtype
 from inspector.lm.scoring import HEAD_PATH, ScoreConfig, Scorer, Tokenized, float32_logits
 
-# Llama shapes of the SmolLM2 family, from the models' published configs
-SHAPES: dict[str, dict[str, Any]] = {
-    "smollm2-135m": {
-        "hidden_size": 576,
-        "intermediate_size": 1536,
-        "num_hidden_layers": 30,
-        "num_attention_heads": 9,
-        "num_key_value_heads": 3,
-        "rope_theta": 100000.0,
-    },
-    "smollm2-1.7b": {
-        "hidden_size": 2048,
-        "intermediate_size": 8192,
-        "num_hidden_layers": 24,
-        "num_attention_heads": 32,
-        "num_key_value_heads": 32,
-        "rope_theta": 130000.0,
-    },
-}
-VOCAB = 49152
-CONTEXT = 8192
+SHAPES, VOCAB, CONTEXT = defaults.SHAPES, defaults.SHAPE_VOCAB, defaults.SHAPE_CONTEXT
 FORWARD_BATCH_TOKENS = 65536  # the plain forward pass: 64 rows of 1024
 
 
@@ -174,7 +155,7 @@ def measure_shape(
     dtype: str = "auto",
     n_tokens: int | None = None,
     window: int = 1024,
-    top_k: int = 20,
+    top_k: int = defaults.TOP_K,
     repeats: int = 3,
 ) -> dict[str, Any]:
     """Forward, fused and eager scoring tokens/s on a random-weight model of `shape`."""

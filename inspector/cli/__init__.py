@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from inspector import defaults
+
 EXIT_USAGE = 2
 
 
@@ -41,12 +43,6 @@ def _at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
-SHAPES = (
-    "smollm2-135m",
-    "smollm2-1.7b",
-)  # inspector.bench.shape.SHAPES, named here so --help stays fast
-
-
 def _add_model_options(p: argparse.ArgumentParser, several: bool = False) -> None:
     g = p.add_argument_group("model")
     what = "a local Hugging Face folder, a .gguf file, or a hub id in the local cache"
@@ -68,13 +64,13 @@ def _add_model_options(p: argparse.ArgumentParser, several: bool = False) -> Non
     g.add_argument(
         "--device",
         default="auto",
-        choices=["auto", "cpu", "cuda", "mps"],
+        choices=defaults.DEVICES,
         help="where to run (default: auto, the best present)",
     )
     g.add_argument(
         "--dtype",
         default="auto",
-        choices=["auto", "float32", "bfloat16", "float16"],
+        choices=defaults.DTYPES,
         help="weights dtype (default: float32 on CPU, bfloat16 on CUDA)",
     )
     g.add_argument(
@@ -91,16 +87,16 @@ def _add_scoring_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--top-k",
         type=_at_least(1),
-        default=20,
+        default=defaults.TOP_K,
         metavar="K",
-        help="candidates kept per target (default: 20)",
+        help=f"candidates kept per target (default: {defaults.TOP_K})",
     )
     g.add_argument(
         "--window",
         type=_at_least(2),
         default=None,
         metavar="N",
-        help="longest model input in tokens (default: the model's context, at most 2048)",
+        help=f"longest model input in tokens (default: the model's context, at most {defaults.WINDOW_CAP})",
     )
     g.add_argument(
         "--stride",
@@ -210,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_at_least(1),
         default=None,
         metavar="N",
-        help="with --parts: characters of text per part (default: 400000, about 100k tokens)",
+        help=f"with --parts: characters of text per part (default: {defaults.PART_CHARS}, about 100k tokens)",
     )
     out.add_argument(
         "--engine",
@@ -411,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     shape.add_argument(
         "--shape",
-        choices=SHAPES,
+        choices=list(defaults.SHAPES),
         default=None,
         help="measure scoring speed on random token ids with a random-weight model of this shape",
     )
@@ -432,9 +428,9 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument(
         "--top-k",
         type=_at_least(1),
-        default=20,
+        default=defaults.TOP_K,
         metavar="K",
-        help="candidates kept per target (default: 20)",
+        help=f"candidates kept per target (default: {defaults.TOP_K})",
     )
     shape.add_argument(
         "--repeats",
@@ -808,7 +804,8 @@ def _with_human_labels(runs: list[Any], labels: str, db: Path | None) -> list[An
     from dataclasses import replace
 
     from inspector.errors import InspectorError
-    from inspector.labels.store import Store, human_tasks
+    from inspector.labels.join import human_tasks
+    from inspector.labels.store import Store
 
     if db is None:
         raise InspectorError(
@@ -852,7 +849,8 @@ def read_for_browsing(
 
 
 def _annotations(args: argparse.Namespace) -> int:
-    from inspector.labels.store import Store, export_labels, read_export
+    from inspector.labels.exchange import export_labels, read_export
+    from inspector.labels.store import Store
 
     if args.annotations_command == "export":
         if args.out is not None:
@@ -878,7 +876,8 @@ def _annotations(args: argparse.Namespace) -> int:
 
 def _agreement(args: argparse.Namespace) -> int:
     from inspector.labels.agreement import between_annotators, heuristic_vs_human
-    from inspector.labels.store import AnnotationError, Store
+    from inspector.labels.columns import AnnotationError
+    from inspector.labels.store import Store
 
     with Store(args.db, readonly=True) as store:
         table = store.table()

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from inspector.errors import InspectorError
-from inspector.labels.store import CONTEXT_CHARS, Label, Store
+from inspector.labels.columns import CONTEXT_CHARS, Label
+from inspector.labels.store import Store
 from inspector.session.browse import DocRows, Session
 
 BASE_LABELS = ("grammar", "world_knowledge", "punctuation", "arbitrary")

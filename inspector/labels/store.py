@@ -11,19 +11,26 @@ clear error and is never written to.
 
 from __future__ import annotations
 
-import math
-import re
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from inspector.errors import InspectorError
+from inspector.labels.columns import (
+    ADDED_IN_2,
+    COLUMNS,
+    POLARS_SCHEMA,
+    SPEC,
+    AnnotationError,
+    Label,
+    check_row,
+    require_columns,
+)  # fmt: skip
 
 SCHEMA_VERSION = 2  # 2 added corpus_path, context_before, context_after (v1 files upgrade on open)
 APPLICATION_ID = 0x494E5350  # "INSP": marks the file as an inspector annotation database
@@ -31,67 +38,12 @@ SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite dat
 WAIT_S = 2.0  # how long an action waits for another writer before saying the file is locked
 IMPORT_WAIT_S = 10.0  # an import waits longer: the writer ahead may be another whole import
 SCHEMA = (  # idempotent: two processes creating one new file at once both succeed
-    """CREATE TABLE IF NOT EXISTS labels (
-    id INTEGER PRIMARY KEY,
-    corpus TEXT NOT NULL,          -- corpus hash
-    doc_id TEXT NOT NULL,
-    doc_hash TEXT NOT NULL,        -- sha256 of the document text when labelled
-    char_start INTEGER NOT NULL,   -- the labelled span in that text
-    char_end INTEGER NOT NULL,
-    token TEXT NOT NULL,
-    label TEXT,                    -- the task; NULL for a skip
-    action TEXT NOT NULL CHECK (action IN ('label', 'skip')),
-    note TEXT NOT NULL DEFAULT '',
-    annotator TEXT NOT NULL,
-    model TEXT NOT NULL DEFAULT '',
-    nll REAL,
-    rank INTEGER,
-    heuristic TEXT,                -- the heuristic tag at that moment
-    heuristic_reason TEXT,
-    corpus_path TEXT NOT NULL DEFAULT '',     -- the file(s) the document was read from
-    context_before TEXT NOT NULL DEFAULT '',  -- the document's text around the span, so a
-    context_after TEXT NOT NULL DEFAULT '',   -- label reads without the corpus
-    created REAL NOT NULL,         -- unix time
-    undone REAL                    -- set by undo; the row stays
-)""",
+    "CREATE TABLE IF NOT EXISTS labels ("
+    + ", ".join(f"{name} {sql}" for name, (sql, _) in SPEC.items())
+    + ")",
     "CREATE INDEX IF NOT EXISTS labels_span ON labels (corpus, doc_id, char_start)",
 )
-COLUMNS = (
-    "id", "corpus", "doc_id", "doc_hash", "char_start", "char_end", "token", "label", "action",
-    "note", "annotator", "model", "nll", "rank", "heuristic", "heuristic_reason", "corpus_path",
-    "context_before", "context_after", "created", "undone",
-)  # fmt: skip
-# text columns an older file or export may lack: empty when absent
-OPTIONAL_TEXT = ("note", "model", "corpus_path", "context_before", "context_after")
-ADDED_IN_2 = ("corpus_path", "context_before", "context_after")
-CONTEXT_CHARS = 80  # of the document on each side of a labelled span
-
-
-class AnnotationError(InspectorError):
-    """An annotation database that cannot be used as asked."""
-
-
-@dataclass(frozen=True)
-class Label:
-    """One action of an annotator on one target."""
-
-    corpus: str
-    doc_id: str
-    doc_hash: str
-    char_start: int
-    char_end: int
-    token: str
-    label: str | None  # None for a skip
-    annotator: str
-    note: str = ""
-    model: str = ""
-    nll: float | None = None
-    rank: int | None = None
-    heuristic: str | None = None
-    heuristic_reason: str | None = None
-    corpus_path: str = ""
-    context_before: str = ""
-    context_after: str = ""
+_KEY = ("corpus", "doc_id", "char_start", "char_end", "annotator", "created", "label")  # one action
 
 
 class Store:
@@ -140,19 +92,14 @@ class Store:
 
     def add(self, item: Label) -> int:
         """Save one label or skip, durably; returns its id."""
+        row = {**asdict(item), "action": "skip" if item.label is None else "label"}
+        row["created"] = time.time()
+        names = ", ".join(row)
         with self._write() as db:
             cur = db.execute(
-                "INSERT INTO labels (corpus, doc_id, doc_hash, char_start, char_end, token, label, action,"
-                " note, annotator, model, nll, rank, heuristic, heuristic_reason, corpus_path,"
-                " context_before, context_after, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    item.corpus, item.doc_id, item.doc_hash, item.char_start, item.char_end, item.token,
-                    item.label, "skip" if item.label is None else "label", item.note, item.annotator,
-                    item.model, item.nll, item.rank, item.heuristic, item.heuristic_reason,
-                    item.corpus_path, item.context_before, item.context_after, time.time(),
-                ),
-            )  # fmt: skip
+                f"INSERT INTO labels ({names}) VALUES ({', '.join('?' for _ in row)})",
+                tuple(row.values()),
+            )
             return int(cur.lastrowid or 0)
 
     def undo(self, annotator: str, corpus: str) -> dict[str, Any] | None:
@@ -173,7 +120,7 @@ class Store:
         returns how many were added. Every row is checked first, and what is here is read in
         the same write transaction that adds the rest: all or nothing, and two imports of one
         file at the same time add each row once."""
-        _require_columns(rows.columns, "")
+        require_columns(rows.columns, "")
         checked = [
             check_row(r, f"row {n}", lenient=True)
             for n, r in enumerate(rows.iter_rows(named=True), 1)
@@ -218,29 +165,7 @@ class Store:
             rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
         except sqlite3.DatabaseError as e:
             raise AnnotationError(_explain(self.path, e)) from e
-        return pl.DataFrame(rows, schema=_SCHEMA, orient="row")
-
-
-_SCHEMA = {
-    "id": pl.Int64, "corpus": pl.String, "doc_id": pl.String, "doc_hash": pl.String,
-    "char_start": pl.Int64, "char_end": pl.Int64, "token": pl.String, "label": pl.String,
-    "action": pl.String, "note": pl.String, "annotator": pl.String, "model": pl.String,
-    "nll": pl.Float64, "rank": pl.Int64, "heuristic": pl.String, "heuristic_reason": pl.String,
-    "corpus_path": pl.String, "context_before": pl.String, "context_after": pl.String,
-    "created": pl.Float64, "undone": pl.Float64,
-}  # fmt: skip
-
-
-def _require_columns(columns: list[str], where: str) -> None:
-    """Refuse an export without every column a label needs (undone and the optional text
-    columns may be absent)."""
-    missing = [
-        c for c in COLUMNS[1:] if c not in columns and c != "undone" and c not in OPTIONAL_TEXT
-    ]
-    if missing:
-        raise AnnotationError(
-            f"{where}not an annotations export (missing columns: {', '.join(missing)})"
-        )
+        return pl.DataFrame(rows, schema=POLARS_SCHEMA, orient="row")
 
 
 def _open(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -407,294 +332,3 @@ def _explain(path: Path, e: sqlite3.Error) -> str:
     if "unable to open" in text:
         return f"{path}: cannot be opened ({text}); check the path and permissions"
     return f"{path}: {text}"
-
-
-def human_tasks(
-    table: pl.DataFrame, labels: pl.DataFrame, doc_hashes: dict[str, str] | None = None
-) -> pl.DataFrame:
-    """The token table's targets that a person labelled, with `task` set to the human label.
-
-    Joined by text, never by token id: a target takes the label whose span, in the same
-    document with the same content (`doc_hashes`, else the caller keeps to labels of the same
-    corpus hash), contains the target's first non-space character; so
-    labels made under one tokenizer apply to another's pieces of the same word. Where
-    several annotators labelled a span, the latest label counts.
-    """
-    live = labels.filter(pl.col("action") == "label").sort("id")
-    if doc_hashes is not None:  # labels of a document whose text has changed since do not apply
-        current = pl.DataFrame({"doc_id": list(doc_hashes), "doc_hash": list(doc_hashes.values())})
-        live = live.join(current, on=["doc_id", "doc_hash"], how="semi")
-    if live.is_empty() or table.is_empty():
-        return table.clear()
-    first = table.with_row_index("_row").with_columns(
-        (
-            pl.col("char_start")
-            + (
-                pl.col("token").str.len_chars()
-                - pl.col("token").str.strip_chars_start().str.len_chars()
-            )
-        ).alias("_first")
-    )
-    spans = live.select(
-        "doc_id",
-        "char_start",
-        "char_end",
-        pl.col("label").alias("_human"),
-        pl.col("id").alias("_id"),
-    )
-    joined = (
-        first.join(spans, on="doc_id", suffix="_label")
-        .filter(
-            (pl.col("char_start_label") <= pl.col("_first"))
-            & (pl.col("_first") < pl.col("char_end_label"))
-        )
-        .sort("_id")
-        .group_by("_row", maintain_order=True)
-        .last()
-    )
-    return (
-        joined.sort("_row")
-        .with_columns(pl.col("_human").alias("task"), pl.lit("human").alias("task_reason"))
-        .select(table.columns)
-    )
-
-
-SPAN_FIELDS = [
-    c for c in COLUMNS if c not in ("corpus", "doc_id", "doc_hash", "char_start", "char_end")
-]
-
-
-def export_labels(
-    table: pl.DataFrame, fmt: str, out: Path | None, force: bool = False
-) -> str | None:
-    """Every row (undone ones too, marked) as JSONL (one document per line with its spans and
-    character offsets, as span annotation tools exchange them), CSV or Parquet; written to
-    `out` atomically and never over an existing file unless `force`, else returned as text."""
-    import json
-
-    from inspector.files import write_new
-
-    if fmt == "jsonl":
-        lines = []
-        for (corpus, doc_id, doc_hash), part in table.group_by(
-            ["corpus", "doc_id", "doc_hash"], maintain_order=True
-        ):
-            spans = [
-                {"start": r["char_start"], "end": r["char_end"], **{k: r[k] for k in SPAN_FIELDS}}
-                for r in part.iter_rows(named=True)
-            ]
-            lines.append(
-                json.dumps(
-                    {"corpus": corpus, "doc_id": doc_id, "doc_hash": doc_hash, "spans": spans},
-                    ensure_ascii=False,
-                )
-            )
-        text = "".join(line + "\n" for line in lines)
-    elif fmt == "csv":
-        text = table.write_csv()
-    elif fmt != "parquet":
-        raise AnnotationError(f"--format {fmt}: use jsonl, csv or parquet")
-    if out is None:
-        if fmt == "parquet":
-            raise AnnotationError("--format parquet needs --out FILE")
-        return text
-    if fmt == "parquet":
-        write_new(out, table.write_parquet, force)
-    else:
-        write_new(out, lambda tmp: tmp.write_text(text), force)
-    return None
-
-
-_KEY = ("corpus", "doc_id", "char_start", "char_end", "annotator", "created", "label")  # one action
-_REQUIRED = {"corpus", "doc_id", "doc_hash", "char_start", "char_end", "token", "action", "annotator", "created"}  # fmt: skip
-_INTEGERS = {"char_start", "char_end", "rank"}
-_REALS = {"nll", "created", "undone"}
-_MISSING = object()
-_INT64 = 2**63  # SQLite's integers are 64-bit
-
-
-def check_row(
-    values: dict[str, Any], where: str, names: dict[str, str] | None = None, lenient: bool = False
-) -> dict[str, Any]:
-    """One row to import with each field of its column's type, or an AnnotationError naming
-    the row (`where`) and the field (as `names` calls it): so a bad file fails whole, before
-    anything is written. `lenient` (a table format) takes numbers written as text."""
-    row: dict[str, Any] = {"id": None}
-    for column in COLUMNS[1:]:
-        name = _name(names, column)
-        value = values.get(column, _MISSING)
-        if value is None or value is _MISSING:
-            if column in _REQUIRED:
-                what = "no field" if value is _MISSING else "an empty field"
-                raise _bad_row(where, f"{what} '{name}'", "give it")
-            row[column] = "" if column in OPTIONAL_TEXT else None
-        elif column in _INTEGERS:
-            row[column] = _integer(value, lenient, where, name)
-        elif column in _REALS:
-            row[column] = _real(value, lenient, where, name)
-        else:
-            row[column] = _text(value, lenient, where, name)
-    if row["action"] not in ("label", "skip"):
-        raise _bad_row(
-            where, f"'{_name(names, 'action')}' is {_shown(row['action'])}", "use 'label' or 'skip'"
-        )
-    if row["action"] == "label" and not row["label"]:
-        raise _bad_row(where, "a label with no 'label'", "give the task, or make it a skip")
-    if row["action"] == "skip" and row["label"] is not None:
-        raise _bad_row(where, f"a skip with a label ({_shown(row['label'])})", "drop the label")
-    if not 0 <= row["char_start"] <= row["char_end"]:
-        start, end = _name(names, "char_start"), _name(names, "char_end")
-        raise _bad_row(
-            where,
-            f"'{start}' {row['char_start']} and '{end}' {row['char_end']} are no span",
-            f"need 0 <= {start} <= {end}",
-        )
-    return row
-
-
-def _name(names: dict[str, str] | None, column: str) -> str:
-    """What the file calls a column (JSONL: start and end for char_start and char_end)."""
-    return (names or {}).get(column, column)
-
-
-def _bad_row(where: str, what: str, todo: str) -> AnnotationError:
-    """A bad import row: where it is, what is wrong, what to do."""
-    return AnnotationError(f"{where}: {what}; {todo}, or remove that row (nothing was imported)")
-
-
-def _shown(value: object) -> str:
-    """A value in an error message: one line, short."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _integer(value: object, lenient: bool, where: str, name: str) -> int:
-    """An INTEGER column's value (not a bool, within SQLite's 64 bits)."""
-    number: object = value
-    if lenient and isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,30}\s*", value):
-        number = int(value)
-    elif lenient and isinstance(value, float) and value.is_integer():
-        number = int(value)
-    if isinstance(number, bool) or not isinstance(number, int):
-        raise _bad_row(
-            where, f"'{name}' is {_shown(value)}, not a whole number", "write a whole number"
-        )
-    if not -_INT64 <= number < _INT64:
-        raise _bad_row(where, f"'{name}' is {_shown(value)}, too large", "write a 64-bit number")
-    return number
-
-
-def _real(value: object, lenient: bool, where: str, name: str) -> float:
-    """A REAL column's value, finite (SQLite would store NaN as NULL)."""
-    number: float | None = None
-    try:
-        if lenient and isinstance(value, str):
-            number = float(value)
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            number = float(value)
-    except (ValueError, OverflowError):
-        number = None
-    if number is None or not math.isfinite(number):
-        raise _bad_row(where, f"'{name}' is {_shown(value)}, not a finite number", "write a number")
-    return number
-
-
-def _text(value: object, lenient: bool, where: str, name: str) -> str:
-    """A TEXT column's value, encodable as UTF-8 (JSON can hold lone surrogates)."""
-    if lenient and isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise _bad_row(where, f"'{name}' is {_shown(value)}, not text", "write a string")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise _bad_row(where, f"'{name}' is not valid text ({e.reason})", "write UTF-8 text") from e
-    return value
-
-
-def read_export(path: Path) -> pl.DataFrame:
-    """The rows of an export file (any of the three formats), each checked: a bad one is one
-    line naming it (file:line for JSONL, the row for CSV and Parquet)."""
-    if not path.is_file():
-        raise AnnotationError(f"{path}: no such file; check the path")
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        rows = _jsonl_rows(path)
-    elif suffix in (".csv", ".parquet"):
-        table = _read_table(path, suffix[1:])
-        _require_columns(table.columns, f"{path}: ")
-        rows = [
-            check_row(r, f"{path}: row {n} after the header", lenient=True)
-            for n, r in enumerate(table.iter_rows(named=True), 1)
-        ]
-    else:
-        raise AnnotationError(
-            f"{path}: unknown format '{suffix}'; give a .jsonl, .csv or .parquet export"
-        )
-    return pl.DataFrame(rows, schema=_SCHEMA) if rows else pl.DataFrame(schema=_SCHEMA)
-
-
-def _read_table(path: Path, kind: str) -> pl.DataFrame:
-    """A CSV (every column as text, checked row by row after) or Parquet file."""
-    try:
-        if kind == "parquet":
-            return pl.read_parquet(path)
-        data = path.read_bytes()
-        data.decode("utf-8")
-        return pl.read_csv(data, infer_schema=False)
-    except UnicodeDecodeError as e:
-        raise AnnotationError(f"{path}: not valid UTF-8 at byte offset {e.start}") from e
-    except (
-        Exception,
-        pl.exceptions.PanicException,
-    ) as e:  # polars raises many types for a damaged file
-        reason = " ".join(str(e).split()[:30]) or type(e).__name__
-        raise AnnotationError(f"{path}: cannot be read as {kind} ({reason})") from e
-
-
-_JSONL_NAMES = {"char_start": "start", "char_end": "end"}
-
-
-def _jsonl_rows(path: Path) -> list[dict[str, Any]]:
-    """The spans of a JSONL export, one row each, checked."""
-    import json
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise AnnotationError(f"{path}: not valid UTF-8 at byte offset {e.start}") from e
-    rows = []
-    # split on newlines only: a string in a line may hold U+2028 or other line breaks
-    for n, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            doc = json.loads(line)
-        except (ValueError, RecursionError) as e:
-            raise AnnotationError(
-                f"{path}:{n}: not valid JSON ({e}); fix or remove that line"
-            ) from e
-        if not isinstance(doc, dict):
-            raise AnnotationError(
-                f"{path}:{n}: expected a JSON object with corpus, doc_id, doc_hash and spans, got {_shown(doc)}"
-            )
-        spans = doc.get("spans", _MISSING)
-        if not isinstance(spans, list):
-            what = "no field 'spans'" if spans is _MISSING else f"'spans' is {_shown(spans)}"
-            raise AnnotationError(
-                f"{path}:{n}: {what}, not a list of spans; fix or remove that line"
-            )
-        for i, span in enumerate(spans, 1):
-            where = f"{path}:{n}: span {i}"
-            if not isinstance(span, dict):
-                raise _bad_row(
-                    where, f"{_shown(span)} is not a JSON object", "write an object per span"
-                )
-            values = {
-                k: span[v]
-                for k, v in {**{c: c for c in SPAN_FIELDS}, **_JSONL_NAMES}.items()
-                if v in span
-            }
-            values.update({k: doc[k] for k in ("corpus", "doc_id", "doc_hash") if k in doc})
-            rows.append(check_row(values, where, _JSONL_NAMES))
-    return rows

