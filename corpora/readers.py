@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from corpora.document import Document
-from inspector.errors import CorpusError, message
+from corpora.errors import CorpusError, message
 
 TEXT_SUFFIXES = {".txt", ".md"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}

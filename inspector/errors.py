@@ -1,7 +1,10 @@
-"""One exception hierarchy for everything a user can get wrong, with the messages in one place.
+"""One exception hierarchy for everything a user can get wrong in inspector, with the
+messages in one place.
 
 Every message says what went wrong and what to do. The CLI prints it on one line and exits 2;
-the app shows it in a notification. Nothing below the edges catches these.
+the app shows it in a notification. Nothing below the edges catches these. `corpora` and
+`taggers`, usable on their own, have their own (`corpora.errors`, `taggers.errors`); the
+front ends catch all three (`inspector.run.errors.USER_ERRORS`).
 """
 
 from __future__ import annotations
@@ -9,10 +12,6 @@ from __future__ import annotations
 
 class InspectorError(Exception):
     """A problem the user can fix; its message says what and how."""
-
-
-class CorpusError(InspectorError):
-    """A corpus path or file that cannot be read as documents."""
 
 
 class ModelError(InspectorError):
@@ -28,28 +27,7 @@ class ExportError(InspectorError):
 
 
 MESSAGES: dict[str, str] = {
-    # corpora
     "missing_path": "{path}: no such file or folder; check the path",
-    "unreadable": "{path}: cannot be read ({reason}); check its permissions",
-    "binary": "{path}: looks like a binary file (NUL byte at offset {offset}); give a text file",
-    "bad_utf8": "{path}: not valid UTF-8 at byte offset {offset}; re-encode it as UTF-8 (e.g. iconv -t UTF-8)",
-    "wide_text": "{path}: looks like {family} text, not UTF-8; convert it to UTF-8 "
-    "(iconv -f {encoding} -t UTF-8 {quoted} > out{suffix})",
-    "bad_jsonl": "{path}:{line}: not valid JSON ({reason}); fix or remove that line",
-    "nested_jsonl": "{path}:{line}: nested too deeply to read (lists or objects inside one another, "
-    "hundreds of levels deep); flatten or remove that line",
-    "lone_surrogate": "{path}:{line}: {where} holds a lone UTF-16 surrogate ({char}), which is not "
-    "a character; fix that line",
-    "jsonl_not_object": "{path}:{line}: expected a JSON object per line, got {kind}",
-    "missing_field": "{path}:{line}: no field '{field}' (fields here: {fields}); choose one with --text-field",
-    "field_not_text": "{path}:{line}: field '{field}' is {kind}, not text; choose another with --text-field",
-    "missing_column": "{path}: no column '{column}' (columns: {columns}); choose one with --text-column",
-    "column_not_text": "{path}: column '{column}' has type {dtype}, not text; choose another with --text-column",
-    "bad_table": "{path}: cannot be read as {kind} ({reason}); check the file",
-    "unknown_format": "{path}: unknown format '{suffix}'; use .txt, .md, .jsonl, .ndjson, .csv or .parquet",
-    "empty_folder": "{path}: no .txt, .md, .jsonl, .ndjson, .csv or .parquet files in this folder",
-    "duplicate_id": "document id '{doc_id}' appears twice ({first} and {second}); give each document a unique id",
-    "empty_corpus": "the corpus has no text to score ({paths}); give files with some text in them",
     # models
     "unknown_model": "model '{spec}': no such local path, and not in the local Hugging Face cache (nothing is "
     "downloaded at run time); download it first (hf download {spec}) or give a local path",

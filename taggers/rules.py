@@ -28,7 +28,7 @@ from typing import Any
 
 import regex
 
-from inspector.errors import InspectorError
+from taggers.errors import RulesError
 
 UPOS = {
     "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART",
@@ -66,10 +66,6 @@ NEEDS: dict[str, set[str]] = {
 WORD_COLUMNS = ("pos", "tag", "ent_type")  # always reported, so always computed
 DEFAULT_RULES = "rules.toml"
 REGEX_TIMEOUT = 0.1  # seconds one regex match may take: ordinary patterns take microseconds
-
-
-class RulesError(InspectorError):
-    """A rule file that cannot be used; the message names the file and line."""
 
 
 def _show(text: str, limit: int = 60) -> str:

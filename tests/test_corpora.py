@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from corpora import bundled_path, read_corpus
-from inspector.errors import CorpusError
+from corpora.errors import CorpusError
 
 
 def test_text_and_markdown_files_are_one_document_each(tmp_path: Path) -> None:

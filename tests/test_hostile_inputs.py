@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from conftest import plain_word, run_cli
 from corpora import Document, iter_corpus, read_corpus
-from inspector.errors import CorpusError, InspectorError
+from corpora.errors import CorpusError
 from taggers.rules import REGEX_TIMEOUT, RulesError, load_rules
 from taggers.tagger import TaskTagger
 
@@ -290,7 +290,7 @@ def read_or_one_line_error(suffix: str, data: bytes, **kwargs: str) -> None:
         path.write_bytes(data)
         try:
             docs = read_corpus([path], **kwargs)
-        except InspectorError as e:
+        except CorpusError as e:
             one_line(e)
             return
         check(docs)
@@ -374,7 +374,7 @@ def test_fuzz_iter_corpus_over_a_folder(bits: list[str]) -> None:
         try:
             for doc in iter_corpus([folder]):
                 docs.append(doc)
-        except InspectorError as e:
+        except CorpusError as e:
             one_line(e)
         check(docs)
 
@@ -391,7 +391,7 @@ def load_or_one_line_error(text: str) -> None:
                 rules.decide(plain_word(word), word, True)
             rules.components()
             rules.tasks()
-        except InspectorError as e:
+        except RulesError as e:
             one_line(e)
 
 

@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 
 from corpora import Document, iter_corpus
-from inspector.errors import CorpusError, InspectorError
+from corpora.errors import CorpusError
+from inspector.errors import InspectorError
 from inspector.lm.scoring import ScoreConfig
 from inspector.run.parts import group_docs, parse_shard, score_to_parts
 from inspector.run.pipeline import score_corpus

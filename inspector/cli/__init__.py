@@ -450,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sub = commands["command"].choices.get(args.command) if args.command else None
         (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from inspector.errors import InspectorError
+    from inspector.run.errors import USER_ERRORS
 
     try:
         if args.command == "bench" and args.shape:
@@ -474,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "agreement":
             return _agreement(args)
         return _score(args)
-    except InspectorError as e:
+    except USER_ERRORS as e:
         from inspector import visible
 
         print(f"inspector: error: {visible.line(e)}", file=sys.stderr)  # one line, nothing raw
@@ -832,7 +832,7 @@ def read_for_browsing(
     """The documents of every path that reads, and one line for each that does not: the app
     opens what it can and shows the rest. Nothing readable at all is an error."""
     from corpora import read_corpus
-    from inspector.errors import CorpusError
+    from corpora.errors import CorpusError
 
     docs: list[Any] = []
     problems: list[str] = []

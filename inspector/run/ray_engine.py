@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from inspector.errors import InspectorError
+from inspector.run.errors import USER_ERRORS
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def score_with_ray(job: ShardJob) -> list[dict[str, Any]]:
             return {k: [r[k] for r in rows] for k in rows[0]}
 
         out = ds.map_batches(score, batch_size=1, num_cpus=1, concurrency=job.workers).take_all()
-    except InspectorError:
+    except USER_ERRORS:
         raise
     except Exception as e:  # a task's error reaches us wrapped by Ray: keep its first line
         raise InspectorError(f"a Ray task failed: {str(e).strip().splitlines()[-1]}") from e

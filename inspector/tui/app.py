@@ -26,10 +26,10 @@ from textual.worker import get_current_worker
 
 from corpora import Document
 from inspector import visible
-from inspector.errors import InspectorError
 from inspector.labels.queue import Labelling
 from inspector.labels.store import Store
 from inspector.lm.scoring import ScoreConfig
+from inspector.run.errors import USER_ERRORS
 from inspector.session.browse import Session, load_place, save_place, split_rows
 from inspector.tui.messages import (
     CorpusSummary,
@@ -371,7 +371,7 @@ class InspectorApp(App[None]):
         """Score documents in the background, the one on screen first, then store the corpus."""
         try:
             self._score()
-        except InspectorError as e:
+        except USER_ERRORS as e:
             self.post_message(ScoringFailed(str(e)))
 
     def _score(self) -> None:
@@ -443,7 +443,7 @@ class InspectorApp(App[None]):
                 )
             )
             self.post_message(CorpusSummary(summarize(run.frame, "task")))
-        except InspectorError as e:
+        except USER_ERRORS as e:
             self.post_message(ScoringFailed(str(e)))
             return
         # which parts hold which document (several for a document longer than a part)
@@ -739,7 +739,6 @@ class InspectorApp(App[None]):
         self.refresh_view()
 
     def _start_annotating(self) -> None:
-        from inspector.labels.columns import AnnotationError
 
         opts = self.annotate_options
         try:
@@ -754,7 +753,7 @@ class InspectorApp(App[None]):
                 tuple(self.labels),
                 corpus_path=opts.corpus_path,
             )
-        except (AnnotationError, InspectorError) as e:
+        except USER_ERRORS as e:
             self.mode = "browse"
             self.notify(str(e), title="cannot annotate", severity="error", timeout=30, markup=False)
             return
@@ -766,7 +765,7 @@ class InspectorApp(App[None]):
         doc = self.session.doc
         try:
             act(self.labelling)
-        except InspectorError as e:
+        except USER_ERRORS as e:
             self.notify(str(e), title="not saved", severity="error", timeout=30, markup=False)
             return
         self.refresh_view(tables=self.session.doc != doc)
@@ -830,7 +829,7 @@ class InspectorApp(App[None]):
     def save_place(self) -> None:
         try:
             save_place(self.cache_dir, self.corpus_key, self.session.place())
-        except (OSError, InspectorError) as e:
+        except (OSError, *USER_ERRORS) as e:
             self.notify(f"could not save your place: {e}", severity="warning", markup=False)
 
     def on_unmount(self) -> None:

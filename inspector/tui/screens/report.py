@@ -20,7 +20,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from inspector import visible
-from inspector.errors import InspectorError
+from inspector.run.errors import USER_ERRORS
 from inspector.tui.widgets.charts import BarChart, LineChart
 
 
@@ -113,7 +113,7 @@ class ReportScreen(ModalScreen[None]):
     def compute(self) -> None:
         try:
             report = self.compute_report()
-        except InspectorError as e:
+        except USER_ERRORS as e:
             report = Report([Note(f"cannot compute this: {e}")])
         self.post_message(self.Ready(report))
 
