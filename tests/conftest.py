@@ -15,6 +15,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # before anything imports triton (its own library functions are defined at import)
 os.environ["TRITON_INTERPRET"] = "1"
 
+
+def pytest_configure() -> None:
+    """Library notices on stderr, as the CLI shows them (tests of library calls read them)."""
+    from inspector.cli.stderr import show_library_messages
+
+    show_library_messages()
+
+
 TRAINING_TEXT = [
     "Biden married Neilia Hunter, a student.",
     "The capital of Azerbaijan is Baku.",

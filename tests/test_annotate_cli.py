@@ -19,7 +19,7 @@ from conftest import run_cli
 from corpora import Document
 from inspector.labels.columns import Label
 from inspector.labels.store import Store
-from inspector.run.pipeline import score_corpus
+from inspector.run.score import score_corpus
 
 DOCS = [
     Document("biden", "Biden married Neilia Hunter, a student."),

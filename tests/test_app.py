@@ -195,14 +195,14 @@ async def test_unreadable_inputs_are_reported_in_the_app(
 
 
 async def test_tasks_screen_compares_cached_models(tiny_family: list[Path], tmp_path: Path) -> None:
-    from inspector.cli import _scored
     from inspector.lm.scoring import ScoreConfig
+    from inspector.run.request import score_or_load
     from inspector.tui.screens.report import ReportScreen
     from taggers.rules import load_rules
 
     rules = load_rules()
     for folder in tiny_family[1:]:  # the cache holds two other sizes of this corpus
-        _scored(DOCS, str(folder), "cpu", "auto", ScoreConfig(), rules, tmp_path)
+        score_or_load(DOCS, str(folder), "cpu", "auto", ScoreConfig(), rules, tmp_path)
     app = make_app(tiny_family[0], tmp_path)
     async with app.run_test(size=(140, 50)) as pilot:
         await scored(pilot, app)

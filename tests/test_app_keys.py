@@ -169,7 +169,7 @@ async def test_a_long_document_appears_piece_by_piece_and_ends_whole(
     import asyncio
 
     from inspector.lm.scoring import ScoreConfig
-    from inspector.run.pipeline import score_corpus
+    from inspector.run.score import score_corpus
     from inspector.tui.app import CHUNK_CHARS
 
     text = "\n\n".join(f"Paragraph {i}: the river {i} flows into the sea." for i in range(600))
@@ -245,3 +245,25 @@ async def test_browsing_footer_has_no_label_keys(tiny_model_dir: Path, tmp_path:
         actions = [getattr(k, "action", "") for k in app.query_one(ModeFooter).children]
         assert not any(a.startswith("label(") for a in actions)
         assert "help" in actions and "quit" in actions and "jump('loss', 1)" in actions
+
+
+async def test_library_warnings_reach_the_screen(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """Issue 14: the library logs, never prints; inside the app a warning from a worker
+    thread (a damaged cache file, a kernel that fell back) is a notification."""
+    import asyncio
+    import logging
+    import threading
+
+    app = _app(tiny_model_dir, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _scored(pilot, app)
+        worker = threading.Thread(
+            target=lambda: logging.getLogger("inspector").warning("cache file x is damaged")
+        )
+        worker.start()
+        while worker.is_alive():  # not join(): the notification needs the event loop running
+            await asyncio.sleep(0.01)
+        await pilot.pause()
+        shown = [(str(n.message), n.severity) for n in app._notifications]
+        assert ("cache file x is damaged", "warning") in shown
+    assert not any(type(h).__name__ == "Notices" for h in logging.getLogger("inspector").handlers)

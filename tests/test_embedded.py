@@ -83,7 +83,7 @@ def test_biden_sentence_tokens_and_spans(embedded_lm) -> None:
 
 
 def test_biden_sentence_is_tagged_through_the_pipeline(embedded_lm) -> None:
-    from inspector.run.pipeline import score_corpus
+    from inspector.run.score import score_corpus
 
     docs = [d for d in read_corpus([bundled_path() / "probes.jsonl"]) if d.id == "probe-biden"]
     table = score_corpus(docs, embedded_lm).table.sort("pos")

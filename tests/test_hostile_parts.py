@@ -18,7 +18,7 @@ from corpora import Document
 from inspector.errors import InspectorError
 from inspector.lm.scoring import ScoreConfig
 from inspector.run.parts import score_to_parts
-from inspector.tables.tasks import open_table
+from inspector.run.stored import open_table
 from taggers.rules import default_rules_path, load_rules
 
 DOCS = [

@@ -11,7 +11,8 @@ from inspector.errors import InspectorError
 from inspector.labels.agreement import between_annotators, cohen_kappa, heuristic_vs_human
 from inspector.labels.queue import Labelling, parse_order
 from inspector.labels.store import Store
-from inspector.run.pipeline import corpus_hash, score_corpus
+from inspector.run.cache import corpus_hash
+from inspector.run.score import score_corpus
 from inspector.session.browse import Session
 
 DOCS = [

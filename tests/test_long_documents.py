@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from inspector import cli
-from inspector.run import pipeline
+from inspector.cli import progress
 
 
 @pytest.mark.parametrize("parts", [False, True])
@@ -16,7 +16,7 @@ def test_a_long_document_reports_progress_without_a_terminal(
     tiny_model_dir: Path, tmp_path: Path, parts: bool, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    monkeypatch.setattr(pipeline, "PROGRESS_EVERY", 0.0)  # a line per batch, not per 30 s
+    monkeypatch.setattr(progress, "PROGRESS_EVERY", 0.0)  # a line per batch, not per 30 s
     corpus = tmp_path / "long.txt"
     corpus.write_text("x" * 3000)  # no spaces: one word, many windows
     args = ["score", str(corpus), "--model", str(tiny_model_dir), "--window", "16"]
@@ -62,8 +62,8 @@ def test_a_document_longer_than_a_part_is_written_in_slices_equal_to_the_whole(
     from corpora import Document
     from inspector.lm.scoring import ScoreConfig
     from inspector.run.parts import score_to_parts
-    from inspector.run.pipeline import score_corpus
-    from inspector.tables.tasks import open_table
+    from inspector.run.score import score_corpus
+    from inspector.run.stored import open_table
     from taggers.rules import load_rules
 
     docs = [Document("short", "A short one."), Document("long", LONG), Document("end", "Done.")]

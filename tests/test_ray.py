@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from corpora import Document
-from inspector.run.pipeline import score_corpus
-from inspector.tables.tasks import open_table, summarize
+from inspector.run.score import score_corpus
+from inspector.run.stored import open_table
+from inspector.tables.tasks import summarize
 
 DOCS = [
     Document(f"d{i}", f"Document {i} says the river number {i} flows into the sea. " * (1 + i % 3))

@@ -14,8 +14,10 @@ import polars as pl
 from conftest import run_cli
 from corpora import Document
 from inspector.lm.scoring import ScoreConfig
-from inspector.run.pipeline import cached_runs, request_key, score_corpus
-from inspector.tables.tasks import RUN_COLUMNS, Run, compare, describe
+from inspector.run.cache import cached_runs, request_key
+from inspector.run.score import score_corpus
+from inspector.tables.run import Run
+from inspector.tables.tasks import RUN_COLUMNS, compare, describe
 from taggers.rules import load_rules
 
 DOCS = [
@@ -50,7 +52,7 @@ def test_a_comparison_names_the_settings_that_differ(tiny_lm, tmp_path: Path) ->
 def test_the_cache_gives_every_run_of_a_model_not_one(tiny_lm, tmp_path: Path) -> None:
     runs = _runs(tiny_lm, tmp_path)
     found = cached_runs(tmp_path, runs[0].settings["corpus_hash"], load_rules().sha256)
-    assert sorted(s["window"] for s, _ in found) == [16, 64]
+    assert sorted(run.settings["window"] for run in found) == [16, 64]  # runs, not tuples
 
 
 def test_tasks_prints_the_run_and_exports_carry_it(tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -15,8 +15,9 @@ from corpora.errors import CorpusError
 from inspector.errors import InspectorError
 from inspector.lm.scoring import ScoreConfig
 from inspector.run.parts import group_docs, parse_shard, score_to_parts
-from inspector.run.pipeline import score_corpus
-from inspector.tables.tasks import open_table, summarize
+from inspector.run.score import score_corpus
+from inspector.run.stored import open_table
+from inspector.tables.tasks import summarize
 from taggers.rules import load_rules
 
 DOCS = [

@@ -11,14 +11,14 @@ import pytest
 
 from conftest import run_cli
 from corpora import Document
-from inspector.run.pipeline import score_corpus
+from inspector.run.score import score_corpus
+from inspector.run.stored import open_table
+from inspector.tables.run import Run
 from inspector.tables.schema import write_table
 from inspector.tables.tasks import (
     BOOTSTRAP_BELOW,
-    Run,
     TasksError,
     compare,
-    open_table,
     plot,
     render,
     summarize,

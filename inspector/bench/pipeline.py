@@ -30,7 +30,7 @@ from corpora import Document, bundled_path, read_corpus
 from inspector.files import default_cache_dir, ensure_dir
 from inspector.lm.loading import LoadedModel, load_model
 from inspector.lm.scoring import ScoreConfig, Scorer
-from inspector.run.pipeline import score_corpus
+from inspector.run.score import score_corpus
 
 REPEATS = 2  # end-to-end and forward alternate this many times; the best of each is kept
 
@@ -130,7 +130,7 @@ def measure_app(
 ) -> dict[str, Any]:
     """First frame and key latency of the app (its module is the only one importing textual)."""
     from inspector.bench import app as tui
-    from inspector.run.pipeline import request_key
+    from inspector.run.cache import request_key
     from taggers.rules import load_rules
 
     rules = load_rules()

@@ -17,6 +17,7 @@ from typing import Any
 from inspector import defaults
 
 EXIT_USAGE = 2
+SHAPES = tuple(defaults.SHAPES)  # bench --shape choices
 
 
 class _Parser(argparse.ArgumentParser):
@@ -407,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     shape.add_argument(
         "--shape",
-        choices=list(defaults.SHAPES),
+        choices=SHAPES,
         default=None,
         help="measure scoring speed on random token ids with a random-weight model of this shape",
     )
@@ -450,7 +451,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sub = commands["command"].choices.get(args.command) if args.command else None
         (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from inspector.cli.stderr import show_library_messages
     from inspector.run.errors import USER_ERRORS
+
+    show_library_messages()
 
     try:
         if args.command == "bench" and args.shape:
@@ -544,6 +548,7 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
 
     from corpora import bundled_path, iter_corpus
     from inspector import visible
+    from inspector.cli.progress import ProgressLines
     from inspector.errors import InspectorError
     from inspector.lm.loading import load_model
     from inspector.run.parts import (
@@ -552,8 +557,8 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
         parse_shard,
         score_to_parts,
     )
-    from inspector.run.pipeline import ProgressLines
-    from inspector.tables.tasks import open_table, render, summarize
+    from inspector.run.stored import open_table
+    from inspector.tables.tasks import render, summarize
     from taggers.rules import load_rules
 
     if args.part_chars is None:
@@ -605,7 +610,8 @@ def _score_parts_on_ray(args: argparse.Namespace) -> int:
     from inspector.errors import InspectorError
     from inspector.run.parts import check_parts_folder
     from inspector.run.ray_engine import ShardJob, score_with_ray
-    from inspector.tables.tasks import open_table, render, summarize
+    from inspector.run.stored import open_table
+    from inspector.tables.tasks import render, summarize
     from taggers.rules import load_rules
 
     workers = 2 if args.workers is None else args.workers
@@ -642,37 +648,17 @@ def _score_parts_on_ray(args: argparse.Namespace) -> int:
 
 
 def _scored(
-    docs: Any,
-    model: str,
-    device: str,
-    dtype: str,
-    config: Any,
-    rules: Any,
-    cache_dir: Path,
-    use_cache: bool = True,
-    tag_workers: int = 1,
-) -> Any:
-    """The tagged token table of `docs` by `model`: from the cache without loading the model
-    where this exact request was answered before, else scored (with a progress bar)."""
-    from inspector.lm.loading import load_model, resolve_model
-    from inspector.run.pipeline import load_request, request_key, score_corpus
+    docs: Any, model: str, device: str, dtype: str, config: Any, rules: Any, cache_dir: Path,
+    use_cache: bool = True, tag_workers: int = 1,
+) -> Any:  # fmt: skip
+    """`score_or_load` with a progress bar (or lines) on stderr."""
+    from inspector.cli.progress import TokenProgress
+    from inspector.run.request import score_or_load
 
-    source = resolve_model(model, cache_dir)
-    key = request_key(source.identity, device, dtype, config, rules, docs)
-    result = load_request(cache_dir, key) if use_cache else None
-    if result is None:
-        lm = load_model(model, cache_dir, device, dtype)
-        result = score_corpus(
-            docs,
-            lm,
-            config,
-            cache_dir if use_cache else None,
-            progress=True,
-            rules=rules,
-            request=key,
-            tag_workers=tag_workers,
+    with TokenProgress() as progress:
+        return score_or_load(
+            docs, model, device, dtype, config, rules, cache_dir, use_cache, tag_workers, progress
         )
-    return result
 
 
 def _tag_workers(args: argparse.Namespace) -> int:
@@ -683,6 +669,8 @@ def _tag_workers(args: argparse.Namespace) -> int:
 
 
 def _tasks(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     import polars as pl
 
     from corpora import bundled_path, read_corpus
@@ -690,17 +678,16 @@ def _tasks(args: argparse.Namespace) -> int:
     from inspector import visible
     from inspector.errors import ExportError
     from inspector.files import check_new_file, refuse_overwriting_inputs, write_new
+    from inspector.run.stored import open_table
     from inspector.tables.tasks import (
         RUN_COLUMNS,
-        Run,
         compare,
         describe,
         fit_width,
-        open_table,
         plot,
         strip_colour,
         write,
-    )  # fmt: skip
+    )
     from taggers.rules import load_rules
 
     fmt = _tasks_format(args)
@@ -720,15 +707,8 @@ def _tasks(args: argparse.Namespace) -> int:
         config = _score_config(args)
         cache_dir = _cache_dir(args)
         for model in models:
-            result = _scored(docs, model, args.device, args.dtype, config, rules, cache_dir)
-            runs.append(
-                Run(
-                    result.settings["model"],
-                    result.table.lazy(),
-                    result.settings,
-                    model or "the embedded model",
-                )
-            )
+            run = _scored(docs, model, args.device, args.dtype, config, rules, cache_dir)
+            runs.append(replace(run, source=model or "the embedded model"))
     if args.labels != "heuristic":
         runs = _with_human_labels(runs, args.labels, args.db)
     table = compare(runs, args.by, args.task_filter)

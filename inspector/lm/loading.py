@@ -13,7 +13,7 @@ import hashlib
 import importlib.util
 import io
 import json
-import sys
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +31,7 @@ EMBEDDED_PACKAGE, EMBEDDED_FILE, EMBEDDED_NAME = (
     defaults.EMBEDDED_PACKAGE, defaults.EMBEDDED_FILE, defaults.EMBEDDED_NAME,
 )  # fmt: skip
 DTYPES, DEVICES = defaults.DTYPES, defaults.DEVICES
+log = logging.getLogger("inspector")
 
 
 @dataclass(frozen=True)
@@ -284,10 +285,9 @@ def _converted_gguf(source: ModelSource, cache_dir: Path) -> tuple[Path, bool]:
     if _complete(target, cache_dir):
         return target, False
     if target.exists():
-        print(
-            f"inspector: the converted copy of {source.name} in the cache is damaged (its weights "
-            "changed since conversion); converting it again",
-            file=sys.stderr,
+        log.warning(
+            f"the converted copy of {source.name} in the cache is damaged (its weights "
+            "changed since conversion); converting it again"
         )
     with atomic_dir(target) as tmp:
         _convert_gguf(source, tmp)
@@ -334,7 +334,7 @@ def _convert_gguf(source: ModelSource, out: Path) -> None:
 
     label = source.spec or source.name
     folder, name = source.path.parent, source.path.name
-    print(_converting_message(source), file=sys.stderr)
+    log.info(_converting_message(source))
     try:
         with _quiet():
             tokenizer = AutoTokenizer.from_pretrained(
@@ -357,7 +357,7 @@ def _convert_gguf(source: ModelSource, out: Path) -> None:
 def _converting_message(source: ModelSource) -> str:
     """What a cold start says while it converts (measured: about 20 s for the embedded model)."""
     return (
-        f"inspector: converting {source.name} into the cache once (about 20 s for the embedded "
+        f"converting {source.name} into the cache once (about 20 s for the embedded "
         "135M model, longer for larger ones)"
     )
 

@@ -18,6 +18,7 @@ of memory is retried as two halves.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,7 @@ LOGIT_BYTES = 1 << 30  # elsewhere, the bound on one chunk of float32 logits
 MAX_PADDING = 1.25  # a batch's padded size stays within this factor of its real tokens
 MEMORY_SHARE = 0.8  # of the free GPU memory, what a batch may take
 MAX_BATCH_TOKENS = 1 << 18  # a cap: past a few hundred thousand tokens a batch only delays results
+log = logging.getLogger("inspector")  # notices go here; the front ends show them
 
 
 @dataclass(frozen=True)
@@ -604,14 +606,11 @@ class Scorer:
 
     def _fused_failed(self, error: Exception) -> None:
         """Go on with the plain post-processing, saying once why."""
-        import sys
-
         self.post = "eager"
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        print(
-            f"inspector: the fused post-processing kernel failed here ({first}); "
-            "using plain torch post-processing (same results, slower)",
-            file=sys.stderr,
+        log.warning(
+            f"the fused post-processing kernel failed here ({first}); "
+            "using plain torch post-processing (same results, slower)"
         )
 
     def logits(self, h: torch.Tensor) -> torch.Tensor:

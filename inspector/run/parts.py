@@ -26,7 +26,8 @@ from inspector.errors import InspectorError
 from inspector.files import atomic_path, ensure_dir
 from inspector.lm.loading import LoadedModel
 from inspector.lm.scoring import ScoreConfig, Scorer, Tokenized
-from inspector.run.pipeline import NAME_KEYS, run_settings, score_slice_untagged, score_untagged
+from inspector.run.cache import NAME_KEYS, run_settings
+from inspector.run.score import score_slice_untagged, score_untagged
 from inspector.tables.schema import write_table
 from taggers.rules import RuleSet
 from taggers.tagger import TaskTagger

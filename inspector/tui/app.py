@@ -31,6 +31,7 @@ from inspector.labels.store import Store
 from inspector.lm.scoring import ScoreConfig
 from inspector.run.errors import USER_ERRORS
 from inspector.session.browse import Session, load_place, save_place, split_rows
+from inspector.tui import notices
 from inspector.tui.messages import (
     CorpusSummary,
     DocumentsScored,
@@ -249,7 +250,7 @@ class InspectorApp(App[None]):
         self.labelling: Labelling | None = None
         self.store: Store | None = None
         self.scored = scored
-        from inspector.run.pipeline import corpus_hash
+        from inspector.run.cache import corpus_hash
 
         self.session = Session(docs, top_k=(config or ScoreConfig()).top_k)
         self.corpus_name, self.cache_dir = corpus_name, cache_dir
@@ -296,6 +297,7 @@ class InspectorApp(App[None]):
         )  # fmt: skip
 
     def on_mount(self) -> None:
+        self.notices = notices.attach(self)  # the library's warnings, as notifications
         place = load_place(self.cache_dir, self.corpus_key)
         if place and self.session.goto(str(place.get("doc_id", ""))):
             self.pending_pos = (self.session.doc, int(place.get("pos", 0)))
@@ -377,16 +379,18 @@ class InspectorApp(App[None]):
     def _score(self) -> None:
         import polars as pl
 
-        from inspector.lm.loading import load_model, resolve_model
-        from inspector.run.pipeline import load_request, request_key, score_corpus, store_corpus
+        from inspector.lm.loading import load_model
+        from inspector.run.cache import store_corpus
+        from inspector.run.request import find_cached
+        from inspector.run.score import score_corpus
         from taggers.rules import load_rules
 
         worker = get_current_worker()
         rules = self.rules or load_rules()
         docs = self.session.docs
-        source = resolve_model(self.model_spec, self.cache_dir)
-        key = request_key(source.identity, self.device, self.dtype, self.config, rules, docs)
-        cached = load_request(self.cache_dir, key)
+        cached, key = find_cached(
+            docs, self.model_spec, self.device, self.dtype, self.config, rules, self.cache_dir
+        )
         if cached is not None:
             s = cached.settings
             self.post_message(ModelLoaded(s["model"], s["device"], s["dtype"], s.get("window")))
@@ -429,7 +433,8 @@ class InspectorApp(App[None]):
         whole table's per-task summary, streamed."""
         import polars as pl
 
-        from inspector.tables.tasks import open_table, summarize
+        from inspector.run.stored import open_table
+        from inspector.tables.tasks import summarize
 
         worker = get_current_worker()
         try:
@@ -500,7 +505,7 @@ class InspectorApp(App[None]):
         import polars as pl
 
         from inspector.lm.scoring import Scorer
-        from inspector.run.pipeline import score_slice_untagged, tag_table
+        from inspector.run.score import score_slice_untagged, tag_table
         from inspector.tables.schema import SCORE_SCHEMA
         from taggers.tagger import TaskTagger
 
@@ -833,6 +838,7 @@ class InspectorApp(App[None]):
             self.notify(f"could not save your place: {e}", severity="warning", markup=False)
 
     def on_unmount(self) -> None:
+        notices.detach(self.notices)
         self.save_place()
         if self.store is not None:
             self.store.close()

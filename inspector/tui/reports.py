@@ -13,13 +13,12 @@ from inspector.tui.screens.report import Chart, Note, Report, Table
 def tasks_report(cache_dir: Path, corpus: str, rules_hash: str) -> Report:
     """Every cached run of this corpus under these rules, smallest model first: which run
     each is (what differs between them), the per-task table, and its chart."""
-    from inspector.run.pipeline import cached_runs
-    from inspector.tables.tasks import Run, compare, describe
+    from inspector.run.cache import cached_runs
+    from inspector.tables.tasks import compare, describe
 
-    found = cached_runs(cache_dir, corpus, rules_hash)
-    if not found:
+    runs = cached_runs(cache_dir, corpus, rules_hash)
+    if not runs:
         return Report([Note("nothing of this corpus is in the cache yet")])
-    runs = [Run(s.get("model", "?"), t.lazy(), s, s.get("model", "?")) for s, t in found]
     table = compare(runs, "task")
     several = len(runs) > 1
     head = describe(runs)

@@ -1,0 +1,84 @@
+"""Runs stored as files: a token table file, or a folder or glob of Parquet parts (a
+`score --parts` folder is read as its manifests list it, each part checked)."""
+
+from __future__ import annotations
+
+import glob
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from inspector.tables.run import Run
+from inspector.tables.schema import SETTINGS_KEY, read_table
+from inspector.tables.tasks import NEEDED, TasksError
+
+
+def open_table(spec: str) -> Run:
+    """A token table file, or a folder or glob of Parquet parts, as one lazy table."""
+
+    path = Path(spec)
+    if path.is_file():
+        if path.suffix.lower() == ".parquet":
+            files = [path]
+        else:
+            table, settings = read_table(path)
+            return Run(_label(settings, path), table.lazy(), settings, spec)
+    elif path.is_dir():
+        files = _listed_parts(path)
+    else:
+        files = sorted(Path(p) for p in glob.glob(spec, recursive=True) if p.endswith(".parquet"))
+    if not files:
+        raise TasksError(
+            f"{spec}: no token table there (a .parquet/.csv/.jsonl file, a folder or a glob of .parquet parts)"
+        )
+    metas = []
+    for f in files:
+        try:
+            metas.append(pl.read_parquet_metadata(f))
+        except Exception as e:  # polars raises several types for a damaged file
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise TasksError(
+                f"{f}: cannot be read as Parquet ({first}); check or replace it"
+            ) from e
+    schema = pl.read_parquet_schema(files[0])
+    missing = [c for c in NEEDED if c not in schema]
+    if missing:
+        raise TasksError(
+            f"{spec}: not a tagged token table (missing columns: {', '.join(missing)})"
+        )
+    part_settings = [json.loads(m[SETTINGS_KEY]) if SETTINGS_KEY in m else {} for m in metas]
+    models = {s.get("model_identity") for s in part_settings}
+    if len(models) > 1:
+        raise TasksError(
+            f"{spec}: its parts were scored by different models; give each model's parts separately"
+        )
+    merged = dict(part_settings[0])
+    merged["tokens"] = sum(s.get("tokens", 0) or 0 for s in part_settings)
+    return Run(_label(merged, Path(spec)), pl.scan_parquet(files), merged, spec, files=tuple(files))
+
+
+def _listed_parts(folder: Path) -> list[Path]:
+    """The Parquet files of a folder: those its manifests list where it has them (a parts
+    folder of `score --parts`, checked to hold one run, each part sound), else every one."""
+    from inspector.run.parts import part_problem, read_manifests
+
+    manifests = read_manifests(folder)
+    if not manifests:
+        return sorted(folder.rglob("*.parquet"))
+    files = []
+    for m in manifests:
+        for part in m.parts:
+            problem = part_problem(folder / part["file"], part["tokens"])
+            if problem is not None:
+                raise TasksError(
+                    f"{folder / part['file']}: {problem}; run the same score --parts command "
+                    "again to score that part again"
+                )
+            files.append(folder / part["file"])
+    return files
+
+
+def _label(settings: dict[str, Any], path: Path) -> str:
+    return str(settings.get("model") or path.name)
