@@ -335,3 +335,22 @@ def _read_table(path: Path, name: str, text_column: str) -> Iterator[Document]:
         meta = {k: v for k, v in row.items() if k not in (text_column, "id")}
         meta["row"] = row_no
         yield Document(id=doc_id, text=text, meta=meta, source=f"{path}:{row_no}")
+
+
+def read_for_browsing(
+    paths: list[Path], text_field: str, text_column: str
+) -> tuple[list[Document], list[str]]:
+    """The documents of every path that reads, and one line for each that does not: the app
+    opens what it can and shows the rest. Nothing readable at all is an error."""
+    docs: list[Document] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            docs.extend(d for d in read_corpus([path], text_field, text_column) if d.text)
+        except CorpusError as e:
+            problems.append(str(e))
+    if not docs:
+        raise CorpusError("; ".join(problems))
+    if len({d.id for d in docs}) != len(docs):
+        read_corpus(paths, text_field, text_column)  # raises the duplicate-id error, naming both
+    return docs, problems

@@ -178,7 +178,7 @@ def test_main_screen_snapshot(
 async def test_unreadable_inputs_are_reported_in_the_app(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    from inspector.cli import read_for_browsing
+    from corpora.readers import read_for_browsing
 
     (tmp_path / "good.txt").write_text("Biden married Neilia Hunter, a student.")
     (tmp_path / "bad.txt").write_bytes(b"caf\xff")

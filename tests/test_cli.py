@@ -28,7 +28,7 @@ def test_help_imports_nothing_heavy() -> None:
 
 def test_headless_modules_never_import_textual() -> None:
     code = (
-        "import sys, corpora, taggers, inspector.cli, inspector.run.pipeline, inspector.tables.schema, inspector.bench.pipeline; "
+        "import sys, corpora, taggers, inspector.cli, inspector.run.score, inspector.run.request, inspector.tables.schema, inspector.bench.pipeline; "
         "print('textual' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

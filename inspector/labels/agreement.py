@@ -130,3 +130,30 @@ def _cell(v: object) -> str:
     if isinstance(v, float):
         return f"{v:.3f}"
     return str(v)
+
+
+def agreements(
+    table: pl.DataFrame, annotators: Sequence[str] = (), where: str = ""
+) -> list[Agreement]:
+    """What `inspector agreement` and the app's agreement screen show, for the labels in
+    `table` (`where` names their database in errors): with no `annotators`, the heuristic
+    against everyone, then each pair of people; with one, the heuristic against that person;
+    with two, those two people."""
+    from inspector.labels.columns import AnnotationError
+
+    if table.is_empty():
+        raise AnnotationError(f"{where}: no labels yet; label some with inspector annotate")
+    known = sorted(set(table["annotator"]))
+    if len(annotators) > 2:
+        raise AnnotationError(
+            "--annotator: give one (heuristics against that person) or two (those two people)"
+        )
+    unknown = [p for p in annotators if p not in known]
+    if unknown:
+        raise AnnotationError(f"--annotator {unknown[0]}: no labels by that name in {where}")
+    if len(annotators) == 2:
+        return [between_annotators(table, *annotators)]
+    if len(annotators) == 1:
+        return [heuristic_vs_human(table, annotators[0])]
+    pairs = [(a, b) for i, a in enumerate(known) for b in known[i + 1 :]]
+    return [heuristic_vs_human(table), *(between_annotators(table, a, b) for a, b in pairs)]

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import polars as pl
+
+from inspector.errors import InspectorError
+from inspector.labels.store import Store
+from inspector.tables.run import Run
 
 
 def human_tasks(
@@ -53,3 +60,24 @@ def human_tasks(
         .with_columns(pl.col("_human").alias("task"), pl.lit("human").alias("task_reason"))
         .select(table.columns)
     )
+
+
+def with_human_labels(runs: list[Run], labels: str, db: Path | None) -> list[Run]:
+    """Each run with people's labels as its tasks (`human`), or both versions (`both`)."""
+    if db is None:
+        raise InspectorError(
+            f"--labels {labels} reads the annotation store: give it with --db FILE"
+        )
+    with Store(db, readonly=True) as store:
+        out = []
+        for run in runs:
+            marks = store.table(corpus=run.settings.get("corpus_hash"))
+            human = human_tasks(run.frame.collect(), marks)
+            if human.is_empty():
+                raise InspectorError(
+                    f"{db}: no human labels for the corpus of {run.source} in this database; check --db"
+                )
+            if labels == "both":
+                out.append(run)
+            out.append(replace(run, frame=human.lazy(), labels="human"))
+    return out

@@ -44,18 +44,14 @@ def tasks_report(cache_dir: Path, corpus: str, rules_hash: str) -> Report:
 
 def agreement_report(db: Path, corpus: str) -> Report:
     """The heuristic against people, then each pair of annotators, on this corpus's labels."""
-    from inspector.labels.agreement import between_annotators, heuristic_vs_human
+    from inspector.labels.agreement import agreements
     from inspector.labels.store import Store
 
     with Store(db, readonly=True) as store:
         table = store.table(corpus=corpus)
     if table.is_empty():
         return Report([Note(f"no labels for this corpus in {db} yet: press a to annotate")])
-    people = sorted(set(table["annotator"]))
-    pairs = [heuristic_vs_human(table)]
-    pairs += [
-        between_annotators(table, a, b) for i, a in enumerate(people) for b in people[i + 1 :]
-    ]
+    pairs = agreements(table, (), str(db))
     parts: list[Note | Table | Chart] = []
     for agreement in pairs:
         parts += [

@@ -1,0 +1,105 @@
+"""`inspector browse` and `inspector annotate`: the app, browsing or labelling."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from inspector.cli.options import (
+    add_corpus_options,
+    add_model_options,
+    add_scoring_options,
+    cache_dir_of,
+    score_config,
+)  # fmt: skip
+
+
+def add_arguments(sub: Any) -> None:
+    browse = sub.add_parser(
+        "browse",
+        help="open the app on a corpus: step through it token by token",
+        description="Open the terminal app on a corpus (default: the bundled samples). Scoring runs "
+        "in the background, the document on screen first; press ? in the app for its keys.",
+    )
+    add_corpus_options(browse)
+    add_model_options(browse)
+    add_scoring_options(browse)
+    browse.add_argument(
+        "--from",
+        dest="table",
+        default=None,
+        metavar="TABLE",
+        help="browse a table scored before (a file, or a folder or glob of Parquet parts), read one document at a time",
+    )
+    browse.set_defaults(func=run)
+
+    annotate = sub.add_parser(
+        "annotate",
+        help="open the app in annotation mode: label targets with their task by hand",
+        description="Label targets with their task while seeing the model's distribution, loss and the "
+        "heuristic tag. Keys: 1-4 (and more for extra labels) label, enter accepts the heuristic, space "
+        "skips, u undoes, n adds a note, backspace goes back, a switches to browsing.",
+    )
+    add_corpus_options(annotate)
+    add_model_options(annotate)
+    add_scoring_options(annotate)
+    annotate.add_argument(
+        "--db",
+        type=Path,
+        default=Path("annotations.sqlite"),
+        metavar="FILE",
+        help="the annotation database (default: ./annotations.sqlite, created if missing)",
+    )
+    annotate.add_argument(
+        "--annotator", default=None, metavar="NAME", help="whose labels these are (default: $USER)"
+    )
+    annotate.add_argument(
+        "--order",
+        default="text",
+        metavar="ORDER",
+        help="text (default), loss (highest first), stratified:N (N per heuristic task), uncertain (least reliable rules first)",
+    )
+    annotate.set_defaults(func=run_annotate)
+
+
+def run(args: argparse.Namespace, annotate: bool = False) -> int:
+    from corpora import bundled_path
+    from taggers.rules import load_rules
+
+    rules = load_rules(args.rules)
+    from corpora.readers import read_for_browsing
+
+    docs, problems = read_for_browsing(
+        args.paths or [bundled_path()], args.text_field, args.text_column
+    )
+    config = score_config(args)
+    name = "bundled samples" if not args.paths else ", ".join(p.name for p in args.paths)
+    from inspector.tui.app import InspectorApp
+
+    options = None
+    if annotate:
+        import getpass
+
+        from inspector.labels.queue import parse_order
+        from inspector.labels.store import Store
+        from inspector.tui.app import AnnotateOptions
+
+        parse_order(args.order)  # a bad --order fails here, not in the app
+        Store(args.db).close()  # a locked, damaged or newer database fails here, untouched
+        options = AnnotateOptions(
+            args.db,
+            args.annotator or getpass.getuser() or "anonymous",
+            args.order,
+            ", ".join(str(p.resolve()) for p in (args.paths or [bundled_path()])),
+        )
+    app = InspectorApp(
+        docs, name, cache_dir_of(args), args.model, args.device, args.dtype, config, rules,
+        problems=problems, annotate=options, table_source=getattr(args, "table", None),
+    )  # fmt: skip
+    app.run()
+    return app.return_code or 0  # a crash in the app is never a success
+
+
+def run_annotate(args: argparse.Namespace) -> int:
+    return run(args, annotate=True)

@@ -1,0 +1,150 @@
+"""Option groups several commands share, declared once, and what they turn into."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from inspector import defaults
+
+
+def at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `low`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value}: use {low} or more")
+        return value
+
+    parse.__name__ = f"a whole number of {low} or more"
+    return parse
+
+
+def add_model_options(p: argparse.ArgumentParser, several: bool = False) -> None:
+    g = p.add_argument_group("model")
+    what = "a local Hugging Face folder, a .gguf file, or a hub id in the local cache"
+    if several:
+        g.add_argument(
+            "--model",
+            action="append",
+            default=None,
+            metavar="M",
+            help=f"{what}; repeat to compare models (default: the embedded model)",
+        )
+    else:
+        g.add_argument(
+            "--model",
+            default="",
+            metavar="M",
+            help=f"{what} (default: the embedded SmolLM2-135M-Instruct)",
+        )
+    g.add_argument(
+        "--device",
+        default="auto",
+        choices=defaults.DEVICES,
+        help="where to run (default: auto, the best present)",
+    )
+    g.add_argument(
+        "--dtype",
+        default="auto",
+        choices=defaults.DTYPES,
+        help="weights dtype (default: float32 on CPU, bfloat16 on CUDA)",
+    )
+    g.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where scored tables and converted models are kept (default: $XDG_CACHE_HOME/inspector or ~/.cache/inspector)",
+    )
+
+
+def add_scoring_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("scoring")
+    g.add_argument(
+        "--top-k",
+        type=at_least(1),
+        default=defaults.TOP_K,
+        metavar="K",
+        help=f"candidates kept per target (default: {defaults.TOP_K})",
+    )
+    g.add_argument(
+        "--window",
+        type=at_least(2),
+        default=None,
+        metavar="N",
+        help=f"longest model input in tokens (default: the model's context, at most {defaults.WINDOW_CAP})",
+    )
+    g.add_argument(
+        "--stride",
+        type=at_least(1),
+        default=None,
+        metavar="N",
+        help="new targets per later window (default: window // 2)",
+    )
+    g.add_argument(
+        "--batch-tokens",
+        type=at_least(1),
+        default=None,
+        metavar="N",
+        help="padded tokens per forward pass (default: 2048 on CPU; on CUDA what fits in free memory)",
+    )
+    g.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="task rules (TOML) replacing the shipped taggers/rules.toml; in annotation mode their extra labels get keys 5-9",
+    )
+
+
+def score_config(args: argparse.Namespace) -> Any:
+    """The ScoreConfig of the scoring options."""
+    from inspector.lm.scoring import ScoreConfig
+
+    return ScoreConfig(
+        top_k=args.top_k, window=args.window, stride=args.stride, batch_tokens=args.batch_tokens
+    )
+
+
+def add_corpus_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("corpus")
+    g.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help=".txt/.md/.jsonl/.ndjson/.csv/.parquet files or folders (default: the bundled samples)",
+    )
+    g.add_argument(
+        "--text-field",
+        default="text",
+        metavar="NAME",
+        help="JSONL field holding the text (default: text)",
+    )
+    g.add_argument(
+        "--text-column",
+        default="text",
+        metavar="NAME",
+        help="CSV/Parquet column holding the text (default: text)",
+    )
+
+
+def cache_dir_of(args: argparse.Namespace) -> Path:
+    from inspector.files import default_cache_dir, ensure_dir
+
+    return ensure_dir(args.cache_dir or default_cache_dir())
+
+
+def tag_workers_of(args: argparse.Namespace) -> int:
+    """`--tag-workers`, by default the CPU cores, at most 16 (each holds spaCy, about 370 MB)."""
+    if args.tag_workers is None:
+        return max(1, min(os.cpu_count() or 1, 16))
+    return int(args.tag_workers)

@@ -1,0 +1,201 @@
+"""`inspector tasks`: per-task loss tables, one run or several compared."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from inspector.cli.options import (
+    add_corpus_options,
+    add_model_options,
+    add_scoring_options,
+    cache_dir_of,
+    score_config,
+)  # fmt: skip
+from inspector.cli.score import scored
+
+
+def add_arguments(sub: Any) -> None:
+    tasks = sub.add_parser(
+        "tasks",
+        help="per-task loss tables, for one model or several (how tasks move with model size)",
+        description="The overall loss as a weighted sum of per-task losses: per task, its token "
+        "share, mean loss, contribution (share x mean loss, summing to the overall loss), loss share, "
+        "top-1 accuracy, median rank, mean entropy and a 95% interval of the mean loss. Several "
+        "--model or --from give one block per model with the change against the first.",
+    )
+    add_corpus_options(tasks)
+    add_model_options(tasks, several=True)
+    tasks.add_argument(
+        "--from",
+        dest="tables",
+        action="append",
+        default=None,
+        metavar="TABLE",
+        help="an already scored token table: a file, or a folder or glob of Parquet parts (repeatable)",
+    )
+    add_scoring_options(tasks)
+    tasks.add_argument(
+        "--by",
+        default="task",
+        choices=["task", "doc", "task,doc"],
+        metavar="task|doc|task,doc",
+        help="rows per task (default), per document, or per document and task",
+    )
+    tasks.add_argument(
+        "--task",
+        dest="task_filter",
+        action="append",
+        default=None,
+        metavar="T",
+        help="keep only these tasks (repeatable)",
+    )
+    tasks.add_argument(
+        "--format",
+        default=None,
+        choices=["table", "csv", "parquet", "json", "jsonl", "md"],
+        help="output format (default: from --out's extension, else an aligned table)",
+    )
+    tasks.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write here instead of standard output",
+    )
+    tasks.add_argument("--force", action="store_true", help="replace --out if it exists")
+    tasks.add_argument(
+        "--plot",
+        action="store_true",
+        help="also draw loss against model size per task in the terminal",
+    )
+    tasks.add_argument(
+        "--labels",
+        default="heuristic",
+        choices=["heuristic", "human", "both"],
+        help="task labels from the rules (default), from people in the annotation store (--db), or both",
+    )
+    tasks.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the annotation database, for --labels human or both",
+    )
+    tasks.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    import polars as pl
+
+    from corpora import bundled_path, read_corpus
+    from corpora.readers import SUFFIXES
+    from inspector import visible
+    from inspector.errors import ExportError
+    from inspector.files import check_new_file, refuse_overwriting_inputs, write_new
+    from inspector.run.stored import open_table
+    from inspector.tables.tasks import (
+        RUN_COLUMNS,
+        compare,
+        describe,
+        fit_width,
+        plot,
+        strip_colour,
+        write,
+    )
+    from taggers.rules import load_rules
+
+    fmt = _tasks_format(args)
+    if args.plot and args.by != "task":
+        raise ExportError("--plot draws tasks: use it with --by task")
+    if args.out is not None:  # every output problem is found before any scoring
+        check_new_file(args.out, args.force)
+        inputs = [*args.paths, *(Path(t) for t in args.tables or []), args.db, args.rules]
+        refuse_overwriting_inputs(args.out, inputs, sorted(SUFFIXES))
+    runs = [open_table(spec) for spec in args.tables or []]
+    models = args.model if args.model is not None else ([] if runs else [""])
+    if models:
+        rules = load_rules(args.rules)
+        docs = read_corpus(
+            args.paths or [bundled_path()], text_field=args.text_field, text_column=args.text_column
+        )
+        config = score_config(args)
+        cache_dir = cache_dir_of(args)
+        for model in models:
+            run = scored(docs, model, args.device, args.dtype, config, rules, cache_dir)
+            runs.append(replace(run, source=model or "the embedded model"))
+    if args.labels != "heuristic":
+        from inspector.labels.join import with_human_labels
+
+        runs = with_human_labels(runs, args.labels, args.db)
+    table = compare(runs, args.by, args.task_filter)
+    if len(runs) == 1:
+        table = table.drop("model", "n_params", "delta_mean_nll", "delta_loss_contribution")
+    elif len(set(table["model"])) == 1:
+        table = table.drop(
+            "delta_mean_nll", "delta_loss_contribution"
+        )  # one run, two label sources
+    text: str | None
+    if fmt in ("table", "md"):  # a text for people: the runs are named above the table
+        lines = describe(runs)
+        if args.task_filter:
+            lines.append(
+                f"shares are of the tasks chosen ({', '.join(args.task_filter)}), not of the "
+                "whole corpus; `all` is their sum"
+            )
+        shown = table.drop(RUN_COLUMNS)
+        if fmt == "table" and args.out is None and sys.stdout.isatty():
+            shown, dropped = fit_width(shown, shutil.get_terminal_size().columns)
+            if dropped:
+                lines.append(
+                    f"left out to fit this terminal: {', '.join(dropped)} "
+                    "(--format md or csv shows every column)"
+                )
+        head = "\n".join(visible.line(line) for line in lines)
+        page = head + "\n\n" + (write(shown, fmt, None) or "")
+        text = page
+        if args.out is not None:
+            write_new(args.out, lambda tmp: tmp.write_text(page), args.force)
+            text = None
+    else:  # data: every row carries its run's settings (RUN_COLUMNS)
+        text = write(table, fmt, args.out, args.force)
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        print(f"wrote {args.out}", file=sys.stderr)
+    if args.plot:
+        shown = (
+            table
+            if "model" in table.columns
+            else table.with_columns(
+                pl.lit(runs[0].label).alias("model"),
+                pl.lit(runs[0].settings.get("n_params")).alias("n_params"),
+            )
+        )
+        drawing = visible.keep_colour(plot(shown))
+        print("\n" + (drawing if sys.stdout.isatty() else strip_colour(drawing)))
+    return 0
+
+
+TASKS_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".jsonl": "jsonl",
+                 ".md": "md", ".txt": "table"}  # fmt: skip
+
+
+def _tasks_format(args: argparse.Namespace) -> str:
+    """`--format`, else the format --out's extension names, else an aligned table."""
+    from inspector.errors import ExportError
+
+    if args.format or args.out is None:
+        return str(args.format or "table")
+    suffix = args.out.suffix.lower()
+    if suffix not in TASKS_FORMATS:
+        raise ExportError(
+            f"{args.out}: unknown output format '{suffix or '(none)'}'; use "
+            f"{', '.join(TASKS_FORMATS)}, or name one with --format"
+        )
+    return TASKS_FORMATS[suffix]

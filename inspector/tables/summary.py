@@ -1,0 +1,75 @@
+"""What a person reads after scoring: what was scored, by what, and how well, in a few lines."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from inspector import visible
+
+
+def count(n: int, noun: str) -> str:
+    """`1 document`, `3,692 tokens`."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def run_summary(
+    table: Any,
+    settings: dict[str, Any],
+    seconds: float,
+    from_cache: bool,
+    timings: dict[str, float] | None = None,
+) -> str:
+    """A few lines a person reads after scoring: what was scored, by what, and how well."""
+    import polars as pl  # here, not at the top: `count` is used by `inspector --help`'s modules
+    n = table.height
+    s = table.select(
+        pl.col("nll").mean().alias("nll"),
+        (pl.col("rank") == 1).mean().alias("top1"),
+        (pl.col("rank") <= settings["top_k"]).mean().alias("topk"),
+        pl.col("entropy").mean().alias("entropy"),
+    ).row(0, named=True)
+    timings = timings or {}
+    if from_cache:
+        how = "from cache"
+    elif not timings.get("score_s") and timings.get("tag_s"):  # only the tags were computed
+        how = f"scores from cache; tagged again in {timings['tag_s']:.1f} s"
+    else:
+        how = f"{n / seconds:,.0f} tokens/s" if seconds > 0 else ""
+    lines = [
+        f"corpus   {count(settings['documents'], 'document')}, {count(n, 'token')} "
+        f"(corpus hash {str(settings.get('corpus_hash'))[:8]})",
+        f"model    {visible.line(settings['model'])}  ({settings['n_params'] / 1e6:,.0f}M parameters, {settings['device']}, {settings['dtype']})",
+        f"windows  {settings['window']} tokens, stride {settings['stride']}; document start {settings['prefix_token']!r} ({settings['prefix_kind']})",
+        f"rules    {visible.line(settings.get('tagger_rules', '?'))} "
+        f"(hash {str(settings.get('tagger_rules_hash'))[:8]})",
+        f"loss     {s['nll']:.3f} nats/token = {s['nll'] / math.log(2):.3f} bits, perplexity {math.exp(s['nll']):,.1f}",
+        f"rank     top-1 {s['top1']:.1%}, top-{settings['top_k']} {s['topk']:.1%}; mean entropy {s['entropy']:.3f} nats",
+        f"time     {seconds:.1f} s ({how})",
+    ]
+    if n and "task" in table.columns:
+        total = table["nll"].sum()
+        by_task = (
+            table.group_by("task")
+            .agg(
+                pl.len().alias("tokens"),
+                pl.col("nll").mean().alias("mean"),
+                pl.col("nll").sum().alias("sum"),
+            )
+            .sort("sum", descending=True)
+        )
+        lines.append("tasks    task               tokens  share  mean loss  share of loss")
+        for row in by_task.iter_rows(named=True):
+            lines.append(
+                f"         {visible.line(row['task']):<16} {row['tokens']:>8,} {row['tokens'] / n:6.1%} "
+                f"{row['mean']:10.3f} {row['sum'] / total:14.1%}"
+            )
+    hardest = table.sort("nll", descending=True).head(5)
+    if hardest.height:
+        lines.append(
+            "hardest  "
+            + ", ".join(
+                f"{t!r} {v:.1f}" for t, v in zip(hardest["token"], hardest["nll"], strict=True)
+            )
+        )
+    return "\n".join(lines)
