@@ -13,7 +13,7 @@ nvidia-smi --query-gpu=name,memory.total,memory.used,driver_version,clocks.sm --
 python3 -c 'import torch, triton, transformers; print("torch", torch.__version__, "triton", triton.__version__, "transformers", transformers.__version__)'
 status=0
 # the kernel alone: block sizes and warp counts against the plain post-processing
-python3 -m inspector.lm.fused --sweep 2>&1 | tee "$out/sweep.txt" || status=1
+python3 -m inspector.bench.kernel --sweep 2>&1 | tee "$out/sweep.txt" || status=1
 for run in "smollm2-135m 1048576" "smollm2-1.7b 262144"; do
     set -- $run
     python3 -m inspector bench --shape "$1" --device cuda --tokens "$2" --window 1024 --json \

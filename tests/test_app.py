@@ -195,7 +195,7 @@ async def test_unreadable_inputs_are_reported_in_the_app(
 
 
 async def test_tasks_screen_compares_cached_models(tiny_family: list[Path], tmp_path: Path) -> None:
-    from inspector.lm.scoring import ScoreConfig
+    from inspector.lm.config import ScoreConfig
     from inspector.run.request import score_or_load
     from inspector.tui.screens.report import ReportScreen
     from taggers.rules import load_rules
@@ -300,7 +300,7 @@ async def test_annotation_order_is_shown(tiny_model_dir: Path, tmp_path: Path) -
 async def test_browsing_a_table_on_disk_reads_documents_on_demand(
     tiny_lm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from inspector.lm.scoring import ScoreConfig
+    from inspector.lm.config import ScoreConfig
     from inspector.run.parts import score_to_parts
     from inspector.tui import app as app_module
     from taggers.rules import load_rules

@@ -168,7 +168,7 @@ async def test_a_long_document_appears_piece_by_piece_and_ends_whole(
 ) -> None:
     import asyncio
 
-    from inspector.lm.scoring import ScoreConfig
+    from inspector.lm.config import ScoreConfig
     from inspector.run.score import score_corpus
     from inspector.tui.app import CHUNK_CHARS
 

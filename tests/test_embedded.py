@@ -10,7 +10,7 @@ import pytest
 
 from corpora import bundled_path, read_corpus
 from inspector.lm.loading import EMBEDDED_FILE, embedded_gguf, load_model
-from inspector.lm.scoring import Scorer
+from inspector.run.tokens import TableScorer as Scorer
 from reference import full_sequence_scores
 
 pytestmark = pytest.mark.embedded

@@ -18,16 +18,12 @@ from hypothesis import strategies as st
 from corpora import bundled_path, read_corpus
 from inspector import cli
 from inspector.bench.shape import SHAPES
+from inspector.lm.batching import tokens_that_fit
+from inspector.lm.config import MAX_BATCH_TOKENS, MEMORY_SHARE, ScoreConfig
 from inspector.lm.fused import fused_postprocess
-from inspector.lm.scoring import (
-    MAX_BATCH_TOKENS,
-    MEMORY_SHARE,
-    ScoreConfig,
-    Scorer,
-    float32_logits,
-    postprocess,
-    tokens_that_fit,
-)
+from inspector.lm.head import float32_logits
+from inspector.lm.postprocess import postprocess
+from inspector.run.tokens import TableScorer as Scorer
 
 
 def _compare(logits: torch.Tensor, targets: torch.Tensor, k: int, block: int) -> None:
@@ -177,7 +173,7 @@ def test_kernel_compiles_for_datacenter_gpus(capability: int) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     env["TRITON_DEFAULT_FP_FUSION"] = "1"
     done = subprocess.run(
-        [sys.executable, "-m", "inspector.lm.fused", "--capability", str(capability)],
+        [sys.executable, "-m", "inspector.bench.kernel", "--capability", str(capability)],
         env=env,
         capture_output=True,
         text=True,
@@ -192,7 +188,7 @@ def test_kernel_compiles_for_datacenter_gpus(capability: int) -> None:
 def test_sweep_checks_every_configuration() -> None:
     """The GPU tuning sweep, run small on the CPU: every block size and warp count agrees with
     the plain post-processing."""
-    from inspector.lm.fused import sweep
+    from inspector.bench.kernel import sweep
 
     report = sweep(rows=3, vocab=300, k=5, device="cpu")
     rows = [line for line in report.splitlines() if "fused block" in line]
@@ -206,7 +202,7 @@ def test_probe_sizes_batches_from_measured_memory(tiny_lm, monkeypatch: pytest.M
     memory; measured once per window."""
     import dataclasses
 
-    from inspector.lm.scoring import probe_batch_tokens
+    from inspector.lm.batching import probe_batch_tokens
 
     gib = 1 << 30
     fake = {"allocated": 1 * gib, "peak": 1 * gib + 2 * 512 * 40_000, "free": 4 * gib}

@@ -16,7 +16,7 @@ import pytest
 from conftest import run_cli
 from corpora import Document
 from inspector.errors import InspectorError
-from inspector.lm.scoring import ScoreConfig
+from inspector.lm.config import ScoreConfig
 from inspector.run.parts import score_to_parts
 from inspector.run.stored import open_table
 from taggers.rules import default_rules_path, load_rules

@@ -38,7 +38,8 @@ LONG = "\n\n".join(
 
 
 def test_slices_cover_every_target_once_at_window_edges(tiny_lm) -> None:
-    from inspector.lm.scoring import ScoreConfig, Scorer
+    from inspector.lm.config import ScoreConfig
+    from inspector.run.tokens import TableScorer as Scorer
 
     scorer = Scorer(tiny_lm, ScoreConfig(window=32, stride=16))
     tokenized = scorer.tokenize([LONG])[0]
@@ -60,7 +61,7 @@ def test_a_document_longer_than_a_part_is_written_in_slices_equal_to_the_whole(
     import numpy as np
 
     from corpora import Document
-    from inspector.lm.scoring import ScoreConfig
+    from inspector.lm.config import ScoreConfig
     from inspector.run.parts import score_to_parts
     from inspector.run.score import score_corpus
     from inspector.run.stored import open_table

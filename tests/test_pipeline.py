@@ -10,7 +10,7 @@ from polars.testing import assert_frame_equal
 
 from corpora import Document
 from inspector.errors import ExportError
-from inspector.lm.scoring import ScoreConfig
+from inspector.lm.config import ScoreConfig
 from inspector.run.score import score_corpus
 from inspector.tables.schema import read_table, settings_sidecar, write_table
 

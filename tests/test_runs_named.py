@@ -13,7 +13,7 @@ import polars as pl
 
 from conftest import run_cli
 from corpora import Document
-from inspector.lm.scoring import ScoreConfig
+from inspector.lm.config import ScoreConfig
 from inspector.run.cache import cached_runs, request_key
 from inspector.run.score import score_corpus
 from inspector.tables.run import Run

@@ -7,7 +7,9 @@ import polars as pl
 import pytest
 
 from corpora import Document
-from inspector.lm.scoring import ScoreConfig, Scorer, postprocess
+from inspector.lm.config import ScoreConfig
+from inspector.lm.postprocess import postprocess
+from inspector.run.tokens import TableScorer as Scorer
 from inspector.tables.schema import SCORE_SCHEMA
 from reference import full_sequence_scores, reference_scores
 

@@ -13,7 +13,7 @@ import pytest
 from corpora import Document, iter_corpus
 from corpora.errors import CorpusError
 from inspector.errors import InspectorError
-from inspector.lm.scoring import ScoreConfig
+from inspector.lm.config import ScoreConfig
 from inspector.run.parts import group_docs, parse_shard, score_to_parts
 from inspector.run.score import score_corpus
 from inspector.run.stored import open_table

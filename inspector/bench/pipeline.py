@@ -28,9 +28,10 @@ import polars as pl
 
 from corpora import Document, bundled_path, read_corpus
 from inspector.files import default_cache_dir, ensure_dir
+from inspector.lm.config import ScoreConfig
 from inspector.lm.loading import LoadedModel, load_model
-from inspector.lm.scoring import ScoreConfig, Scorer
 from inspector.run.score import score_corpus
+from inspector.run.tokens import TableScorer
 
 REPEATS = 2  # end-to-end and forward alternate this many times; the best of each is kept
 
@@ -41,7 +42,7 @@ def _timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - started
 
 
-def forward_only(scorer: Scorer, tokenized: list[Any]) -> None:
+def forward_only(scorer: TableScorer, tokenized: list[Any]) -> None:
     """The model's plain forward pass over the scorer's own batches: the speed ceiling."""
     import torch
 
@@ -101,7 +102,7 @@ def sentence_corpus(docs: list[Document], n: int = 64) -> list[Document]:
 
 def measure_workload(lm: LoadedModel, docs: list[Document], config: ScoreConfig) -> dict[str, Any]:
     """End to end, forward only and naive, side by side on the same documents and batches."""
-    scorer = Scorer(lm, config)
+    scorer = TableScorer(lm, config)
     tokenized = scorer.tokenize([d.text for d in docs])
     n_tokens = sum(len(t.ids) for t in tokenized)
     e2e, fwd, tag_share = [], [], []

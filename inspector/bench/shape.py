@@ -26,8 +26,11 @@ from typing import Any
 import numpy as np
 
 from inspector import defaults
+from inspector.lm.batching import Tokenized
+from inspector.lm.config import ScoreConfig
+from inspector.lm.head import float32_logits
 from inspector.lm.loading import LoadedModel, ModelSource, pick_device, pick_dtype
-from inspector.lm.scoring import HEAD_PATH, ScoreConfig, Scorer, Tokenized, float32_logits
+from inspector.lm.scorer import Scorer
 
 SHAPES, VOCAB, CONTEXT = defaults.SHAPES, defaults.SHAPE_VOCAB, defaults.SHAPE_CONTEXT
 FORWARD_BATCH_TOKENS = 65536  # the plain forward pass: 64 rows of 1024
@@ -208,7 +211,7 @@ def measure_shape(
         "scoring_batch_tokens": batch_tokens,
         "forward_batch_tokens": FORWARD_BATCH_TOKENS,
         "head_float32_rel_err": head_error(lm),
-        "head_float32": HEAD_PATH[0],  # how a half-precision head wrote float32 logits
+        "head_float32": eager.head.state.path,  # how a half-precision head wrote float32 logits
     }
     for name, seconds in best.items():
         figures[f"{name}_tok_s"] = total / seconds

@@ -107,7 +107,7 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
 
 def score_config(args: argparse.Namespace) -> Any:
     """The ScoreConfig of the scoring options."""
-    from inspector.lm.scoring import ScoreConfig
+    from inspector.lm.config import ScoreConfig
 
     return ScoreConfig(
         top_k=args.top_k, window=args.window, stride=args.stride, batch_tokens=args.batch_tokens

@@ -311,7 +311,7 @@ def _complete(folder: Path, cache_dir: Path) -> bool:
     The hash is remembered per (path, size, mtime), so it is computed again (0.6 s for
     the embedded model's 538 MB, measured) only after the file changed: a damaged or tampered copy
     is converted again, and a load otherwise costs nothing extra. A change that keeps size
-    and mtime is not seen here; the scores' NaN/inf check (lm.scoring) is the second line.
+    and mtime is not seen here; the scores' NaN/inf check (lm/scorer.py) is the second line.
     """
     weights = folder / "model.safetensors"
     marker = folder / "inspector-conversion.json"

@@ -21,8 +21,9 @@ import polars as pl
 from corpora import Document
 from inspector import __version__
 from inspector.files import atomic_path, ensure_dir
+from inspector.lm.config import ScoreConfig
 from inspector.lm.loading import LoadedModel
-from inspector.lm.scoring import ScoreConfig, Scorer
+from inspector.lm.scorer import Scorer
 from inspector.tables.run import Run
 from inspector.tables.schema import (
     SCORE_SCHEMA,

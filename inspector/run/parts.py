@@ -24,10 +24,12 @@ from corpora import Document
 from inspector import defaults
 from inspector.errors import InspectorError
 from inspector.files import atomic_path, ensure_dir
+from inspector.lm.batching import Tokenized
+from inspector.lm.config import ScoreConfig
 from inspector.lm.loading import LoadedModel
-from inspector.lm.scoring import ScoreConfig, Scorer, Tokenized
 from inspector.run.cache import NAME_KEYS, run_settings
 from inspector.run.score import score_slice_untagged, score_untagged
+from inspector.run.tokens import TableScorer
 from inspector.tables.schema import write_table
 from taggers.rules import RuleSet
 from taggers.tagger import TaskTagger
@@ -201,7 +203,7 @@ def score_to_parts(
     (parts, tokens) after each part; `token_progress` the tokens of each batch within one.
     """
     check_parts_folder(out_dir, shard, part_chars)
-    scorer, tagger = Scorer(lm, config), TaskTagger(rules)
+    scorer, tagger = TableScorer(lm, config), TaskTagger(rules)
     key = run_key(run_settings(lm, scorer, tagger, []))
     for other in read_manifests(out_dir) if out_dir.exists() else []:
         _same_run(out_dir, other, key, part_chars, "this request")
@@ -292,7 +294,7 @@ def score_to_parts(
 
 
 def _units(
-    groups: Iterable[list[Document]], scorer: Scorer, part_chars: int
+    groups: Iterable[list[Document]], scorer: TableScorer, part_chars: int
 ) -> Iterator[tuple[list[Document], str, tuple[Tokenized, tuple[int, int]] | None]]:
     """What each part holds: a group of whole documents, or a slice of a document longer
     than a part (its tokens and target range), each with the digest a resume checks."""

@@ -40,8 +40,8 @@ def run_shard(job: ShardJob, shard: int) -> dict[str, Any]:
     import torch
 
     from corpora import iter_corpus
+    from inspector.lm.config import ScoreConfig
     from inspector.lm.loading import load_model
-    from inspector.lm.scoring import ScoreConfig
     from inspector.run.parts import score_to_parts
     from taggers.rules import load_rules
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from corpora import Document
-from inspector.lm.scoring import ScoreConfig
+from inspector.lm.config import ScoreConfig
 from inspector.run.cache import load_request, request_key
 from inspector.tables.run import Run
 from taggers.rules import RuleSet

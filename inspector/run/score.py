@@ -13,8 +13,9 @@ from typing import Any
 import polars as pl
 
 from corpora import Document
+from inspector.lm.batching import Tokenized
+from inspector.lm.config import ScoreConfig
 from inspector.lm.loading import LoadedModel
-from inspector.lm.scoring import ScoreConfig, Scorer, Tokenized
 from inspector.run.cache import (
     TAG_KEYS,
     _cache_files,
@@ -22,6 +23,7 @@ from inspector.run.cache import (
     _remember_request,
     run_settings,
 )  # fmt: skip
+from inspector.run.tokens import TableScorer
 from inspector.tables.run import Run
 from inspector.tables.schema import SCORE_SCHEMA, TAG_SCHEMA, write_table
 from taggers.rules import RuleSet, load_rules
@@ -50,7 +52,7 @@ def score_corpus(
     """
     warn = warn or log.warning
     started = time.perf_counter()
-    scorer = Scorer(lm, config)
+    scorer = TableScorer(lm, config)
     tagger = TaskTagger(rules or load_rules())
     settings = run_settings(lm, scorer, tagger, docs)
     score_file, tag_file = (
@@ -126,7 +128,7 @@ def score_untagged(
     """`score_corpus` without a cache, in two steps: the settings and the scores now, and a
     call that returns the tags, which `tag_workers` processes compute meanwhile. `progress`
     gets the number of tokens of each batch written out."""
-    scorer = Scorer(lm, config)
+    scorer = TableScorer(lm, config)
     tagger = TaskTagger(rules)
     settings = run_settings(lm, scorer, tagger, docs)
     scores = scorer.score(docs, progress)
@@ -140,7 +142,7 @@ SLICE_CONTEXT = 300  # and, where a line break allows, at least this much
 
 def score_slice_untagged(
     doc: Document,
-    scorer: Scorer,
+    scorer: TableScorer,
     tokenized: Tokenized,
     span: tuple[int, int],
     tagger: TaskTagger,

@@ -22,6 +22,7 @@ def run_summary(
 ) -> str:
     """A few lines a person reads after scoring: what was scored, by what, and how well."""
     import polars as pl  # here, not at the top: `count` is used by `inspector --help`'s modules
+
     n = table.height
     s = table.select(
         pl.col("nll").mean().alias("nll"),

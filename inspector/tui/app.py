@@ -28,7 +28,7 @@ from corpora import Document
 from inspector import visible
 from inspector.labels.queue import Labelling
 from inspector.labels.store import Store
-from inspector.lm.scoring import ScoreConfig
+from inspector.lm.config import ScoreConfig
 from inspector.run.errors import USER_ERRORS
 from inspector.session.browse import Session, load_place, save_place, split_rows
 from inspector.tui import notices
@@ -504,13 +504,13 @@ class InspectorApp(App[None]):
         the whole document once, so its tags are those of any other run of the request."""
         import polars as pl
 
-        from inspector.lm.scoring import Scorer
         from inspector.run.score import score_slice_untagged, tag_table
+        from inspector.run.tokens import TableScorer
         from inspector.tables.schema import SCORE_SCHEMA
         from taggers.tagger import TaskTagger
 
         worker = get_current_worker()
-        scorer, tagger = Scorer(lm, self.config), TaskTagger(rules)
+        scorer, tagger = TableScorer(lm, self.config), TaskTagger(rules)
         tokenized = scorer.tokenize([doc.text])[0]
         pieces: list[pl.DataFrame] = []
         shown = 0  # rows last sent to the screen
