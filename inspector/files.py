@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from inspector.errors import CacheError, message
 
@@ -154,3 +155,22 @@ def write_new(path: Path, write: Callable[[Path], object], force: bool = False) 
             write(tmp)
     except OSError as e:
         raise ExportError(message("export_write", path=path, reason=e.strerror or e)) from e
+
+
+def text_or_file(
+    table: Any, fmt: str, text: Callable[[], str], out: Path | None, force: bool,
+    error: type[Exception],
+) -> str | None:  # fmt: skip
+    """What every export does: with no `out`, the text (`text()`; a Parquet table has none:
+    `error`); with one, the file written atomically, never over an existing one unless
+    `force` (a Parquet `table` as Parquet, any other format as its text)."""
+    if out is None:
+        if fmt == "parquet":
+            raise error("--format parquet needs --out FILE")
+        return text()
+    if fmt == "parquet":
+        write_new(out, table.write_parquet, force)
+    else:
+        body = text()
+        write_new(out, lambda tmp: tmp.write_text(body), force)
+    return None

@@ -218,7 +218,7 @@ async def test_tasks_screen_compares_cached_models(tiny_family: list[Path], tmp_
         assert "3 runs of this corpus" in text and "differ in: model" in text
         assert all(f.name in text for f in tiny_family)
         assert "per-task loss against model size" in text
-        from inspector.tables.tasks import param_count
+        from inspector.tables.render import param_count
         from inspector.tui.widgets.charts import LineChart
 
         drawn = str(screen.query_one(LineChart).render())  # a widget, sized to its box

@@ -16,8 +16,8 @@ from corpora import Document
 from inspector.lm.config import ScoreConfig
 from inspector.run.cache import cached_runs, request_key
 from inspector.run.score import score_corpus
+from inspector.tables.compare import RUN_COLUMNS, compare, describe
 from inspector.tables.run import Run
-from inspector.tables.tasks import RUN_COLUMNS, compare, describe
 from taggers.rules import load_rules
 
 DOCS = [

@@ -13,17 +13,12 @@ from conftest import run_cli
 from corpora import Document
 from inspector.run.score import score_corpus
 from inspector.run.stored import open_table
+from inspector.tables.compare import compare
+from inspector.tables.plot import plot
+from inspector.tables.render import render, write
 from inspector.tables.run import Run
 from inspector.tables.schema import write_table
-from inspector.tables.tasks import (
-    BOOTSTRAP_BELOW,
-    TasksError,
-    compare,
-    plot,
-    render,
-    summarize,
-    write,
-)
+from inspector.tables.tasks import BOOTSTRAP_BELOW, TasksError, summarize
 
 DOCS = [
     Document("a", "Biden married Neilia Hunter, a student. The capital of Azerbaijan is Baku."),

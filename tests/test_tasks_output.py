@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run_cli
 from inspector import cli
-from inspector.tables.tasks import fit_width, render
+from inspector.tables.render import fit_width, render
 
 
 def _table() -> pl.DataFrame:

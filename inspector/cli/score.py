@@ -155,7 +155,8 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
         score_to_parts,
     )
     from inspector.run.stored import open_table
-    from inspector.tables.tasks import render, summarize
+    from inspector.tables.render import render
+    from inspector.tables.tasks import summarize
     from taggers.rules import load_rules
 
     if args.part_chars is None:
@@ -208,7 +209,8 @@ def _score_parts_on_ray(args: argparse.Namespace) -> int:
     from inspector.run.parts import check_parts_folder
     from inspector.run.ray_engine import ShardJob, score_with_ray
     from inspector.run.stored import open_table
-    from inspector.tables.tasks import render, summarize
+    from inspector.tables.render import render
+    from inspector.tables.tasks import summarize
     from taggers.rules import load_rules
 
     workers = 2 if args.workers is None else args.workers

@@ -99,15 +99,9 @@ def run(args: argparse.Namespace) -> int:
     from inspector.errors import ExportError
     from inspector.files import check_new_file, refuse_overwriting_inputs, write_new
     from inspector.run.stored import open_table
-    from inspector.tables.tasks import (
-        RUN_COLUMNS,
-        compare,
-        describe,
-        fit_width,
-        plot,
-        strip_colour,
-        write,
-    )
+    from inspector.tables.compare import RUN_COLUMNS, compare, describe
+    from inspector.tables.plot import plot, strip_colour
+    from inspector.tables.render import fit_width, write
     from taggers.rules import load_rules
 
     fmt = _tasks_format(args)

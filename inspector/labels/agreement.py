@@ -60,12 +60,12 @@ class Agreement:
             self.summary(),
             f"confusion (rows: {visible.line(self.name_a)}, columns: {visible.line(self.name_b)})",
         ]
-        lines += _text_table(self.confusion)
+        lines += _indented(self.confusion)
         lines.append(
             f"per task ({visible.line(self.name_a)} as the prediction, "
             f"{visible.line(self.name_b)} as the truth)"
         )
-        lines += _text_table(self.per_task)
+        lines += _indented(self.per_task)
         return "\n".join(lines)
 
 
@@ -114,24 +114,6 @@ def between_annotators(table: pl.DataFrame, a: str, b: str) -> Agreement:
     return compare_labels(both["a"].to_list(), both["b"].to_list(), a, b)
 
 
-def _text_table(table: pl.DataFrame) -> list[str]:
-    cells = [[visible.line(_cell(v)) for v in row] for row in table.iter_rows()]
-    header = [visible.line(c) for c in table.columns]
-    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(header)]
-    return [
-        "  " + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True))
-        for row in [header, *cells]
-    ]
-
-
-def _cell(v: object) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.3f}"
-    return str(v)
-
-
 def agreements(
     table: pl.DataFrame, annotators: Sequence[str] = (), where: str = ""
 ) -> list[Agreement]:
@@ -157,3 +139,10 @@ def agreements(
         return [heuristic_vs_human(table, annotators[0])]
     pairs = [(a, b) for i, a in enumerate(known) for b in known[i + 1 :]]
     return [heuristic_vs_human(table), *(between_annotators(table, a, b) for a, b in pairs)]
+
+
+def _indented(table: pl.DataFrame) -> list[str]:
+    """A table as the text tables print it (`tables/render.py`), indented under its caption."""
+    from inspector.tables.render import render
+
+    return ["  " + line for line in render(table, "table").splitlines()]

@@ -32,9 +32,14 @@ def export_labels(
     `out` atomically and never over an existing file unless `force`, else returned as text."""
     import json
 
-    from inspector.files import write_new
+    from inspector.files import text_or_file
 
-    if fmt == "jsonl":
+    if fmt not in ("jsonl", "csv", "parquet"):
+        raise AnnotationError(f"--format {fmt}: use jsonl, csv or parquet")
+
+    def text() -> str:
+        if fmt == "csv":
+            return str(table.write_csv())
         lines = []
         for (corpus, doc_id, doc_hash), part in table.group_by(
             ["corpus", "doc_id", "doc_hash"], maintain_order=True
@@ -49,20 +54,9 @@ def export_labels(
                     ensure_ascii=False,
                 )
             )
-        text = "".join(line + "\n" for line in lines)
-    elif fmt == "csv":
-        text = table.write_csv()
-    elif fmt != "parquet":
-        raise AnnotationError(f"--format {fmt}: use jsonl, csv or parquet")
-    if out is None:
-        if fmt == "parquet":
-            raise AnnotationError("--format parquet needs --out FILE")
-        return text
-    if fmt == "parquet":
-        write_new(out, table.write_parquet, force)
-    else:
-        write_new(out, lambda tmp: tmp.write_text(text), force)
-    return None
+        return "".join(line + "\n" for line in lines)
+
+    return text_or_file(table, fmt, text, out, force, AnnotationError)
 
 
 def read_export(path: Path) -> pl.DataFrame:

@@ -239,6 +239,7 @@ class InspectorApp(App[None]):
         `problems` are inputs that could not be read, reported on screen."""
         super().__init__()
         self.problems = problems or []
+        self.notices: notices.Notices | None = None  # attached on mount
         # a scored table on disk (file, folder or glob of parts), read one document at a time
         self.table_source = table_source
         self.corpus_summary: Any = None  # its per-task table, computed once in the worker
@@ -838,7 +839,8 @@ class InspectorApp(App[None]):
             self.notify(f"could not save your place: {e}", severity="warning", markup=False)
 
     def on_unmount(self) -> None:
-        notices.detach(self.notices)
+        if self.notices is not None:
+            notices.detach(self.notices)
         self.save_place()
         if self.store is not None:
             self.store.close()

@@ -14,7 +14,7 @@ def tasks_report(cache_dir: Path, corpus: str, rules_hash: str) -> Report:
     """Every cached run of this corpus under these rules, smallest model first: which run
     each is (what differs between them), the per-task table, and its chart."""
     from inspector.run.cache import cached_runs
-    from inspector.tables.tasks import compare, describe
+    from inspector.tables.compare import compare, describe
 
     runs = cached_runs(cache_dir, corpus, rules_hash)
     if not runs:

@@ -60,7 +60,7 @@ class Report:
             if isinstance(part, Note):
                 out.append(part.text)
             elif isinstance(part, Table):
-                from inspector.tables.tasks import render
+                from inspector.tables.render import render
 
                 out.append(f"{part.caption}\n{render(part.frame, 'table')}")
             else:
@@ -128,7 +128,7 @@ class ReportScreen(ModalScreen[None]):
 
 
 def _widgets(part: Note | Table | Chart) -> list[Widget]:
-    from inspector.tables.tasks import cell
+    from inspector.tables.render import cell
 
     if isinstance(part, Note):
         return [Static(Text(visible.text(part.text)))]

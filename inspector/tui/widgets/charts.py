@@ -62,6 +62,6 @@ class LineChart(PlotextPlot):
         self.table = table
 
     def on_mount(self) -> None:
-        from inspector.tables.tasks import draw_plot
+        from inspector.tables.plot import draw_plot
 
         draw_plot(self.plt, self.table)

@@ -1,0 +1,112 @@
+"""Tables as text for people (aligned, Markdown) and as data (CSV, JSON, JSONL, Parquet):
+one renderer, one precision, for every table inspector prints."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from inspector import visible
+from inspector.tables.tasks import TasksError
+
+FORMATS = ("table", "csv", "parquet", "json", "jsonl", "md")
+
+
+def render(table: pl.DataFrame, fmt: str) -> str:
+    """The table as text: an aligned table, CSV, JSON, JSONL or Markdown."""
+    if fmt == "csv":
+        return table.write_csv()
+    if fmt == "json":
+        return table.write_json()
+    if fmt == "jsonl":
+        return table.write_ndjson()
+    if fmt in ("table", "md"):
+        cells = [
+            [visible.line(cell(v, c)) for v, c in zip(row, table.columns, strict=True)]
+            for row in table.iter_rows()
+        ]
+        header = [visible.line(c) for c in table.columns]
+        if fmt == "md":
+            lines = [
+                "| " + " | ".join(header) + " |",
+                "|" + "|".join(" --- " for _ in header) + "|",
+            ]
+            lines += ["| " + " | ".join(r) + " |" for r in cells]
+            return "\n".join(lines) + "\n"
+        widths = [
+            max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+            for i, h in enumerate(header)
+        ]
+        text = [header, *cells]
+        numeric = [table.schema[c].is_numeric() for c in header]
+        return (
+            "\n".join(
+                "  ".join(
+                    v.rjust(w) if num else v.ljust(w)
+                    for v, w, num in zip(row, widths, numeric, strict=True)
+                ).rstrip()
+                for row in text
+            )
+            + "\n"
+        )
+    raise TasksError(f"--format {fmt}: use one of {', '.join(FORMATS)}")
+
+
+def cell(value: Any, column: str = "") -> str:
+    """One value as the text tables print it (4 decimals, ranks as ranks, sizes as 135M)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if column == "median_rank" and isinstance(value, float):
+        return f"{value:,.1f}".removesuffix(".0")  # a rank, or halfway between two
+    if column == "n_params" and isinstance(value, int):
+        return param_count(value)  # 135M, 1.7B: the exact count is in csv, json and parquet
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    return str(value)
+
+
+# Columns a narrow terminal drops first from the aligned table (csv, md and the rest keep all)
+NARROW_DROPS = (
+    "corpus", "rules", "top_k", "stride", "window", "dtype", "ci_method", "mean_nll_ci_low",
+    "mean_nll_ci_high", "mean_entropy", "labels", "delta_loss_contribution", "n_params",
+    "median_rank", "loss_share", "top1_accuracy",
+)  # fmt: skip
+
+
+def fit_width(
+    table: pl.DataFrame, width: int, drops: Sequence[str] = NARROW_DROPS
+) -> tuple[pl.DataFrame, list[str]]:
+    """`table` without the columns it must lose (in `drops` order) for its aligned
+    rendering to fit `width` characters; and the columns left out."""
+    dropped: list[str] = []
+    for column in drops:
+        if max(map(len, render(table, "table").splitlines()), default=0) <= width:
+            break
+        if column in table.columns:
+            table = table.drop(column)
+            dropped.append(column)
+    return table, dropped
+
+
+def write(table: pl.DataFrame, fmt: str, out: Path | None, force: bool = False) -> str | None:
+    """Write to `out` (atomically, never over an existing file unless `force`) or return the text."""
+    from inspector.files import text_or_file
+
+    return text_or_file(table, fmt, lambda: render(table, fmt), out, force, TasksError)
+
+
+def param_count(n: int | None) -> str:
+    """A parameter count as people write it: 135M, 1.7B, 70B (`?` when unknown)."""
+    if not n:
+        return "?"
+    if n >= 1e9:
+        return f"{n / 1e9:.2g}B" if n < 1e10 else f"{n / 1e9:.0f}B"
+    if n >= 1e6:
+        return f"{n / 1e6:.0f}M"
+    return f"{n / 1e3:.0f}K" if n >= 1e3 else str(n)
