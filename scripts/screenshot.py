@@ -13,11 +13,12 @@ from pathlib import Path
 from corpora import bundled_path, read_corpus
 from inspector.files import default_cache_dir
 from inspector.tui.app import InspectorApp
+from inspector.tui.source import Scoring
 
 
 async def main(out: Path) -> None:
     docs = [d for d in read_corpus([bundled_path()]) if d.text]
-    app = InspectorApp(docs, "bundled samples", default_cache_dir(), device="cpu")
+    app = InspectorApp(Scoring(docs, device="cpu"), "bundled samples", default_cache_dir())
     app.save_place = lambda: None  # type: ignore[method-assign]  # the reader's place stays theirs
     async with app.run_test(size=(120, 36)) as pilot:
         while app.scoring not in ("done", "failed"):

@@ -12,6 +12,7 @@ from corpora import Document
 from inspector.tui.app import InspectorApp
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.screens.prompt import PromptScreen
+from inspector.tui.source import OnDisk, Scoring
 from inspector.tui.widgets.document_view import DocumentView
 
 DOCS = [
@@ -22,7 +23,7 @@ DOCS = [
 
 
 def make_app(model: Path | str, cache: Path, docs: list[Document] = DOCS) -> InspectorApp:
-    return InspectorApp(docs, "test corpus", cache, model_spec=str(model), device="cpu")
+    return InspectorApp(Scoring(docs, model_spec=str(model), device="cpu"), "test corpus", cache)
 
 
 async def scored(pilot, app: InspectorApp, timeout: float = 60) -> None:
@@ -187,7 +188,8 @@ async def test_unreadable_inputs_are_reported_in_the_app(
     )
     assert [d.id for d in docs] == ["good.txt"]
     assert len(problems) == 1 and "bad.txt: not valid UTF-8 at byte offset 3" in problems[0]
-    app = InspectorApp(docs, "c", tmp_path / "cache", str(tiny_model_dir), "cpu", problems=problems)
+    source = Scoring(docs, model_spec=str(tiny_model_dir), device="cpu")
+    app = InspectorApp(source, "c", tmp_path / "cache", problems=problems)
     async with app.run_test(size=(100, 30)) as pilot:
         await scored(pilot, app)
         assert any("not valid UTF-8" in str(n.message) for n in app._notifications)
@@ -235,7 +237,8 @@ async def test_labelling_flow_with_keys(tiny_model_dir: Path, tmp_path: Path) ->
 
     db = tmp_path / "labels.sqlite"
     options = AnnotateOptions(db, "ann", "text")
-    app = InspectorApp(DOCS, "c", tmp_path / "cache", str(tiny_model_dir), "cpu", annotate=options)
+    source = Scoring(DOCS, model_spec=str(tiny_model_dir), device="cpu")
+    app = InspectorApp(source, "c", tmp_path / "cache", annotate=options)
     async with app.run_test(size=(100, 34)) as pilot:
         await scored(pilot, app)
         lab = app.labelling
@@ -272,7 +275,10 @@ async def test_labelling_flow_with_keys(tiny_model_dir: Path, tmp_path: Path) ->
         await pilot.press("escape")
         await pilot.press("q")
     again = InspectorApp(
-        DOCS, "c", tmp_path / "cache", str(tiny_model_dir), "cpu", annotate=options
+        Scoring(DOCS, model_spec=str(tiny_model_dir), device="cpu"),
+        "c",
+        tmp_path / "cache",
+        annotate=options,
     )
     async with again.run_test(size=(100, 34)) as pilot:
         await scored(pilot, again)
@@ -287,7 +293,8 @@ async def test_annotation_order_is_shown(tiny_model_dir: Path, tmp_path: Path) -
     from inspector.tui.app import AnnotateOptions
 
     options = AnnotateOptions(tmp_path / "l.sqlite", "ann", "loss")
-    app = InspectorApp(DOCS, "c", tmp_path / "cache", str(tiny_model_dir), "cpu", annotate=options)
+    source = Scoring(DOCS, model_spec=str(tiny_model_dir), device="cpu")
+    app = InspectorApp(source, "c", tmp_path / "cache", annotate=options)
     async with app.run_test(size=(100, 34)) as pilot:
         await scored(pilot, app)
         panel = app.query_one("#annotation")
@@ -308,7 +315,7 @@ async def test_browsing_a_table_on_disk_reads_documents_on_demand(
     docs = [Document(f"d{i}", f"Document number {i} is about the river {i}.") for i in range(8)]
     score_to_parts(docs, tiny_lm, ScoreConfig(), load_rules(), tmp_path / "parts", part_chars=100)
     monkeypatch.setattr(app_module, "KEEP_LOADED", 2)
-    app = InspectorApp(docs, "parts", tmp_path / "cache", table_source=str(tmp_path / "parts"))
+    app = InspectorApp(OnDisk(docs, path=str(tmp_path / "parts")), "parts", tmp_path / "cache")
     async with app.run_test(size=(100, 30)) as pilot:
         for _ in range(200):
             if app.corpus_summary is not None and 0 in app.session.rows:

@@ -6,7 +6,9 @@ import re
 from pathlib import Path
 
 from corpora import Document
+from inspector.lm.config import ScoreConfig
 from inspector.tui.app import InspectorApp
+from inspector.tui.source import Scoring
 
 DOCS = [
     Document("a", "The cat sat. The dog ran. The end came."),
@@ -14,8 +16,12 @@ DOCS = [
 ]
 
 
-def _app(model: Path, cache: Path, docs: list[Document] = DOCS, **options: object) -> InspectorApp:
-    return InspectorApp(docs, "t", cache, model_spec=str(model), device="cpu", **options)  # type: ignore[arg-type]
+def _app(
+    model: Path, cache: Path, docs: list[Document] = DOCS, config: ScoreConfig | None = None,
+    **options: object,
+) -> InspectorApp:  # fmt: skip
+    source = Scoring(docs, config or ScoreConfig(), model_spec=str(model), device="cpu")
+    return InspectorApp(source, "t", cache, **options)  # type: ignore[arg-type]
 
 
 async def _scored(pilot, app: InspectorApp) -> None:
@@ -170,7 +176,7 @@ async def test_a_long_document_appears_piece_by_piece_and_ends_whole(
 
     from inspector.lm.config import ScoreConfig
     from inspector.run.score import score_corpus
-    from inspector.tui.app import CHUNK_CHARS
+    from inspector.tui.source import CHUNK_CHARS
 
     text = "\n\n".join(f"Paragraph {i}: the river {i} flows into the sea." for i in range(600))
     assert len(text) > 3 * CHUNK_CHARS

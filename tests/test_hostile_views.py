@@ -17,6 +17,7 @@ from conftest import run_cli
 from corpora import Document
 from inspector import visible
 from inspector.tui.app import InspectorApp
+from inspector.tui.source import Scoring
 from inspector.tui.widgets.document_view import DocumentView
 
 TITLE = "\x1b]2;PWNED\x07"  # sets the terminal's window title when printed raw
@@ -73,13 +74,12 @@ async def test_the_app_shows_hostile_text_rules_fields_and_searches_as_text(
 ) -> None:
     from taggers.rules import load_rules
 
+    docs = [Document("evil", HOSTILE), Document("[/b]" + TITLE, "second [/zz] document")]
+    rules = load_rules(_hostile_rules(tmp_path))
     app = InspectorApp(
-        [Document("evil", HOSTILE), Document("[/b]" + TITLE, "second [/zz] document")],
+        Scoring(docs, rules=rules, model_spec=str(tiny_model_dir), device="cpu"),
         "corpus " + TITLE,
         tmp_path / "cache",
-        model_spec=str(tiny_model_dir),
-        device="cpu",
-        rules=load_rules(_hostile_rules(tmp_path)),
         problems=["x.jsonl:1: no field 'text' (fields here: [/b], [@click=app.quit]); choose one"],
     )
     async with app.run_test(size=(120, 36)) as pilot:

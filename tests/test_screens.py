@@ -13,6 +13,7 @@ import pytest
 
 from corpora import Document
 from inspector.tui.app import AnnotateOptions, InspectorApp
+from inspector.tui.source import Scoring
 
 DOCS = [
     Document("biden", "Biden married Neilia Hunter, a student."),
@@ -31,9 +32,8 @@ async def _until(predicate, timeout: float = 60) -> None:
 
 def _app(model: Path, tmp_path: Path, annotate: bool) -> InspectorApp:
     options = AnnotateOptions(tmp_path / "labels.sqlite", "ana", "text") if annotate else None
-    return InspectorApp(
-        DOCS, "screens", tmp_path / "cache", model_spec=str(model), device="cpu", annotate=options
-    )
+    source = Scoring(DOCS, model_spec=str(model), device="cpu")
+    return InspectorApp(source, "screens", tmp_path / "cache", annotate=options)
 
 
 async def _report_ready(app: InspectorApp) -> None:

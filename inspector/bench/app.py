@@ -20,6 +20,7 @@ from textual import events
 
 from corpora import Document
 from inspector.tui.app import InspectorApp
+from inspector.tui.source import Given
 
 SIZE = (120, 40)
 
@@ -91,7 +92,7 @@ def key_latency(
     docs: list[Document], table: pl.DataFrame, cache_dir: Path, presses: int = 300
 ) -> dict[str, float]:
     """Milliseconds from a key press to the redrawn screen, stepping through a document."""
-    app = InspectorApp(docs, "bench", cache_dir, scored=table)
+    app = InspectorApp(Given(docs, table=table), "bench", cache_dir)
     times = np.asarray(asyncio.run(_latency(app, presses))) * 1000
     return {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95))}
 
@@ -102,9 +103,10 @@ started = float(sys.argv[1])
 from pathlib import Path
 from corpora import bundled_path, read_corpus
 from inspector.tui.app import InspectorApp
+from inspector.tui.source import Scoring
 
 async def main():
-    app = InspectorApp(read_corpus([bundled_path()]), "bundled samples", Path(sys.argv[2]))
+    app = InspectorApp(Scoring(read_corpus([bundled_path()])), "bundled samples", Path(sys.argv[2]))
     async with app.run_test(size=(120, 40)) as pilot:
         first = time.time() - started
         while app.scoring not in ("done", "failed"):

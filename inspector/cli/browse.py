@@ -93,10 +93,15 @@ def run(args: argparse.Namespace, annotate: bool = False) -> int:
             args.order,
             ", ".join(str(p.resolve()) for p in (args.paths or [bundled_path()])),
         )
-    app = InspectorApp(
-        docs, name, cache_dir_of(args), args.model, args.device, args.dtype, config, rules,
-        problems=problems, annotate=options, table_source=getattr(args, "table", None),
-    )  # fmt: skip
+    from inspector.tui.source import OnDisk, Scoring, Source
+
+    table = getattr(args, "table", None)
+    source: Source = (
+        OnDisk(docs, config, rules, path=table)
+        if table
+        else Scoring(docs, config, rules, args.model, args.device, args.dtype)
+    )
+    app = InspectorApp(source, name, cache_dir_of(args), problems=problems, annotate=options)
     app.run()
     return app.return_code or 0  # a crash in the app is never a success
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import queue
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -24,13 +23,11 @@ from textual.screen import Screen
 from textual.widgets import ProgressBar
 from textual.worker import get_current_worker
 
-from corpora import Document
 from inspector import visible
 from inspector.labels.queue import Labelling
 from inspector.labels.store import Store
-from inspector.lm.config import ScoreConfig
 from inspector.run.errors import USER_ERRORS
-from inspector.session.browse import Session, load_place, save_place, split_rows
+from inspector.session.browse import Session, load_place, save_place
 from inspector.tui import notices
 from inspector.tui.messages import (
     CorpusSummary,
@@ -44,6 +41,7 @@ from inspector.tui.reports import agreement_report, tasks_report
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.screens.prompt import PromptScreen
 from inspector.tui.screens.report import ReportScreen
+from inspector.tui.source import Context, Source
 from inspector.tui.widgets.annotation_panel import AnnotationPanel
 from inspector.tui.widgets.document_view import DocumentView
 from inspector.tui.widgets.footer import ModeFooter
@@ -56,7 +54,6 @@ from taggers.rules import RuleSet
 
 ANNOTATE_ACTIONS = {"label", "accept", "skip", "undo", "note", "back_target"}
 BROWSE_KEYS = {"document", "pick_task", "jump", "search", "colour"}  # left out of its footer
-CHUNK_CHARS = 6000
 KEEP_LOADED = 64  # documents of a table on disk kept in memory besides the one on screen
 
 
@@ -222,49 +219,39 @@ class InspectorApp(App[None]):
 
     def __init__(
         self,
-        docs: list[Document],
+        source: Source,
         corpus_name: str,
         cache_dir: Path,
-        model_spec: str = "",
-        device: str = "auto",
-        dtype: str = "auto",
-        config: ScoreConfig | None = None,
-        rules: RuleSet | None = None,
-        scored: Any = None,
         problems: list[str] | None = None,
         annotate: AnnotateOptions | None = None,
-        table_source: str | None = None,
     ) -> None:
-        """`scored`, a token table of these documents, is shown as it is instead of scoring;
-        `problems` are inputs that could not be read, reported on screen."""
+        """Browse (or with `annotate`, label) the documents of `source`; `problems` are
+        inputs that could not be read, reported on screen."""
+        from inspector.run.cache import corpus_hash
+
         super().__init__()
+        self.source, self.corpus_name, self.cache_dir = source, corpus_name, cache_dir
         self.problems = problems or []
         self.notices: notices.Notices | None = None  # attached on mount
-        # a scored table on disk (file, folder or glob of parts), read one document at a time
-        self.table_source = table_source
-        self.corpus_summary: Any = None  # its per-task table, computed once in the worker
-        self._requests: queue.Queue[int] = queue.Queue()
-        self._pending: set[int] = set()
+        self.corpus_summary: Any = None  # a table on disk's per-task table, from the source
+        self._pending: set[int] = set()  # documents asked of an on-disk source
         self._viewed: list[int] = []  # most recently viewed documents last, for eviction
         self.annotate_options = annotate or AnnotateOptions(Path("annotations.sqlite"))
         self.mode = "annotate" if annotate is not None else "browse"
         self.labelling: Labelling | None = None
         self.store: Store | None = None
-        self.scored = scored
-        from inspector.run.cache import corpus_hash
-
-        self.session = Session(docs, top_k=(config or ScoreConfig()).top_k)
-        self.corpus_name, self.cache_dir = corpus_name, cache_dir
-        self.model_spec, self.device, self.dtype = model_spec, device, dtype
-        self.config = config or ScoreConfig()
-        self.rules = rules
-        self.corpus_key = corpus_hash(docs)
+        self.session = Session(source.docs, top_k=source.config.top_k)
+        self.corpus_key = corpus_hash(source.docs)
         self.model_label = "loading model"
         self.scoring = "starting"
         self.error = ""
         self.from_cache = False
         self.last_search = ""
         self.pending_pos: tuple[int, int] | None = None  # (doc, pos) to restore once scored
+
+    @property
+    def rules(self) -> RuleSet | None:
+        return self.source.rules
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -307,15 +294,8 @@ class InspectorApp(App[None]):
         self.query_one(Legend).show("loss")
         self.query_one(DocumentView).focus()
         self.refresh_view(tables=True)
-        if self.scored is not None:
-            self.model_label = "given table"
-            self.post_message(DocumentsScored(split_rows(self.scored), 1.0))
-            self.post_message(ScoringDone({}, True))
-        elif self.table_source is not None:
-            self.serve_table()
-            self._request_rows()
-        else:
-            self.score_corpus()
+        self.load()
+        self._request_rows()
 
     # -- drawing ------------------------------------------------------------------------
     def refresh_view(self, tables: bool = False) -> None:
@@ -368,126 +348,32 @@ class InspectorApp(App[None]):
             parts.append(("", self.scoring))
         self.query_one(StatusLine).show(parts)
 
-    # -- scoring worker -----------------------------------------------------------------
+    # -- the data source, in a worker --------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="scoring")
-    def score_corpus(self) -> None:
-        """Score documents in the background, the one on screen first, then store the corpus."""
+    def load(self) -> None:
+        """Run the source in the background: it posts rows as they are ready."""
+        worker = get_current_worker()
+        ctx = Context(
+            self.post_message, lambda: worker.is_cancelled, lambda: self.session.doc, self.cache_dir
+        )
         try:
-            self._score()
+            self.source.run(ctx)
         except USER_ERRORS as e:
             self.post_message(ScoringFailed(str(e)))
-
-    def _score(self) -> None:
-        import polars as pl
-
-        from inspector.lm.loading import load_model
-        from inspector.run.cache import store_corpus
-        from inspector.run.request import find_cached
-        from inspector.run.score import score_corpus
-        from taggers.rules import load_rules
-
-        worker = get_current_worker()
-        rules = self.rules or load_rules()
-        docs = self.session.docs
-        cached, key = find_cached(
-            docs, self.model_spec, self.device, self.dtype, self.config, rules, self.cache_dir
-        )
-        if cached is not None:
-            s = cached.settings
-            self.post_message(ModelLoaded(s["model"], s["device"], s["dtype"], s.get("window")))
-            self.post_message(DocumentsScored(split_rows(cached.table), 1.0))
-            self.post_message(ScoringDone(s, True))
-            return
-        self.post_message(ScoringProgress("loading model", 0.0))
-        lm = load_model(self.model_spec, self.cache_dir, self.device, self.dtype)
-        window = self.config.resolved(lm.context_length, lm.device.type).window
-        self.post_message(
-            ModelLoaded(
-                lm.source.name, lm.device.type, str(lm.dtype).removeprefix("torch."), window
-            )
-        )
-        total = sum(len(d.text) for d in docs) or 1
-        done_chars, parts, left = 0, {}, set(range(len(docs)))
-        while left:
-            if worker.is_cancelled:
-                return
-            chunk = self._next_chunk(left)
-            if len(chunk) == 1 and len(docs[chunk[0]].text) > CHUNK_CHARS:
-                i = chunk[0]
-                parts[i] = self._score_long(docs[i], lm, rules, done_chars, total)
-                left.discard(i)
-                done_chars += len(docs[i].text)
-                continue
-            result = score_corpus([docs[i] for i in chunk], lm, self.config, rules=rules)
-            for i in chunk:
-                parts[i] = result.table.filter(pl.col("doc_id") == docs[i].id)
-                left.discard(i)
-            done_chars += sum(len(docs[i].text) for i in chunk)
-            self.post_message(DocumentsScored(split_rows(result.table), done_chars / total))
-        full = pl.concat([parts[i] for i in range(len(docs))])
-        settings = store_corpus(docs, lm, full, self.config, self.cache_dir, rules, key)
-        self.post_message(ScoringDone(settings, False))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="scoring")
-    def serve_table(self) -> None:
-        """Read rows of the documents asked for from a table on disk, lazily; first the
-        whole table's per-task summary, streamed."""
-        import polars as pl
-
-        from inspector.run.stored import open_table
-        from inspector.tables.tasks import summarize
-
-        worker = get_current_worker()
-        try:
-            run = open_table(str(self.table_source))
-            self.post_message(
-                ModelLoaded(
-                    run.label,
-                    str(run.settings.get("device", "?")),
-                    str(run.settings.get("dtype", "?")),
-                    run.settings.get("window"),
-                )
-            )
-            self.post_message(CorpusSummary(summarize(run.frame, "task")))
-        except USER_ERRORS as e:
-            self.post_message(ScoringFailed(str(e)))
-            return
-        # which parts hold which document (several for a document longer than a part)
-        where: dict[str, list[Path]] = {}
-        for file in run.files:
-            for doc_id in (
-                pl.scan_parquet(file).select(pl.col("doc_id").unique()).collect()["doc_id"]
-            ):
-                where.setdefault(doc_id, []).append(file)
-        docs = self.session.docs
-        while not worker.is_cancelled:
-            try:
-                wanted = [self._requests.get(timeout=0.2)]
-            except queue.Empty:
-                continue
-            while not self._requests.empty():
-                wanted.append(self._requests.get_nowait())
-            ids = [docs[i].id for i in dict.fromkeys(wanted)]
-            sources = {file for i in ids for file in where.get(i, [])}
-            frame = pl.scan_parquet(sorted(sources)) if where else run.frame
-            table = (
-                frame.filter(pl.col("doc_id").is_in(ids)).collect()
-                if (sources or not where)
-                else None
-            )
-            rows = split_rows(table) if table is not None else []
-            self.post_message(DocumentsScored(rows, 1.0, requested=wanted))
 
     def _request_rows(self) -> None:
-        """Ask the table reader for the document on screen and the next two, if not loaded."""
-        if self.table_source is None:
+        """Ask an on-disk source for the document on screen and the next two, if not loaded."""
+        if not self.source.on_disk:
             return
         doc = self.session.doc
         self._viewed = [d for d in self._viewed if d != doc] + [doc]
-        for i in (doc, doc + 1, doc + 2):
-            if i < len(self.session.docs) and i not in self.session.rows and i not in self._pending:
-                self._pending.add(i)
-                self._requests.put(i)
+        wanted = [
+            i
+            for i in (doc, doc + 1, doc + 2)
+            if i < len(self.session.docs) and i not in self.session.rows and i not in self._pending
+        ]
+        self._pending.update(wanted)
+        self.source.want(wanted)
 
     def on_corpus_summary(self, message: CorpusSummary) -> None:
         import polars as pl
@@ -497,61 +383,10 @@ class InspectorApp(App[None]):
         self.query_one(ProgressBar).display = False
         self.refresh_view(tables=True)
 
-    def _score_long(
-        self, doc: Document, lm: Any, rules: RuleSet, done_chars: int, total: int
-    ) -> Any:
-        """Score one long document in slices of about `CHUNK_CHARS` characters, each shown
-        as it is done (the part scored can be read and stepped through meanwhile); then tag
-        the whole document once, so its tags are those of any other run of the request."""
-        import polars as pl
-
-        from inspector.run.score import score_slice_untagged, tag_table
-        from inspector.run.tokens import TableScorer
-        from inspector.tables.schema import SCORE_SCHEMA
-        from taggers.tagger import TaskTagger
-
-        worker = get_current_worker()
-        scorer, tagger = TableScorer(lm, self.config), TaskTagger(rules)
-        tokenized = scorer.tokenize([doc.text])[0]
-        pieces: list[pl.DataFrame] = []
-        shown = 0  # rows last sent to the screen
-        for a, b in scorer.slices(tokenized, CHUNK_CHARS):
-            if worker.is_cancelled:
-                break
-            scores, tags = score_slice_untagged(doc, scorer, tokenized, (a, b), tagger)
-            pieces.append(scores.hstack(tags()))
-            # each message carries everything scored so far: send one when that has grown by
-            # half, so a very long document costs a few copies of its rows, not one per slice
-            if b >= 1.5 * shown:
-                shown = b
-                end = int(tokenized.offsets[b - 1, 1])
-                rows = split_rows(pl.concat(pieces))
-                self.post_message(DocumentsScored(rows, (done_chars + end) / total))
-        if worker.is_cancelled or not pieces:
-            return pl.concat(pieces) if pieces else None
-        scores = pl.concat(pieces).select(list(SCORE_SCHEMA))
-        table = scores.hstack(tag_table(tagger, [doc], scores))
-        self.post_message(DocumentsScored(split_rows(table), (done_chars + len(doc.text)) / total))
-        return table
-
-    def _next_chunk(self, left: set[int]) -> list[int]:
-        """The unscored document nearest after the one on screen, and those after it."""
-        n = len(self.session.docs)
-        start = self.session.doc  # read from the worker thread: only ever an int
-        order = [(start + k) % n for k in range(n)]
-        chunk: list[int] = []
-        chars = 0
-        for i in order:
-            if i in left:
-                if chunk and chars + len(self.session.docs[i].text) > CHUNK_CHARS:
-                    break
-                chunk.append(i)
-                chars += len(self.session.docs[i].text)
-        return chunk
-
     def on_model_loaded(self, message: ModelLoaded) -> None:
         window = f", window {message.window}" if message.window else ""
-        self.model_label = f"{message.name} ({message.device}, {message.dtype}{window})"
+        how = f" ({message.device}, {message.dtype}{window})" if message.device else ""
+        self.model_label = f"{message.name}{how}"
         self.refresh_status()
 
     def on_scoring_progress(self, message: ScoringProgress) -> None:
@@ -562,7 +397,7 @@ class InspectorApp(App[None]):
     def on_documents_scored(self, message: DocumentsScored) -> None:
         added = self.session.add_table(message.rows)
         self._pending.difference_update(message.requested)
-        if self.table_source is not None:  # keep memory bounded: forget documents long unseen
+        if self.source.on_disk:  # keep memory bounded: forget documents long unseen
             keep = set(self._viewed[-KEEP_LOADED:]) | {self.session.doc, *added}
             for doc in [d for d in self.session.rows if d not in keep]:
                 self.session.forget(doc)
