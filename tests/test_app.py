@@ -232,7 +232,7 @@ async def test_tasks_screen_compares_cached_models(tiny_family: list[Path], tmp_
 
 async def test_labelling_flow_with_keys(tiny_model_dir: Path, tmp_path: Path) -> None:
     from inspector.labels.store import Store
-    from inspector.tui.app import AnnotateOptions
+    from inspector.tui.annotating import AnnotateOptions
     from inspector.tui.screens.report import ReportScreen
 
     db = tmp_path / "labels.sqlite"
@@ -290,7 +290,7 @@ async def test_labelling_flow_with_keys(tiny_model_dir: Path, tmp_path: Path) ->
 
 
 async def test_annotation_order_is_shown(tiny_model_dir: Path, tmp_path: Path) -> None:
-    from inspector.tui.app import AnnotateOptions
+    from inspector.tui.annotating import AnnotateOptions
 
     options = AnnotateOptions(tmp_path / "l.sqlite", "ann", "loss")
     source = Scoring(DOCS, model_spec=str(tiny_model_dir), device="cpu")

@@ -144,7 +144,7 @@ async def test_help_is_grouped_with_keys_as_typed_and_labels_named(
 async def test_annotation_panel_shows_a_given_label_progress_and_why_uncertain(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    from inspector.tui.app import AnnotateOptions
+    from inspector.tui.annotating import AnnotateOptions
 
     options = AnnotateOptions(tmp_path / "labels.sqlite", "ana", "uncertain")
     app = _app(tiny_model_dir, tmp_path, annotate=options)
@@ -219,7 +219,7 @@ async def test_annotation_mode_keeps_candidates_and_label_keys_in_view(
 ) -> None:
     """Issue 13, item 9: at 80x24 and 120x36 in annotation mode the next-token panel shows
     the top candidates, and the footer the label keys by their names."""
-    from inspector.tui.app import AnnotateOptions
+    from inspector.tui.annotating import AnnotateOptions
     from inspector.tui.widgets.footer import ModeFooter
     from inspector.tui.widgets.next_token import NextTokenPanel
 

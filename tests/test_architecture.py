@@ -2,9 +2,10 @@
 
 Imports point one way (DESIGN.md): the front ends (`cli`, `tui`, `bench`) use `run`,
 `labels`, `session`, which use `tables`, which uses `lm`, `taggers` and `corpora`, which use
-only the base modules (`defaults`, `errors`, `files`, `visible`). `corpora` and `taggers`
+only the base modules (`defaults`, `errors`, `files`, `visible`); the labelling queue
+(`labels`) walks a browsing `session`; `bench` measures the app, and `cli` runs them all. `corpora` and `taggers`
 import nothing from `inspector`. Only `tui` imports Textual. No import cycles, counting
-imports inside functions too; no module over 400 lines, no function over 80.
+imports inside functions too; no module over 380 lines, no function over 70.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ LAYERS = {
     "inspector.base": 0,
     "corpora": 1, "taggers": 1, "inspector.lm": 1,
     "inspector.tables": 2,
-    "inspector.run": 3, "inspector.labels": 3, "inspector.session": 3,
-    "inspector.tui": 4, "inspector.bench": 5, "inspector.cli": 6,
+    "inspector.run": 3, "inspector.session": 3,
+    "inspector.labels": 4,  # the labelling queue walks a browsing session
+    "inspector.tui": 5, "inspector.bench": 6, "inspector.cli": 7,
 }  # fmt: skip
 BASE = {
     "inspector",
@@ -131,11 +133,11 @@ def test_modules_and_functions_stay_small() -> None:
     big = []
     for name, path in _modules().items():
         lines = path.read_text().count("\n")
-        if lines > 400:
+        if lines > 380:
             big.append(f"{name}: {lines} lines")
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
-                if length > 80:
+                if length > 70:
                     big.append(f"{name}.{node.name}: {length} lines")
     assert not big, "\n".join(big)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from corpora import Document
-from inspector.tui.app import AnnotateOptions, InspectorApp
+from inspector.tui.annotating import AnnotateOptions
+from inspector.tui.app import InspectorApp
 from inspector.tui.source import Scoring
 
 DOCS = [

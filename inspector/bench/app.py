@@ -16,13 +16,11 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from textual import events
 
 from corpora import Document
 from inspector.tui.app import InspectorApp
+from inspector.tui.pilot import key_latencies
 from inspector.tui.source import Given
-
-SIZE = (120, 40)
 
 
 def tiled_document(
@@ -59,41 +57,12 @@ def tiled_document(
     return Document("long", "\n\n".join(texts)), pl.concat(parts)
 
 
-async def _latency(app: InspectorApp, presses: int) -> list[float]:
-    """Per key: from the key event entering the app (as from a terminal) to the frame drawn.
-
-    Pilot's own `press` waits for the event loop to go idle, which adds tens of
-    milliseconds a real terminal does not; here the key goes in through the driver, the
-    loop runs until the move happened, and the screen's update (layout, render, write to
-    the headless driver) is run at once.
-    """
-    times = []
-    async with app.run_test(size=SIZE) as pilot:
-        while app.scoring != "done":
-            await pilot.pause(0.01)
-        await pilot.pause()
-        driver = app._driver
-        assert driver is not None
-        for i in range(presses):
-            key = "right" if (i // 50) % 2 == 0 else "left"
-            before = (app.session.doc, app.session.pos)
-            started = time.perf_counter()
-            driver.send_message(events.Key(key, None))
-            for _ in range(1000):
-                await asyncio.sleep(0)
-                if (app.session.doc, app.session.pos) != before:
-                    break
-            app.screen._on_timer_update()  # layout, render and write the new frame
-            times.append(time.perf_counter() - started)
-    return times
-
-
 def key_latency(
     docs: list[Document], table: pl.DataFrame, cache_dir: Path, presses: int = 300
 ) -> dict[str, float]:
     """Milliseconds from a key press to the redrawn screen, stepping through a document."""
     app = InspectorApp(Given(docs, table=table), "bench", cache_dir)
-    times = np.asarray(asyncio.run(_latency(app, presses))) * 1000
+    times = np.asarray(asyncio.run(key_latencies(app, presses))) * 1000
     return {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95))}
 
 

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace, annotate: bool = False) -> int:
 
         from inspector.labels.queue import parse_order
         from inspector.labels.store import Store
-        from inspector.tui.app import AnnotateOptions
+        from inspector.tui.annotating import AnnotateOptions
 
         parse_order(args.order)  # a bad --order fails here, not in the app
         Store(args.db).close()  # a locked, damaged or newer database fails here, untouched

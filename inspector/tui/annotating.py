@@ -1,0 +1,176 @@
+"""Annotation mode: the label keys (named after the labels), what the footer shows, and the
+actions that label, skip, undo, note and go back; the labelling queue and the store do
+the work (`labels/`)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from textual.binding import Binding
+
+from inspector.labels.queue import Labelling
+from inspector.labels.store import Store
+from inspector.run.errors import USER_ERRORS
+from inspector.tui.browsing import BrowsingApp
+from inspector.tui.keys import ANNOTATE_ACTIONS, BROWSE_KEYS
+from inspector.tui.reports import agreement_report
+from inspector.tui.screens.help import HelpScreen
+from inspector.tui.screens.prompt import PromptScreen
+from inspector.tui.screens.report import ReportScreen
+from inspector.tui.widgets.annotation_panel import AnnotationPanel
+from inspector.tui.widgets.task_table import TaskTable
+
+
+@dataclass(frozen=True)
+class AnnotateOptions:
+    """Where labels go, whose they are, and in which order targets come."""
+
+    db: Path
+    annotator: str = "anonymous"
+    order: str = "text"  # documents scored per round trip; the one on screen always goes first
+    corpus_path: str = ""  # where the documents were read from, kept with each label
+
+
+class AnnotatingApp(BrowsingApp):
+    """Browsing, plus labelling targets by hand."""
+
+    mode: str
+    labelling: Labelling | None
+    store: Store | None
+    annotate_options: AnnotateOptions
+    model_label: str
+
+    # -- annotation mode ------------------------------------------------------------------
+    @functools.cached_property
+    def labels(self) -> list[str]:
+        """Label keys 1..9: the four tasks, then any other label the rules can give."""
+        from inspector.labels.queue import BASE_LABELS
+        from taggers.rules import load_rules
+
+        rules = self.rules or load_rules()
+        extra = [t for t in rules.tasks() if t not in BASE_LABELS and t != "whitespace"]
+        return [*BASE_LABELS, *extra][:9]
+
+    def _name_label_keys(self) -> None:
+        """The footer says `1 grammar`, not `1 label 1`: each label key's binding renamed
+        after its label (labels depend on the rules, known once annotation starts)."""
+        for i, label in enumerate(self.labels, 1):
+            key = str(i)
+            self._bindings.key_to_bindings[key] = [
+                Binding(key, f"label({i})", label, tooltip=f"annotate: label the target {label}")
+            ]
+
+    def footer_shows(self, action: str) -> bool:
+        """Whether the footer shows a binding: in annotation mode the label keys there are,
+        the annotation keys, help and quit; the browsing keys work but are not listed."""
+        if self.mode != "annotate":
+            return True
+        name, _, args = action.partition("(")
+        if name == "label":
+            return int(args.rstrip(")")) <= len(self.labels)
+        return name not in BROWSE_KEYS
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ANNOTATE_ACTIONS:
+            return self.mode == "annotate" and self.labelling is not None
+        return True
+
+    def action_annotate(self) -> None:
+        if self.mode == "annotate":
+            self.mode = "browse"
+        else:
+            self.mode = "annotate"
+            if self.labelling is None and self.session.rows:
+                self._start_annotating()
+            elif self.labelling is not None:
+                self.labelling.to_next_unlabelled()
+        self.refresh_bindings()
+        self.refresh_view()
+
+    def _start_annotating(self) -> None:
+
+        opts = self.annotate_options
+        try:
+            self.store = Store(opts.db)
+            self.labelling = Labelling(
+                self.session,
+                self.store,
+                opts.annotator,
+                self.corpus_key,
+                self.model_label,
+                opts.order,
+                tuple(self.labels),
+                corpus_path=opts.corpus_path,
+            )
+        except USER_ERRORS as e:
+            self.mode = "browse"
+            self.notify(str(e), title="cannot annotate", severity="error", timeout=30, markup=False)
+            return
+        self._name_label_keys()
+        self.refresh_bindings()
+
+    def _labelled(self, act: Callable[[Labelling], object]) -> None:
+        assert self.labelling is not None
+        doc = self.session.doc
+        try:
+            act(self.labelling)
+        except USER_ERRORS as e:
+            self.notify(str(e), title="not saved", severity="error", timeout=30, markup=False)
+            return
+        self.refresh_view(tables=self.session.doc != doc)
+
+    def action_label(self, number: int) -> None:
+        if number > len(self.labels):
+            self.notify(f"no label {number}: labels are 1-{len(self.labels)}", severity="warning")
+            return
+        self._labelled(lambda lab: lab.act(self.labels[number - 1]))
+
+    def action_accept(self) -> None:
+        self._labelled(lambda lab: lab.accept())
+
+    def action_skip(self) -> None:
+        self._labelled(lambda lab: lab.act(None))
+
+    def action_undo(self) -> None:
+        def undo(lab: Labelling) -> None:
+            if not lab.undo():
+                self.notify("nothing to undo", timeout=2)
+
+        self._labelled(undo)
+
+    def action_back_target(self) -> None:
+        self._labelled(lambda lab: lab.back())
+
+    def action_note(self) -> None:
+        self.push_screen(PromptScreen("note for this target", "why this label"), self._noted)
+
+    def _noted(self, text: str | None) -> None:
+        if text:
+            self._labelled(
+                lambda lab: self.notify(f"note {lab.note(text)}", timeout=2, markup=False)
+            )
+
+    def action_agreement(self) -> None:
+        db, corpus = self.annotate_options.db, self.corpus_key
+        self.push_screen(
+            ReportScreen(f"agreement ({db.name})", partial(agreement_report, db, corpus))
+        )
+
+    def refresh_annotation(self) -> None:
+        panel = self.query_one(AnnotationPanel)
+        panel.display = self.mode == "annotate" and self.labelling is not None
+        # labelling needs the distribution more than the per-task tables: the next-token
+        # panel takes their room, so its candidates show at 80x24
+        self.query_one(TaskTable).display = not panel.display
+        if panel.display and self.labelling is not None:
+            panel.show(
+                self.labelling, self.labels, self.annotate_options.db.name, self.session.row()
+            )
+
+    def action_help(self) -> None:
+        bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
+        self.push_screen(HelpScreen(bindings, self.labels))
