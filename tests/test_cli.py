@@ -164,7 +164,8 @@ def test_hub_id_from_the_local_cache(
     """A hub id resolves to its snapshot in the local Hugging Face cache, offline."""
     import shutil
 
-    from inspector.lm.loading import load_model, resolve_model
+    from inspector.lm.loading import load_model
+    from inspector.lm.sources import resolve_model
 
     hub = tmp_path / "hub"
     repo = hub / "models--someone--tiny-llama"

@@ -13,7 +13,7 @@ from inspector import cli
 
 def test_the_download_hint_names_the_client_that_is_installed() -> None:
     from inspector.errors import ModelError
-    from inspector.lm.loading import resolve_model
+    from inspector.lm.sources import resolve_model
 
     with pytest.raises(ModelError, match=r"hf download no-such-org/model"):
         resolve_model("no-such-org/model", Path("/nonexistent-cache"))

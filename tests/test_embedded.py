@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from corpora import bundled_path, read_corpus
-from inspector.lm.loading import EMBEDDED_FILE, embedded_gguf, load_model
+from inspector.lm.loading import load_model
+from inspector.lm.sources import EMBEDDED_FILE, embedded_gguf
 from inspector.run.tokens import TableScorer as Scorer
 from reference import full_sequence_scores
 

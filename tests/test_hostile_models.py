@@ -167,7 +167,7 @@ def test_a_local_path_that_is_not_a_model_is_not_called_a_hub_id(
     tmp_path: Path, make: object, expected: str
 ) -> None:
     from inspector.errors import ModelError
-    from inspector.lm.loading import resolve_model
+    from inspector.lm.sources import resolve_model
 
     path = tmp_path / "not-a-model"
     make(path)  # type: ignore[operator]

@@ -29,8 +29,9 @@ from inspector import defaults
 from inspector.lm.batching import Tokenized
 from inspector.lm.config import ScoreConfig
 from inspector.lm.head import float32_logits
-from inspector.lm.loading import LoadedModel, ModelSource, pick_device, pick_dtype
+from inspector.lm.loading import LoadedModel, pick_device, pick_dtype
 from inspector.lm.scorer import Scorer
+from inspector.lm.sources import ModelSource
 
 SHAPES, VOCAB, CONTEXT = defaults.SHAPES, defaults.SHAPE_VOCAB, defaults.SHAPE_CONTEXT
 FORWARD_BATCH_TOKENS = 65536  # the plain forward pass: 64 rows of 1024
@@ -187,15 +188,7 @@ def measure_shape(
     forward_pass(lm, warm, window)  # warm-up: kernels compiled, cuBLAS picked
     for post in ("eager", "fused") if cuda else ("eager",):
         Scorer(lm, fixed, post=post).score_tokenized(warm)
-    best: dict[str, float] = {}
-    peaks: dict[str, int] = {}
-    outputs: dict[str, Any] = {}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            seconds, out, peak = _timed(lm, run)
-            if seconds < best.get(name, float("inf")):
-                best[name], peaks[name] = seconds, peak
-            outputs[name] = out
+    best, peaks, outputs = _best_of(lm, runs, repeats)
     figures: dict[str, Any] = {
         "shape": shape,
         "model": lm.source.name,
@@ -224,6 +217,23 @@ def measure_shape(
             }
         )
     return figures
+
+
+def _best_of(
+    lm: LoadedModel, runs: dict[str, Any], repeats: int
+) -> tuple[dict[str, float], dict[str, int], dict[str, Any]]:
+    """Each run `repeats` times, interleaved (so drift hits all alike): its best seconds,
+    that run's peak GPU memory, and its last output."""
+    best: dict[str, float] = {}
+    peaks: dict[str, int] = {}
+    outputs: dict[str, Any] = {}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            seconds, out, peak = _timed(lm, run)
+            if seconds < best.get(name, float("inf")):
+                best[name], peaks[name] = seconds, peak
+            outputs[name] = out
+    return best, peaks, outputs
 
 
 def format_report(r: dict[str, Any]) -> str:

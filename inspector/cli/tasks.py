@@ -89,28 +89,44 @@ def add_arguments(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    import polars as pl
-
-    from corpora import bundled_path, read_corpus
-    from corpora.readers import SUFFIXES
-    from inspector import visible
     from inspector.errors import ExportError
-    from inspector.files import check_new_file, refuse_overwriting_inputs, write_new
-    from inspector.run.stored import open_table
-    from inspector.tables.compare import RUN_COLUMNS, compare, describe
-    from inspector.tables.plot import plot, strip_colour
-    from inspector.tables.render import fit_width, write
-    from taggers.rules import load_rules
+    from inspector.tables.compare import compare
 
     fmt = _tasks_format(args)
     if args.plot and args.by != "task":
         raise ExportError("--plot draws tasks: use it with --by task")
     if args.out is not None:  # every output problem is found before any scoring
+        from corpora.readers import SUFFIXES
+        from inspector.files import check_new_file, refuse_overwriting_inputs
+
         check_new_file(args.out, args.force)
         inputs = [*args.paths, *(Path(t) for t in args.tables or []), args.db, args.rules]
         refuse_overwriting_inputs(args.out, inputs, sorted(SUFFIXES))
+    runs = _runs(args)
+    table = compare(runs, args.by, args.task_filter)
+    if len(runs) == 1:
+        table = table.drop("model", "n_params", "delta_mean_nll", "delta_loss_contribution")
+    elif len(set(table["model"])) == 1:  # one run, two label sources
+        table = table.drop("delta_mean_nll", "delta_loss_contribution")
+    text = _page(args, fmt, runs, table)
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        print(f"wrote {args.out}", file=sys.stderr)
+    if args.plot:
+        _plot(runs, table)
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> list[Any]:
+    """The runs asked for: tables given with --from, then each --model's (scored or from the
+    cache), each with people's labels when --labels asks for them."""
+    from dataclasses import replace
+
+    from corpora import bundled_path, read_corpus
+    from inspector.run.stored import open_table
+    from taggers.rules import load_rules
+
     runs = [open_table(spec) for spec in args.tables or []]
     models = args.model if args.model is not None else ([] if runs else [""])
     if models:
@@ -118,8 +134,7 @@ def run(args: argparse.Namespace) -> int:
         docs = read_corpus(
             args.paths or [bundled_path()], text_field=args.text_field, text_column=args.text_column
         )
-        config = score_config(args)
-        cache_dir = cache_dir_of(args)
+        config, cache_dir = score_config(args), cache_dir_of(args)
         for model in models:
             run = scored(docs, model, args.device, args.dtype, config, rules, cache_dir)
             runs.append(replace(run, source=model or "the embedded model"))
@@ -127,53 +142,58 @@ def run(args: argparse.Namespace) -> int:
         from inspector.labels.join import with_human_labels
 
         runs = with_human_labels(runs, args.labels, args.db)
-    table = compare(runs, args.by, args.task_filter)
-    if len(runs) == 1:
-        table = table.drop("model", "n_params", "delta_mean_nll", "delta_loss_contribution")
-    elif len(set(table["model"])) == 1:
-        table = table.drop(
-            "delta_mean_nll", "delta_loss_contribution"
-        )  # one run, two label sources
-    text: str | None
-    if fmt in ("table", "md"):  # a text for people: the runs are named above the table
-        lines = describe(runs)
-        if args.task_filter:
-            lines.append(
-                f"shares are of the tasks chosen ({', '.join(args.task_filter)}), not of the "
-                "whole corpus; `all` is their sum"
-            )
-        shown = table.drop(RUN_COLUMNS)
-        if fmt == "table" and args.out is None and sys.stdout.isatty():
-            shown, dropped = fit_width(shown, shutil.get_terminal_size().columns)
-            if dropped:
-                lines.append(
-                    f"left out to fit this terminal: {', '.join(dropped)} "
-                    "(--format md or csv shows every column)"
-                )
-        head = "\n".join(visible.line(line) for line in lines)
-        page = head + "\n\n" + (write(shown, fmt, None) or "")
-        text = page
-        if args.out is not None:
-            write_new(args.out, lambda tmp: tmp.write_text(page), args.force)
-            text = None
-    else:  # data: every row carries its run's settings (RUN_COLUMNS)
-        text = write(table, fmt, args.out, args.force)
-    if text is not None:
-        sys.stdout.write(text)
-    else:
-        print(f"wrote {args.out}", file=sys.stderr)
-    if args.plot:
-        shown = (
-            table
-            if "model" in table.columns
-            else table.with_columns(
-                pl.lit(runs[0].label).alias("model"),
-                pl.lit(runs[0].settings.get("n_params")).alias("n_params"),
-            )
+    return runs
+
+
+def _page(args: argparse.Namespace, fmt: str, runs: list[Any], table: Any) -> str | None:
+    """The table as text (returned) or a file (written): for people, the runs named above
+    it and fitted to the terminal; as data, every row with its run's settings."""
+    from inspector import visible
+    from inspector.files import write_new
+    from inspector.tables.compare import RUN_COLUMNS, describe
+    from inspector.tables.render import fit_width, write
+
+    if fmt not in ("table", "md"):  # data: every row carries its run's settings (RUN_COLUMNS)
+        return write(table, fmt, args.out, args.force)
+    lines = describe(runs)
+    if args.task_filter:
+        lines.append(
+            f"shares are of the tasks chosen ({', '.join(args.task_filter)}), not of the "
+            "whole corpus; `all` is their sum"
         )
-        drawing = visible.keep_colour(plot(shown))
-        print("\n" + (drawing if sys.stdout.isatty() else strip_colour(drawing)))
-    return 0
+    shown = table.drop(RUN_COLUMNS)
+    if fmt == "table" and args.out is None and sys.stdout.isatty():
+        shown, dropped = fit_width(shown, shutil.get_terminal_size().columns)
+        if dropped:
+            lines.append(
+                f"left out to fit this terminal: {', '.join(dropped)} "
+                "(--format md or csv shows every column)"
+            )
+    head = "\n".join(visible.line(line) for line in lines)
+    page = head + "\n\n" + (write(shown, fmt, None) or "")
+    if args.out is None:
+        return page
+    write_new(args.out, lambda tmp: tmp.write_text(page), args.force)
+    return None
+
+
+def _plot(runs: list[Any], table: Any) -> None:
+    """The per-task chart, in colour on a terminal."""
+    import polars as pl
+
+    from inspector import visible
+    from inspector.tables.plot import plot, strip_colour
+
+    shown = (
+        table
+        if "model" in table.columns
+        else table.with_columns(
+            pl.lit(runs[0].label).alias("model"),
+            pl.lit(runs[0].settings.get("n_params")).alias("n_params"),
+        )
+    )
+    drawing = visible.keep_colour(plot(shown))
+    print("\n" + (drawing if sys.stdout.isatty() else strip_colour(drawing)))
 
 
 TASKS_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".jsonl": "jsonl",

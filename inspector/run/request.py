@@ -25,7 +25,7 @@ def find_cached(
 ) -> tuple[Run | None, str]:
     """The cached run of this request (None if there is none) and the request's key, known
     without torch: a repeated request costs a file read."""
-    from inspector.lm.loading import resolve_model
+    from inspector.lm.sources import resolve_model
 
     key = request_key(resolve_model(model, cache_dir).identity, device, dtype, config, rules, docs)
     return load_request(cache_dir, key), key

@@ -1,0 +1,168 @@
+"""A parts folder's manifests: one per shard, naming the run's settings, the part size and
+every part written (file, documents, tokens), so a folder holds exactly one run, readers
+read only listed parts, and an interrupted run resumes."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from inspector.errors import InspectorError
+from inspector.files import atomic_path
+from inspector.run.cache import NAME_KEYS
+
+MANIFEST = re.compile(r"manifest-s(\d+)of(\d+)\.json")  # one per shard: manifest-s<i>of<N>.json
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One shard's record of a parts folder: its settings and the parts it completed."""
+
+    path: Path
+    shard: tuple[int, int]
+    settings: dict[str, Any] | None  # the run's settings key; None until a part is written
+    part_chars: int | None
+    parts: list[dict[str, Any]]  # file, ids_hash, docs, tokens, in order
+
+
+def read_manifests(folder: Path) -> list[Manifest]:
+    """Every shard manifest in `folder`, checked to describe one run: same shard count,
+    same part size, same settings. A folder holds exactly one run (DESIGN.md)."""
+    found = []
+    for path in sorted(folder.glob("manifest-*.json")):
+        m = MANIFEST.fullmatch(path.name)
+        if m is None or not int(m.group(1)) < int(m.group(2)):
+            raise InspectorError(
+                f"{path}: not a manifest name inspector writes (manifest-s<i>of<N>.json); "
+                "move it out of the folder"
+            )
+        data = _read_manifest(path)
+        found.append(
+            Manifest(path, (int(m.group(1)), int(m.group(2))), data.get("settings"),
+                     data.get("part_chars"), data.get("parts", []))
+        )  # fmt: skip
+    for other in found[1:]:
+        first = found[0]
+        if other.shard[1] != first.shard[1]:
+            raise InspectorError(
+                f"{folder}: holds runs split into {first.shard[1]} and into {other.shard[1]} "
+                f"shards ({first.path.name}, {other.path.name}); a parts folder holds one run: "
+                "use a new folder"
+            )
+        _same_run(folder, first, other.settings, other.part_chars, other.path.name)
+    return found
+
+
+def _same_run(
+    folder: Path, m: Manifest, settings: dict[str, Any] | None, part_chars: int | None, what: str
+) -> None:
+    """Refuse `settings` and `part_chars` (of a request, or of another manifest) that differ
+    from manifest `m`'s, naming what differs."""
+    if part_chars is not None and m.part_chars is not None and part_chars != m.part_chars:
+        raise InspectorError(
+            f"{folder}: its parts were cut at {m.part_chars:,} characters, {what} at "
+            f"{part_chars:,}; resume with --part-chars {m.part_chars} or use a new folder"
+        )
+    if settings is not None and m.settings is not None and settings != m.settings:
+        changed = sorted(
+            k for k in set(settings) | set(m.settings) if settings.get(k) != m.settings.get(k)
+        )
+        shown = ", ".join(
+            f"{k} {m.settings.get(k)!r} there, {settings.get(k)!r} {what}" for k in changed[:4]
+        )
+        raise InspectorError(
+            f"{folder}: holds a run with other settings ({shown}); a parts folder holds one run: "
+            "use a new folder, or the same settings to resume"
+        )  # fmt: skip
+
+
+def check_parts_folder(folder: Path, shard: tuple[int, int], part_chars: int) -> None:
+    """Before any work: `folder` is new, empty, or holds parts of this same run split the
+    same way; never a folder of other files, another run, or the same documents twice."""
+    if folder.exists() and not folder.is_dir():
+        raise InspectorError(f"--parts {folder}: a file, not a folder; give a new or empty folder")
+    if not folder.exists():
+        return
+    manifests = read_manifests(folder)
+    if not manifests:
+        if any(not f.name.startswith(".") for f in folder.iterdir()):  # .tmp: a shard starting
+            raise InspectorError(
+                f"--parts {folder}: this folder holds files and no inspector manifest; "
+                "give a new or empty folder (parts are never written among other files)"
+            )
+        return
+    first = manifests[0]
+    if first.shard[1] != shard[1]:
+        raise InspectorError(
+            f"--parts {folder}: holds a run split into {first.shard[1]} shard(s) ({first.path.name}); "
+            f"--shard {shard[0]}/{shard[1]} would score its documents a second time: "
+            f"use --shard i/{first.shard[1]}, or a new folder"
+        )
+    _same_run(folder, first, None, part_chars, "this request")
+
+
+def run_key(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings that make parts of one run: all but names and the corpus of a part."""
+    return {k: v for k, v in settings.items() if k not in (*NAME_KEYS, "corpus_hash", "documents")}
+
+
+def part_problem(path: Path, tokens: int) -> str | None:
+    """What is wrong with a listed part (missing, unreadable, a row count other than the
+    manifest's), or None. Reads only the Parquet footer."""
+    import polars as pl
+
+    if not path.is_file():
+        return "missing"
+    try:
+        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+    except (OSError, pl.exceptions.PolarsError) as e:
+        return f"damaged ({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})"
+    return None if rows == tokens else f"holds {rows:,} rows, its manifest says {tokens:,}"
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """A shard manifest as written by `score_to_parts`, checked; {} if there is none."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        problem = _manifest_problem(data)
+    except (OSError, ValueError, RecursionError) as e:
+        problem = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if problem:
+        raise InspectorError(
+            f"{path}: not a manifest inspector can read ({problem}); move it out of the folder "
+            "to start that shard again, or score into a new folder"
+        )
+    return data  # type: ignore[no-any-return]
+
+
+def _manifest_problem(data: Any) -> str | None:
+    """What makes `data` not a manifest, or None."""
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    if not isinstance(data.get("settings"), dict | None):
+        return "settings is not an object"
+    if not isinstance(data.get("part_chars"), int | None):
+        return "part_chars is not a number"
+    parts = data.get("parts", [])
+    if not isinstance(parts, list):
+        return "parts is not a list"
+    for i, part in enumerate(parts):
+        if not (
+            isinstance(part, dict)
+            and isinstance(part.get("file"), str)
+            and re.fullmatch(r"part-s\d+of\d+-\d+\.parquet", part["file"])
+            and isinstance(part.get("ids_hash"), str)
+            and isinstance(part.get("tokens"), int)
+        ):
+            return f"part {i} is not a file name, ids_hash and tokens of a part in this folder"
+    return None
+
+
+def _write_manifest(path: Path, data: dict[str, Any]) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=1))
