@@ -32,6 +32,6 @@ MESSAGES: dict[str, str] = {
 }
 
 
-def message(key: str, **fields: object) -> str:
-    """The message template `key` filled in with `fields`."""
-    return MESSAGES[key].format(**fields)
+def message(name: str, /, **fields: object) -> str:
+    """The message template `name` filled in with `fields`."""
+    return MESSAGES[name].format(**fields)

