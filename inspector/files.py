@@ -133,15 +133,9 @@ def refuse_overwriting_inputs(
             out.exists() and source.exists() and os.path.samefile(out, source)
         )
         if same:
-            raise ExportError(
-                f"--out {out}: that is an input of this command ({given}); writing there would "
-                "replace it: choose another --out"
-            )
+            raise ExportError(message("out_is_input", out=out, given=given))
         if source.is_dir() and source in target.parents and target.suffix.lower() in input_suffixes:
-            raise ExportError(
-                f"--out {out}: inside the corpus folder {given}, so it would be read as part of "
-                "the corpus next time: choose another --out"
-            )
+            raise ExportError(message("out_in_corpus", out=out, given=given))
 
 
 def write_new(path: Path, write: Callable[[Path], object], force: bool = False) -> None:

@@ -141,3 +141,40 @@ def test_modules_and_functions_stay_small() -> None:
                 if length > 70:
                     big.append(f"{name}.{node.name}: {length} lines")
     assert not big, "\n".join(big)
+
+
+def test_every_user_message_comes_from_its_catalog() -> None:
+    """User errors are raised with `message(name, **fields)` from their package's catalog
+    (`inspector/errors.py`, `corpora/errors.py`, `taggers/errors.py`), and every call gives
+    exactly the fields its template names."""
+    import importlib
+    import string
+
+    user_errors = {"InspectorError", "CorpusError", "ModelError", "CacheError", "ExportError",
+                   "TableError", "TasksError", "AnnotationError", "RulesError", "SpacyError"}  # fmt: skip
+    problems = []
+    for name, path in _modules().items():
+        catalog = importlib.import_module(f"{name.split('.')[0]}.errors").MESSAGES
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                called = node.exc.func
+                kind = called.id if isinstance(called, ast.Name) else ""
+                arg = node.exc.args[0] if node.exc.args else None
+                if kind in user_errors and isinstance(arg, ast.JoinedStr | ast.Constant):
+                    problems.append(f"{name}:{node.lineno}: {kind} with an inline message")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "message"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                key = node.args[0].value
+                if key not in catalog:
+                    problems.append(f"{name}:{node.lineno}: no message '{key}'")
+                    continue
+                need = {f[1] for f in string.Formatter().parse(catalog[key]) if f[1]}
+                given = {k.arg for k in node.keywords}
+                if need != given:
+                    problems.append(f"{name}:{node.lineno}: '{key}' needs {need}, given {given}")
+    assert not problems, "\n".join(problems)

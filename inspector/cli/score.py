@@ -88,7 +88,7 @@ def add_arguments(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from corpora import bundled_path, read_corpus
     from corpora.readers import SUFFIXES
-    from inspector.errors import InspectorError
+    from inspector.errors import InspectorError, message
     from inspector.files import refuse_overwriting_inputs
     from inspector.tables.schema import check_table_output, write_table
     from taggers.rules import load_rules
@@ -103,10 +103,7 @@ def run(args: argparse.Namespace) -> int:
         (args.workers, "--workers"),
     ):
         if given is not None and given is not False:
-            raise InspectorError(
-                f"{name} shapes a streamed run: give it with --parts DIR (without --parts the "
-                "whole corpus is scored here, in memory)"
-            )
+            raise InspectorError(message("stream_option_alone", name=name))
     paths = args.paths or [bundled_path()]
     if args.out is not None:  # every output problem is found before minutes of scoring
         check_table_output(args.out, args.force)
@@ -146,7 +143,7 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
     from corpora import bundled_path, iter_corpus
     from inspector import visible
     from inspector.cli.progress import ProgressLines
-    from inspector.errors import InspectorError
+    from inspector.errors import InspectorError, message
     from inspector.lm.loading import load_model
     from inspector.run.parts import (
         DEFAULT_PART_CHARS,
@@ -164,7 +161,7 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
     if args.engine == "ray":
         return _score_parts_on_ray(args)
     if args.workers is not None:
-        raise InspectorError("--workers is the number of Ray tasks: give it with --engine ray")
+        raise InspectorError(message("workers_without_ray"))
     shard = parse_shard(args.shard or "0/1")
     check_parts_folder(args.parts, shard, args.part_chars)  # before the model loads
     rules = load_rules(args.rules)
@@ -205,7 +202,7 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
 
 def _score_parts_on_ray(args: argparse.Namespace) -> int:
     from corpora import bundled_path
-    from inspector.errors import InspectorError
+    from inspector.errors import InspectorError, message
     from inspector.run.parts import check_parts_folder
     from inspector.run.ray_engine import ShardJob, score_with_ray
     from inspector.run.stored import open_table
@@ -215,7 +212,7 @@ def _score_parts_on_ray(args: argparse.Namespace) -> int:
 
     workers = 2 if args.workers is None else args.workers
     if args.shard is not None:
-        raise InspectorError("--engine ray makes its own shards: give --workers N, not --shard")
+        raise InspectorError(message("ray_with_shard"))
     check_parts_folder(args.parts, (0, workers), args.part_chars)  # before any task starts
     load_rules(args.rules)  # a broken rule file fails here, not in N workers
     job = ShardJob(

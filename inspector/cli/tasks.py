@@ -89,12 +89,12 @@ def add_arguments(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.errors import ExportError
+    from inspector.errors import ExportError, message
     from inspector.tables.compare import compare
 
     fmt = _tasks_format(args)
     if args.plot and args.by != "task":
-        raise ExportError("--plot draws tasks: use it with --by task")
+        raise ExportError(message("plot_by"))
     if args.out is not None:  # every output problem is found before any scoring
         from corpora.readers import SUFFIXES
         from inspector.files import check_new_file, refuse_overwriting_inputs
@@ -202,14 +202,18 @@ TASKS_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".jsonl"
 
 def _tasks_format(args: argparse.Namespace) -> str:
     """`--format`, else the format --out's extension names, else an aligned table."""
-    from inspector.errors import ExportError
+    from inspector.errors import ExportError, message
 
     if args.format or args.out is None:
         return str(args.format or "table")
     suffix = args.out.suffix.lower()
     if suffix not in TASKS_FORMATS:
         raise ExportError(
-            f"{args.out}: unknown output format '{suffix or '(none)'}'; use "
-            f"{', '.join(TASKS_FORMATS)}, or name one with --format"
+            message(
+                "tasks_out_format",
+                out=args.out,
+                suffix=suffix or "(none)",
+                tasks_formats=", ".join(TASKS_FORMATS),
+            )
         )
     return TASKS_FORMATS[suffix]

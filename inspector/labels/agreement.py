@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from inspector import visible
+from inspector.errors import message
 
 SPAN = ["corpus", "doc_id", "char_start", "char_end"]
 
@@ -124,15 +125,13 @@ def agreements(
     from inspector.labels.columns import AnnotationError
 
     if table.is_empty():
-        raise AnnotationError(f"{where}: no labels yet; label some with inspector annotate")
+        raise AnnotationError(message("no_labels", where=where))
     known = sorted(set(table["annotator"]))
     if len(annotators) > 2:
-        raise AnnotationError(
-            "--annotator: give one (heuristics against that person) or two (those two people)"
-        )
+        raise AnnotationError(message("annotators_count"))
     unknown = [p for p in annotators if p not in known]
     if unknown:
-        raise AnnotationError(f"--annotator {unknown[0]}: no labels by that name in {where}")
+        raise AnnotationError(message("annotator_unknown", unknown=unknown[0], where=where))
     if len(annotators) == 2:
         return [between_annotators(table, *annotators)]
     if len(annotators) == 1:

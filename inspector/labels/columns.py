@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from inspector.errors import InspectorError
+from inspector.errors import InspectorError, message
 
 CONTEXT_CHARS = 80  # of the document kept on each side of a labelled span
 
@@ -86,9 +86,7 @@ def require_columns(columns: list[str], where: str) -> None:
         c for c in COLUMNS[1:] if c not in columns and c != "undone" and c not in OPTIONAL_TEXT
     ]
     if missing:
-        raise AnnotationError(
-            f"{where}not an annotations export (missing columns: {', '.join(missing)})"
-        )
+        raise AnnotationError(message("export_columns", where=where, missing=", ".join(missing)))
 
 
 MISSING = object()
@@ -143,7 +141,7 @@ def _name(names: dict[str, str] | None, column: str) -> str:
 
 def bad_row(where: str, what: str, todo: str) -> AnnotationError:
     """A bad import row: where it is, what is wrong, what to do."""
-    return AnnotationError(f"{where}: {what}; {todo}, or remove that row (nothing was imported)")
+    return AnnotationError(message("bad_row", where=where, what=what, todo=todo))
 
 
 def shown_value(value: object) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from inspector.errors import message
 from inspector.labels.columns import (
     COLUMNS,
     MISSING,
@@ -35,7 +36,7 @@ def export_labels(
     from inspector.files import text_or_file
 
     if fmt not in ("jsonl", "csv", "parquet"):
-        raise AnnotationError(f"--format {fmt}: use jsonl, csv or parquet")
+        raise AnnotationError(message("labels_format", fmt=fmt))
 
     def text() -> str:
         if fmt == "csv":
@@ -63,7 +64,7 @@ def read_export(path: Path) -> pl.DataFrame:
     """The rows of an export file (any of the three formats), each checked: a bad one is one
     line naming it (file:line for JSONL, the row for CSV and Parquet)."""
     if not path.is_file():
-        raise AnnotationError(f"{path}: no such file; check the path")
+        raise AnnotationError(message("export_missing", path=path))
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
         rows = _jsonl_rows(path)
@@ -75,9 +76,7 @@ def read_export(path: Path) -> pl.DataFrame:
             for n, r in enumerate(table.iter_rows(named=True), 1)
         ]
     else:
-        raise AnnotationError(
-            f"{path}: unknown format '{suffix}'; give a .jsonl, .csv or .parquet export"
-        )
+        raise AnnotationError(message("export_suffix", path=path, suffix=suffix))
     return pl.DataFrame(rows, schema=POLARS_SCHEMA) if rows else pl.DataFrame(schema=POLARS_SCHEMA)
 
 
@@ -90,13 +89,15 @@ def _read_table(path: Path, kind: str) -> pl.DataFrame:
         data.decode("utf-8")
         return pl.read_csv(data, infer_schema=False)
     except UnicodeDecodeError as e:
-        raise AnnotationError(f"{path}: not valid UTF-8 at byte offset {e.start}") from e
+        raise AnnotationError(message("export_utf8", path=path, offset=e.start)) from e
     except (
         Exception,
         pl.exceptions.PanicException,
     ) as e:  # polars raises many types for a damaged file
         reason = " ".join(str(e).split()[:30]) or type(e).__name__
-        raise AnnotationError(f"{path}: cannot be read as {kind} ({reason})") from e
+        raise AnnotationError(
+            message("export_unreadable", path=path, kind=kind, reason=reason)
+        ) from e
 
 
 _JSONL_NAMES = {"char_start": "start", "char_end": "end"}
@@ -109,7 +110,7 @@ def _jsonl_rows(path: Path) -> list[dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
-        raise AnnotationError(f"{path}: not valid UTF-8 at byte offset {e.start}") from e
+        raise AnnotationError(message("export_utf8", path=path, offset=e.start)) from e
     rows = []
     # split on newlines only: a string in a line may hold U+2028 or other line breaks
     for n, line in enumerate(text.split("\n"), 1):
@@ -118,19 +119,15 @@ def _jsonl_rows(path: Path) -> list[dict[str, Any]]:
         try:
             doc = json.loads(line)
         except (ValueError, RecursionError) as e:
-            raise AnnotationError(
-                f"{path}:{n}: not valid JSON ({e}); fix or remove that line"
-            ) from e
+            raise AnnotationError(message("export_json", path=path, n=n, reason=e)) from e
         if not isinstance(doc, dict):
             raise AnnotationError(
-                f"{path}:{n}: expected a JSON object with corpus, doc_id, doc_hash and spans, got {shown_value(doc)}"
+                message("export_not_object", path=path, n=n, got=shown_value(doc))
             )
         spans = doc.get("spans", MISSING)
         if not isinstance(spans, list):
             what = "no field 'spans'" if spans is MISSING else f"'spans' is {shown_value(spans)}"
-            raise AnnotationError(
-                f"{path}:{n}: {what}, not a list of spans; fix or remove that line"
-            )
+            raise AnnotationError(message("export_spans", path=path, n=n, what=what))
         for i, span in enumerate(spans, 1):
             where = f"{path}:{n}: span {i}"
             if not isinstance(span, dict):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from inspector.errors import InspectorError
+from inspector.errors import InspectorError, message
 from inspector.labels.store import Store
 from inspector.tables.run import Run
 
@@ -65,18 +65,14 @@ def human_tasks(
 def with_human_labels(runs: list[Run], labels: str, db: Path | None) -> list[Run]:
     """Each run with people's labels as its tasks (`human`), or both versions (`both`)."""
     if db is None:
-        raise InspectorError(
-            f"--labels {labels} reads the annotation store: give it with --db FILE"
-        )
+        raise InspectorError(message("labels_need_db", labels=labels))
     with Store(db, readonly=True) as store:
         out = []
         for run in runs:
             marks = store.table(corpus=run.settings.get("corpus_hash"))
             human = human_tasks(run.frame.collect(), marks)
             if human.is_empty():
-                raise InspectorError(
-                    f"{db}: no human labels for the corpus of {run.source} in this database; check --db"
-                )
+                raise InspectorError(message("labels_none_for_corpus", db=db, source=run.source))
             if labels == "both":
                 out.append(run)
             out.append(replace(run, frame=human.lazy(), labels="human"))

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from inspector.errors import InspectorError
+from inspector.errors import InspectorError, message
 from inspector.labels.columns import CONTEXT_CHARS, Label
 from inspector.labels.store import Store
 from inspector.session.browse import DocRows, Session
@@ -32,9 +32,7 @@ def parse_order(spec: str) -> tuple[str, int]:
         or (n and not (n.isdigit() and int(n) > 0))
         or (n and name != "stratified")
     ):
-        raise InspectorError(
-            f"--order {spec}: use text, loss, uncertain or stratified:N (N a positive number)"
-        )
+        raise InspectorError(message("bad_order", spec=spec))
     return name, int(n) if n else 20
 
 
@@ -209,7 +207,7 @@ class Labelling:
         """Label the current target (None: skip it), save, and move to the next one to label."""
         here = self.current()
         if here is None:
-            raise InspectorError("nothing to label: no scored targets in this order")
+            raise InspectorError(message("nothing_to_label"))
         doc, pos = here
         row = self.session.rows[doc].table.row(pos, named=True)
         document = self.session.docs[doc]
@@ -238,7 +236,7 @@ class Labelling:
         """Label the current target with its heuristic task."""
         here = self.current()
         if here is None:
-            raise InspectorError("nothing to label: no scored targets in this order")
+            raise InspectorError(message("nothing_to_label"))
         return self.act(str(self.session.rows[here[0]].task[here[1]]))
 
     def undo(self) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from inspector.errors import message
 from inspector.labels.columns import (
     ADDED_IN_2,
     COLUMNS,
@@ -72,7 +73,7 @@ class Store:
         IMMEDIATE), so what it reads stays true until it commits; waits up to `wait_s` for
         another writer. Committed on success, rolled back on any error."""
         if self.readonly:
-            raise AnnotationError(f"{self.path}: opened read-only; nothing can be saved to it")
+            raise AnnotationError(message("db_read_only", path=self.path))
         try:
             self.db.execute(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
             self.db.execute("BEGIN IMMEDIATE")
@@ -174,13 +175,11 @@ def _open(path: Path, readonly: bool) -> sqlite3.Connection:
     file that is not ours, newer or damaged is left byte for byte as it was."""
     exists = path.exists()
     if readonly and not exists:
-        raise AnnotationError(f"{path}: no such annotation database; check the path")
+        raise AnnotationError(message("db_missing", path=path))
     if exists and not path.is_file():
-        raise AnnotationError(f"{path}: not a file; give the path of an annotation database")
+        raise AnnotationError(message("db_not_file", path=path))
     if not exists and not path.parent.is_dir():
-        raise AnnotationError(
-            f"{path}: the folder {path.parent} does not exist; create it or choose another --db"
-        )
+        raise AnnotationError(message("db_no_folder", path=path, parent=path.parent))
     empty = not exists or _check_header(path)
     uri = f"{path.absolute().as_uri()}?mode={'ro' if readonly else 'rwc'}"
     try:
@@ -195,9 +194,7 @@ def _open(path: Path, readonly: bool) -> sqlite3.Connection:
                 _upgrade(db)
         elif readonly:
             what = "an empty file" if empty else "an SQLite database with no tables"
-            raise AnnotationError(
-                f"{path}: {what}, not an annotation database; label some with inspector annotate"
-            )
+            raise AnnotationError(message("db_not_ours", path=path, what=what))
         else:
             _create(db, path)
         if not readonly:
@@ -219,14 +216,9 @@ def _check_header(path: Path) -> bool:
         with path.open("rb") as f:
             head = f.read(len(SQLITE_HEADER))
     except OSError as e:
-        raise AnnotationError(
-            f"{path}: cannot be read ({e.strerror}); check its permissions"
-        ) from e
+        raise AnnotationError(message("db_unreadable", path=path, reason=e.strerror)) from e
     if head and head != SQLITE_HEADER:
-        raise AnnotationError(
-            f"{path}: damaged or not an SQLite database (it does not start with the SQLite"
-            " header); choose another --db, or restore a copy (it was not changed)"
-        )
+        raise AnnotationError(message("db_not_sqlite", path=path))
     return not head
 
 
@@ -240,18 +232,11 @@ def _check_owner(db: sqlite3.Connection, path: Path) -> bool:
         " (SELECT count(*) FROM sqlite_master WHERE type = 'table')"
     ).fetchone()
     if app_id not in (0, APPLICATION_ID):
-        raise AnnotationError(
-            f"{path}: not an inspector annotation database (another program's: its application"
-            f" id is {app_id & 0xFFFFFFFF:#010x}); choose another --db"
-        )
+        raise AnnotationError(message("db_foreign", path=path, app_id=app_id & 0xFFFFFFFF))
     if tables and app_id != APPLICATION_ID:
-        raise AnnotationError(
-            f"{path}: not an inspector annotation database (it holds other tables); choose another --db"
-        )
+        raise AnnotationError(message("db_other_tables", path=path))
     if app_id == APPLICATION_ID and version > SCHEMA_VERSION:
-        raise AnnotationError(
-            f"{path}: written by a newer inspector (schema {version}, this one reads {SCHEMA_VERSION}); upgrade inspector"
-        )
+        raise AnnotationError(message("db_newer", path=path, version=version, ours=SCHEMA_VERSION))
     return bool(app_id == APPLICATION_ID)
 
 
@@ -315,20 +300,18 @@ def _check(db: sqlite3.Connection, path: Path) -> None:
         line.strip() for r in rows for line in r.splitlines() if line.strip() and "***" not in line
     ] or ["quick_check failed"]
     more = " and other problems" if len(problems) > 1 else ""
-    raise AnnotationError(
-        f"{path}: the database is damaged ({problems[0]}{more}); restore a copy, it was not changed"
-    )
+    raise AnnotationError(message("db_damaged", path=path, problems=problems[0], more=more))
 
 
 def _explain(path: Path, e: sqlite3.Error) -> str:
     """SQLite's error as one line that says what to do."""
     text = " ".join(str(e).split())
     if "locked" in text or "busy" in text:
-        return f"{path}: locked by another program; close it and try again"
+        return message("db_locked", path=path)
     if "readonly" in text or "read-only" in text:
-        return f"{path}: read-only; check its permissions (nothing was written)"
+        return message("db_readonly", path=path)
     if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return f"{path}: damaged or not an SQLite database ({text}); restore a copy, it was not changed"
+        return message("db_corrupt", path=path, reason=text)
     if "unable to open" in text:
-        return f"{path}: cannot be opened ({text}); check the path and permissions"
-    return f"{path}: {text}"
+        return message("db_cannot_open", path=path, reason=text)
+    return message("db_error", path=path, reason=text)

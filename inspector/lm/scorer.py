@@ -271,8 +271,7 @@ class Scorer:
                 torch.cuda.empty_cache()
             if len(batch.items) == 1:
                 raise ModelError(
-                    f"out of memory on {self.lm.device.type} for one window of {batch.length} tokens; "
-                    "use a smaller --window or --dtype bfloat16"
+                    message("out_of_memory", device=self.lm.device.type, length=batch.length)
                 ) from e
             half = len(batch.items) // 2
             self.token_limit = min(self.token_limit, (len(batch.items) - half) * batch.length)

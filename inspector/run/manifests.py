@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inspector.errors import InspectorError
+from inspector.errors import InspectorError, message
 from inspector.files import atomic_path
 from inspector.run.cache import NAME_KEYS
 
@@ -35,10 +35,7 @@ def read_manifests(folder: Path) -> list[Manifest]:
     for path in sorted(folder.glob("manifest-*.json")):
         m = MANIFEST.fullmatch(path.name)
         if m is None or not int(m.group(1)) < int(m.group(2)):
-            raise InspectorError(
-                f"{path}: not a manifest name inspector writes (manifest-s<i>of<N>.json); "
-                "move it out of the folder"
-            )
+            raise InspectorError(message("manifest_name", path=path))
         data = _read_manifest(path)
         found.append(
             Manifest(path, (int(m.group(1)), int(m.group(2))), data.get("settings"),
@@ -48,9 +45,14 @@ def read_manifests(folder: Path) -> list[Manifest]:
         first = found[0]
         if other.shard[1] != first.shard[1]:
             raise InspectorError(
-                f"{folder}: holds runs split into {first.shard[1]} and into {other.shard[1]} "
-                f"shards ({first.path.name}, {other.path.name}); a parts folder holds one run: "
-                "use a new folder"
+                message(
+                    "parts_two_shardings",
+                    folder=folder,
+                    shards=first.shard[1],
+                    other_shards=other.shard[1],
+                    manifest=first.path.name,
+                    other_manifest=other.path.name,
+                )
             )
         _same_run(folder, first, other.settings, other.part_chars, other.path.name)
     return found
@@ -63,8 +65,13 @@ def _same_run(
     from manifest `m`'s, naming what differs."""
     if part_chars is not None and m.part_chars is not None and part_chars != m.part_chars:
         raise InspectorError(
-            f"{folder}: its parts were cut at {m.part_chars:,} characters, {what} at "
-            f"{part_chars:,}; resume with --part-chars {m.part_chars} or use a new folder"
+            message(
+                "parts_other_size",
+                folder=folder,
+                theirs=m.part_chars,
+                what=what,
+                ours=part_chars,
+            )
         )
     if settings is not None and m.settings is not None and settings != m.settings:
         changed = sorted(
@@ -74,8 +81,7 @@ def _same_run(
             f"{k} {m.settings.get(k)!r} there, {settings.get(k)!r} {what}" for k in changed[:4]
         )
         raise InspectorError(
-            f"{folder}: holds a run with other settings ({shown}); a parts folder holds one run: "
-            "use a new folder, or the same settings to resume"
+            message("parts_other_run", folder=folder, shown=shown)
         )  # fmt: skip
 
 
@@ -83,23 +89,25 @@ def check_parts_folder(folder: Path, shard: tuple[int, int], part_chars: int) ->
     """Before any work: `folder` is new, empty, or holds parts of this same run split the
     same way; never a folder of other files, another run, or the same documents twice."""
     if folder.exists() and not folder.is_dir():
-        raise InspectorError(f"--parts {folder}: a file, not a folder; give a new or empty folder")
+        raise InspectorError(message("parts_is_file", folder=folder))
     if not folder.exists():
         return
     manifests = read_manifests(folder)
     if not manifests:
         if any(not f.name.startswith(".") for f in folder.iterdir()):  # .tmp: a shard starting
-            raise InspectorError(
-                f"--parts {folder}: this folder holds files and no inspector manifest; "
-                "give a new or empty folder (parts are never written among other files)"
-            )
+            raise InspectorError(message("parts_foreign_folder", folder=folder))
         return
     first = manifests[0]
     if first.shard[1] != shard[1]:
         raise InspectorError(
-            f"--parts {folder}: holds a run split into {first.shard[1]} shard(s) ({first.path.name}); "
-            f"--shard {shard[0]}/{shard[1]} would score its documents a second time: "
-            f"use --shard i/{first.shard[1]}, or a new folder"
+            message(
+                "parts_other_shards",
+                folder=folder,
+                shards=first.shard[1],
+                manifest=first.path.name,
+                i=shard[0],
+                n=shard[1],
+            )
         )
     _same_run(folder, first, None, part_chars, "this request")
 
@@ -133,10 +141,7 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     except (OSError, ValueError, RecursionError) as e:
         problem = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     if problem:
-        raise InspectorError(
-            f"{path}: not a manifest inspector can read ({problem}); move it out of the folder "
-            "to start that shard again, or score into a new folder"
-        )
+        raise InspectorError(message("manifest_unreadable", path=path, problem=problem))
     return data  # type: ignore[no-any-return]
 
 

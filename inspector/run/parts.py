@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from corpora import Document
 from inspector import defaults
-from inspector.errors import InspectorError
+from inspector.errors import InspectorError, message
 from inspector.files import ensure_dir
 from inspector.lm.batching import Tokenized
 from inspector.lm.config import ScoreConfig
@@ -51,7 +51,7 @@ def parse_shard(spec: str) -> tuple[int, int]:
     """`i/N` with 0 <= i < N."""
     i, _, n = spec.partition("/")
     if not (i.isdigit() and n.isdigit() and 0 <= int(i) < int(n)):
-        raise InspectorError(f"--shard {spec}: use i/N with 0 <= i < N, e.g. 0/4")
+        raise InspectorError(message("bad_shard", spec=spec))
     return int(i), int(n)
 
 
@@ -144,7 +144,7 @@ def score_to_parts(
             )
             settings = {**run_settings(lm, scorer, tagger, group), "tokens": scores.height}
         if run_key(settings) != key:  # cannot happen unless scoring changed under us
-            raise InspectorError(f"{out_dir}: a part came out with other settings than the run's")
+            raise InspectorError(message("part_other_settings", out_dir=out_dir))
         # this part's tags are being computed by the workers: write out the previous part
         if pending is not None:
             folder.finish(pending)
@@ -155,11 +155,10 @@ def score_to_parts(
     if pending is not None:
         folder.finish(pending)
     if documents == 0:
-        raise InspectorError("the corpus (or this shard of it) has no text to score")
+        raise InspectorError(message("shard_empty"))
     if units < len(folder.done):
         raise InspectorError(
-            f"{out_dir}: an earlier run of this shard wrote {len(folder.done)} parts, this corpus "
-            f"makes {units}; the corpus changed, so score into a new folder"
+            message("parts_fewer", out_dir=out_dir, n_done=len(folder.done), units=units)
         )
     return StreamResult(folder.parts, folder.written, folder.resumed, folder.tokens, documents)
 
@@ -190,10 +189,7 @@ class _Folder:
             return False
         entry = self.done[k]
         if entry["ids_hash"] != digest:
-            raise InspectorError(
-                f"{self.out_dir}: part {k} of an earlier run holds other documents; the corpus "
-                "changed, so score into a new folder"
-            )
+            raise InspectorError(message("part_other_documents", out_dir=self.out_dir, k=k))
         problem = part_problem(self.out_dir / entry["file"], entry["tokens"])
         if problem is None:
             self.parts.append(self.out_dir / entry["file"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inspector.errors import InspectorError
+from inspector.errors import InspectorError, message
 from inspector.run.errors import USER_ERRORS
 
 
@@ -70,7 +70,7 @@ def score_with_ray(job: ShardJob) -> list[dict[str, Any]]:
     try:
         import ray
     except ImportError as e:
-        raise InspectorError("--engine ray needs Ray: pip install 'inspector[ray]'") from e
+        raise InspectorError(message("no_ray")) from e
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
@@ -87,7 +87,7 @@ def score_with_ray(job: ShardJob) -> list[dict[str, Any]]:
     except USER_ERRORS:
         raise
     except Exception as e:  # a task's error reaches us wrapped by Ray: keep its first line
-        raise InspectorError(f"a Ray task failed: {str(e).strip().splitlines()[-1]}") from e
+        raise InspectorError(message("ray_failed", reason=str(e).strip().splitlines()[-1])) from e
     finally:
         if started_here:
             ray.shutdown()

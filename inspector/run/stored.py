@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from inspector.errors import message
 from inspector.tables.run import Run
 from inspector.tables.schema import SETTINGS_KEY, read_table
 from inspector.tables.tasks import NEEDED, TasksError
@@ -30,30 +31,22 @@ def open_table(spec: str) -> Run:
     else:
         files = sorted(Path(p) for p in glob.glob(spec, recursive=True) if p.endswith(".parquet"))
     if not files:
-        raise TasksError(
-            f"{spec}: no token table there (a .parquet/.csv/.jsonl file, a folder or a glob of .parquet parts)"
-        )
+        raise TasksError(message("no_table", spec=spec))
     metas = []
     for f in files:
         try:
             metas.append(pl.read_parquet_metadata(f))
         except Exception as e:  # polars raises several types for a damaged file
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise TasksError(
-                f"{f}: cannot be read as Parquet ({first}); check or replace it"
-            ) from e
+            raise TasksError(message("part_not_parquet", path=f, reason=first)) from e
     schema = pl.read_parquet_schema(files[0])
     missing = [c for c in NEEDED if c not in schema]
     if missing:
-        raise TasksError(
-            f"{spec}: not a tagged token table (missing columns: {', '.join(missing)})"
-        )
+        raise TasksError(message("not_tagged", spec=spec, missing=", ".join(missing)))
     part_settings = [json.loads(m[SETTINGS_KEY]) if SETTINGS_KEY in m else {} for m in metas]
     models = {s.get("model_identity") for s in part_settings}
     if len(models) > 1:
-        raise TasksError(
-            f"{spec}: its parts were scored by different models; give each model's parts separately"
-        )
+        raise TasksError(message("parts_two_models", spec=spec))
     merged = dict(part_settings[0])
     merged["tokens"] = sum(s.get("tokens", 0) or 0 for s in part_settings)
     return Run(_label(merged, Path(spec)), pl.scan_parquet(files), merged, spec, files=tuple(files))
@@ -73,8 +66,7 @@ def _listed_parts(folder: Path) -> list[Path]:
             problem = part_problem(folder / part["file"], part["tokens"])
             if problem is not None:
                 raise TasksError(
-                    f"{folder / part['file']}: {problem}; run the same score --parts command "
-                    "again to score that part again"
+                    message("part_damaged", path=folder / part["file"], problem=problem)
                 )
             files.append(folder / part["file"])
     return files

@@ -11,6 +11,7 @@ from typing import Any
 
 import polars as pl
 
+from inspector.errors import message
 from inspector.tables.run import Run
 from inspector.tables.tasks import GROUPINGS, TasksError, summarize
 
@@ -154,6 +155,4 @@ def _same_corpus(runs: Sequence[Run]) -> None:
             ]
             same = ids[0] == ids[1]
         if not same:
-            raise TasksError(
-                f"{run.source} is a table of another corpus than {first.source}; compare tables of the same corpus"
-            )
+            raise TasksError(message("other_corpus", source=run.source, source2=first.source))

@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from inspector import visible
+from inspector.errors import message
 from inspector.tables.tasks import TasksError
 
 FORMATS = ("table", "csv", "parquet", "json", "jsonl", "md")
@@ -53,7 +54,7 @@ def render(table: pl.DataFrame, fmt: str) -> str:
             )
             + "\n"
         )
-    raise TasksError(f"--format {fmt}: use one of {', '.join(FORMATS)}")
+    raise TasksError(message("tasks_format", fmt=fmt, formats=", ".join(FORMATS)))
 
 
 def cell(value: Any, column: str = "") -> str:

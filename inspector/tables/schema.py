@@ -134,9 +134,13 @@ def read_table(
         raise
     except Exception as e:  # polars and json raise many types for a damaged file
         raise TableError(
-            f"{path}: not a readable token table ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+            message(
+                "table_unreadable",
+                path=path,
+                value=str(e).splitlines()[0] if str(e) else type(e).__name__,
+            )
         ) from e
     missing = [c for c in schema if c not in table.columns]
     if missing:
-        raise TableError(f"{path}: not a token table (missing columns: {', '.join(missing)})")
+        raise TableError(message("table_columns", path=path, missing=", ".join(missing)))
     return table.cast(schema).select(list(schema)), settings  # type: ignore[arg-type]

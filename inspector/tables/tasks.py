@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from inspector.errors import InspectorError
+from inspector.errors import InspectorError, message
 
 GROUPINGS = {"task": ["task"], "doc": ["doc_id"], "task,doc": ["doc_id", "task"]}
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
@@ -42,7 +42,7 @@ def summarize(
 ) -> pl.DataFrame:
     """The per-task (or per-document) table of one token table."""
     if by not in GROUPINGS:
-        raise TasksError(f"--by {by}: use one of {', '.join(GROUPINGS)}")
+        raise TasksError(message("bad_by", by=by, groupings=", ".join(GROUPINGS)))
     frame = frame.select(NEEDED)
     if tasks:
         present = set(
@@ -51,7 +51,7 @@ def summarize(
         unknown = [t for t in tasks if t not in present]
         if unknown:
             raise TasksError(
-                f"--task {unknown[0]}: no such task in this table; tasks here: {', '.join(sorted(present))}"
+                message("task_unknown", unknown=unknown[0], present=", ".join(sorted(present)))
             )
         frame = frame.filter(pl.col("task").is_in(list(tasks)))
     keys = GROUPINGS[by]
