@@ -63,13 +63,20 @@ def spacy_model_name() -> str:
 
 
 @lru_cache(maxsize=4)
-def load_spacy(components: frozenset[str]) -> Any:
-    """The spaCy pipeline with only `components` enabled (loaded once per process)."""
+def load_spacy(components: frozenset[str], lazy_lemmas: bool = True) -> Any:
+    """The spaCy pipeline with only `components` (loaded once per process); with
+    `lazy_lemmas` the lemmatizer is kept but not run over every token."""
     import spacy
 
     name = spacy_model_name()
     nlp = spacy.load(name)
     nlp = spacy.load(name, exclude=[p for p in nlp.pipe_names if p not in components])
+    if "lemmatizer" in nlp.pipe_names and not lazy_lemmas:
+        return nlp
+    if "lemmatizer" in nlp.pipe_names:
+        # a lemma is a function of its token alone (its text, POS and morphology), and one
+        # rule reads it: computed for the words that rule asks about (`_Word`), not all
+        nlp.disable_pipe("lemmatizer")
     return nlp
 
 
@@ -84,31 +91,56 @@ def spacy_model_id() -> str:
         return name
 
 
-def _word_features(doc: Any) -> list[dict[str, Any]]:
-    """The attributes rules test, per spaCy token, with the previous and next non-space words."""
-    words = []
+class _Word(dict):  # type: ignore[type-arg]
+    """A word's attributes, its lemma (and `inflected`) found when a rule first reads them,
+    as spaCy's lemmatizer would have set them: kept where the attribute ruler set one,
+    else the lemmatizer's first lemma."""
+
+    __slots__ = ("lemmatizer", "token")
+
+    def __init__(self, attrs: dict[str, Any], token: Any, lemmatizer: Any) -> None:
+        super().__init__(attrs)
+        self.token, self.lemmatizer = token, lemmatizer
+
+    def __missing__(self, key: str) -> Any:
+        if key not in ("lemma", "inflected"):
+            raise KeyError(key)
+        t, lem = self.token, self.lemmatizer
+        lemma = (
+            lem.lemmatize(t)[0] if lem is not None and (lem.overwrite or t.lemma == 0) else t.lemma_
+        )
+        self["lemma"], self["inflected"] = lemma, bool(lemma) and lemma.lower() != t.lower_
+        return self[key]
+
+
+def _word_features(doc: Any, lemmatizer: Any = None) -> list[dict[str, Any]]:
+    """The attributes rules test, per spaCy token, with the previous and next non-space words;
+    `lemmatizer`, when it did not run over `doc`, finds a word's lemma when a rule reads it."""
+    words: list[dict[str, Any]] = []
     for t in doc:
         words.append(
-            {
-                "text": t.text,
-                "lower": t.lower_,
-                "lemma": t.lemma_,
-                "pos": t.pos_,
-                "tag": t.tag_,
-                "dep": t.dep_,
-                "ent_type": t.ent_type_,
-                "morph": frozenset(str(t.morph).split("|")) - {""},
-                "is_punct": t.is_punct,
-                "is_alpha": t.is_alpha,
-                "is_digit": t.is_digit,
-                "like_num": t.like_num,
-                "is_lower": t.is_lower,
-                "is_upper": t.is_upper,
-                "is_title": t.is_title,
-                "is_stop": t.is_stop,
-                "in_entity": t.ent_iob_ in ("B", "I"),
-                "inflected": bool(t.lemma_) and t.lemma_.lower() != t.lower_,
-            }
+            _Word(
+                {
+                    "text": t.text,
+                    "lower": t.lower_,
+                    "pos": t.pos_,
+                    "tag": t.tag_,
+                    "dep": t.dep_,
+                    "ent_type": t.ent_type_,
+                    "morph": frozenset(str(t.morph).split("|")) - {""},
+                    "is_punct": t.is_punct,
+                    "is_alpha": t.is_alpha,
+                    "is_digit": t.is_digit,
+                    "like_num": t.like_num,
+                    "is_lower": t.is_lower,
+                    "is_upper": t.is_upper,
+                    "is_title": t.is_title,
+                    "is_stop": t.is_stop,
+                    "in_entity": t.ent_iob_ in ("B", "I"),
+                },
+                t,
+                lemmatizer,
+            )
         )
     spaces = [t.is_space for t in doc]
     prev = ""
@@ -127,13 +159,23 @@ def _word_features(doc: Any) -> list[dict[str, Any]]:
 class TaskTagger:
     """Tags targets of documents with one rule set."""
 
-    def __init__(self, rules: RuleSet) -> None:
+    def __init__(self, rules: RuleSet, fast: bool = True) -> None:
+        """`fast` (the default): identical documents tagged once, lemmas found only where a
+        rule reads them; without it, every document and every lemma, as before (kept to
+        measure the difference, and to check the tags are the same)."""
         self.rules = rules
         self.components = frozenset(rules.components())
+        self.fast = self.lazy_lemmas = fast
 
     @property
     def nlp(self) -> Any:
-        return load_spacy(self.components)  # loaded on first use, once per process
+        return load_spacy(self.components, self.lazy_lemmas)  # on first use, once per process
+
+    @property
+    def lemmatizer(self) -> Any:
+        """The lemmatizer, when it is not run over whole documents (found per word)."""
+        nlp = self.nlp
+        return nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.disabled else None
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -168,7 +210,50 @@ class TaskTagger:
     ) -> Callable[[], dict[str, list[Any]]]:
         """`tag`, started now in the workers (when it is worth them), collected by calling the
         result: this process can score the next part meanwhile. Tagged here, and only when
-        collected, where workers are not used."""
+        collected, where workers are not used. Identical documents (same text, same
+        targets: boilerplate, repeats) are tagged once: their tags are the same."""
+        if self.fast:
+            return self._submit_distinct(texts, spans, workers, min_chars)
+        return self._submit(texts, spans, workers, min_chars)
+
+    def _submit_distinct(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[np.ndarray],
+        workers: int,
+        min_chars: int | None,
+    ) -> Callable[[], dict[str, list[Any]]]:
+        """`_submit` of each distinct (text, targets) once, expanded back to every document."""
+        first: dict[tuple[str, bytes], int] = {}  # (text, targets) -> its distinct index
+        which = [
+            first.setdefault((t, np.ascontiguousarray(s, dtype=np.int64).tobytes()), len(first))
+            for t, s in zip(texts, spans, strict=True)
+        ]
+        if len(first) == len(texts):
+            return self._submit(texts, spans, workers, min_chars)
+        distinct = sorted({w: i for i, w in reversed(list(enumerate(which)))}.items())
+        inner = self._submit(
+            [texts[i] for _, i in distinct], [spans[i] for _, i in distinct], workers, min_chars
+        )
+
+        def collect() -> dict[str, list[Any]]:
+            cols = inner()
+            ends = np.cumsum([len(spans[i]) for _, i in distinct])
+            starts = ends - [len(spans[i]) for _, i in distinct]
+            return {
+                c: [v for w in which for v in values[starts[w] : ends[w]]]
+                for c, values in cols.items()
+            }
+
+        return collect
+
+    def _submit(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[np.ndarray],
+        workers: int = 1,
+        min_chars: int | None = None,
+    ) -> Callable[[], dict[str, list[Any]]]:
         sizes = [len(t) for t in texts]
         least = PARALLEL_CHARS if min_chars is None else min_chars
         if workers <= 1 or len(texts) < 2 or sum(sizes) < least:
@@ -208,7 +293,7 @@ class TaskTagger:
         return cols
 
     def _tag_doc(self, doc: Any, text: str, spans: np.ndarray, cols: dict[str, list[Any]]) -> None:
-        words = _word_features(doc)
+        words = _word_features(doc, self.lemmatizer)
         bounds = [(t.idx, t.idx + len(t.text)) for t in doc]
         pairs = [(int(s), int(e)) for s, e in spans]
         memo: dict[tuple[int, bool, str], tuple[str, str]] = {}

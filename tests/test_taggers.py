@@ -247,3 +247,31 @@ def test_worker_processes_tag_exactly_as_one_process(tagger: TaskTagger) -> None
     runs = _runs([len(t) for t in texts], 3)
     assert runs[0][0] == 0 and runs[-1][1] == len(texts) and len(runs) <= 3
     assert all(a < b and b == c for (a, b), (c, _) in itertools.pairwise([*runs, (len(texts), 0)]))
+
+
+def test_the_fast_path_tags_exactly_as_the_plain_one(tiny_lm) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15: identical documents tagged once, and lemmas found only where a rule reads
+    them, give the same columns, row for row and in document order, as tagging every
+    document with the whole pipeline: on the bundled corpus (repeated, interleaved, one copy
+    with other targets) and the gold sentences."""
+    import numpy as np
+
+    from corpora import bundled_path, read_corpus
+
+    texts = [d.text for d in read_corpus([bundled_path()]) if d.text]
+    texts += [text for text, _ in gold_sentences()]
+    texts.append("She walked home, running past the mangoes and the oranges.")
+    enc = tiny_lm.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+    spans = [np.asarray(o, dtype=np.int64).reshape(-1, 2) for o in enc["offset_mapping"]]
+    pairs = np.stack([np.arange(0, len(texts[0]), 2), np.arange(2, len(texts[0]) + 2, 2)], 1)
+    order = [*range(len(texts)), 3, 0, len(texts) - 1, 3, 0]  # repeats, interleaved
+    all_texts = [texts[i] for i in order] + [texts[0]]
+    all_spans = [spans[i] for i in order] + [
+        np.minimum(pairs, len(texts[0]))
+    ]  # same text, other targets
+    rules = load_rules()
+    fast = TaskTagger(rules).tag(all_texts, all_spans)
+    plain = TaskTagger(rules, fast=False).tag(all_texts, all_spans)
+    assert fast == plain
+    assert len(fast["task"]) == sum(len(s) for s in all_spans)
+    assert "inflection" in fast["task_reason"]  # a lemma was found on demand, and used

@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from corpora import Document, bundled_path, read_corpus
+from inspector.bench.tagging import measure_tagging
 from inspector.files import default_cache_dir, ensure_dir
 from inspector.lm.config import ScoreConfig
 from inspector.lm.loading import LoadedModel, load_model
@@ -180,6 +181,7 @@ def measure(model: str, device: str, batch_tokens: int | None, cache_dir: Path) 
     results.update(measure_workload(lm, docs, config))
     short = measure_workload(lm, sentence_corpus(docs), config)
     results.update({f"sentences_{k}": v for k, v in short.items()})
+    results.update(measure_tagging(docs, lm.tokenizer))
     results.update(measure_app(lm, docs, config, cache_dir))
     results["help_s"] = help_seconds()
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -210,6 +212,13 @@ def format_report(r: dict[str, Any]) -> str:
             f"{r['tui_key_p50_ms']:.1f} ms, p95 {r['tui_key_p95_ms']:.1f} ms; on a "
             f"{r['tui_long_doc_tokens']:,}-token document p50 {r['tui_long_key_p50_ms']:.1f} ms, "
             f"p95 {r['tui_long_key_p95_ms']:.1f} ms",
+            f"tagging (per core, {r['tagging_tokens']:,} tokens: the bundled corpus repeated): "
+            f"{r['tagging_tok_s']:,.0f} tokens/s, {r['tagging_vs_before']:.1f}x the tagger without "
+            f"deduplication and lazy lemmas ({r['tagging_before_tok_s']:,.0f} tokens/s), tags "
+            f"{'identical' if r['tagging_same_tags'] else 'DIFFERENT'}",
+            f"tagging distinct text ({r['tagging_distinct_tokens']:,} tokens, nothing repeated): "
+            f"{r['tagging_distinct_tok_s']:,.0f} tokens/s per core; 2 workers "
+            f"{r['tagging_distinct_2_workers_tok_s']:,.0f} tokens/s, {r['tagging_2_workers_vs_1']:.2f}x",
             f"load cold {s(r['load_cold_s'])}, warm {s(r['load_warm_s'])}; "
             f"inspector --help {r['help_s']:.2f} s; peak memory {r['peak_rss_mb']:,.0f} MB",
         ]
