@@ -273,5 +273,6 @@ def test_the_fast_path_tags_exactly_as_the_plain_one(tiny_lm) -> None:  # type: 
     fast = TaskTagger(rules).tag(all_texts, all_spans)
     plain = TaskTagger(rules, fast=False).tag(all_texts, all_spans)
     assert fast == plain
+    assert TaskTagger(rules).tag(all_texts, all_spans, workers=2, min_chars=0) == plain
     assert len(fast["task"]) == sum(len(s) for s in all_spans)
     assert "inflection" in fast["task_reason"]  # a lemma was found on demand, and used
