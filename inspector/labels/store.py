@@ -240,48 +240,46 @@ def _check_owner(db: sqlite3.Connection, path: Path) -> bool:
     return bool(app_id == APPLICATION_ID)
 
 
-def _create(db: sqlite3.Connection, path: Path) -> None:
-    """Give an empty database the schema, its application id and version, in one write
-    transaction that looks again at what is there: another process may have just done it,
-    and may be importing into it now (so this waits as long as an import would)."""
+@contextmanager
+def _setting_up(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction to set the file up (create or upgrade its schema): it waits as
+    long as an import would for the writer ahead (another process may be doing the same),
+    commits on success, and leaves nothing on any error."""
     db.execute(f"PRAGMA busy_timeout = {int(IMPORT_WAIT_S * 1000)}")
     try:
         db.execute("BEGIN IMMEDIATE")
     finally:
         db.execute(f"PRAGMA busy_timeout = {int(WAIT_S * 1000)}")
     try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        _rollback(db)
+        raise
+
+
+def _create(db: sqlite3.Connection, path: Path) -> None:
+    """Give an empty database the schema, its application id and version, looking again at
+    what is there first: another process may have just done it, and may be importing now."""
+    with _setting_up(db):
         if not _check_owner(db, path):
             for statement in SCHEMA:
                 db.execute(statement)
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        db.execute("COMMIT")
-    except BaseException:
-        _rollback(db)
-        raise
 
 
 def _upgrade(db: sqlite3.Connection) -> None:
     """Bring a version-1 file to this schema: the added columns, empty for the rows already
-    there (nothing else changes), in one write transaction that looks again first."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version >= SCHEMA_VERSION:
+    there (nothing else changes), looking again at the columns first."""
+    if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
         return
-    db.execute(f"PRAGMA busy_timeout = {int(IMPORT_WAIT_S * 1000)}")
-    try:
-        db.execute("BEGIN IMMEDIATE")
-    finally:
-        db.execute(f"PRAGMA busy_timeout = {int(WAIT_S * 1000)}")
-    try:
+    with _setting_up(db):
         present = {r[1] for r in db.execute("PRAGMA table_info(labels)")}
         for column in ADDED_IN_2:
             if column not in present:
                 db.execute(f"ALTER TABLE labels ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        db.execute("COMMIT")
-    except BaseException:
-        _rollback(db)
-        raise
 
 
 def _rollback(db: sqlite3.Connection) -> None:
