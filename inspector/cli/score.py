@@ -39,6 +39,12 @@ def add_arguments(sub: Any) -> None:
     )
     out = score.add_argument_group("output")
     out.add_argument(
+        "--unit",
+        default="token",
+        choices=["token", "word"],
+        help="--out rows: model tokens (default), or words (word, span, nll summed over its pieces, pieces, task)",
+    )
+    out.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -131,7 +137,12 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     if args.out is not None:
-        written = write_table(result.table, args.out, result.settings, force=args.force)
+        table, settings = result.table, result.settings
+        if args.unit == "word":
+            from inspector.tables.words import word_units
+
+            table, settings = word_units(table.lazy()).collect(), {**settings, "unit": "word"}
+        written = write_table(table, args.out, settings, force=args.force)
         print("wrote " + ", ".join(str(p) for p in written))
     return 0
 

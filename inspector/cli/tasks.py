@@ -39,6 +39,12 @@ def add_arguments(sub: Any) -> None:
     )
     add_scoring_options(tasks)
     tasks.add_argument(
+        "--unit",
+        default="token",
+        choices=["token", "word"],
+        help="rows of model tokens (default), or of words: a word's loss is the sum of its pieces'",
+    )
+    tasks.add_argument(
         "--by",
         default="task",
         choices=["task", "doc", "task,doc"],
@@ -142,6 +148,10 @@ def _runs(args: argparse.Namespace) -> list[Any]:
         from inspector.labels.join import with_human_labels
 
         runs = with_human_labels(runs, args.labels, args.db)
+    if args.unit == "word":
+        from inspector.tables.words import word_units
+
+        runs = [replace(run, frame=word_units(run.frame)) for run in runs]
     return runs
 
 
@@ -156,6 +166,10 @@ def _page(args: argparse.Namespace, fmt: str, runs: list[Any], table: Any) -> st
     if fmt not in ("table", "md"):  # data: every row carries its run's settings (RUN_COLUMNS)
         return write(table, fmt, args.out, args.force)
     lines = describe(runs)
+    if args.unit == "word":
+        lines.append(
+            "units: words (a word's loss is the sum of its pieces'; `tokens` counts words)"
+        )
     if args.task_filter:
         lines.append(
             f"shares are of the tasks chosen ({', '.join(args.task_filter)}), not of the "
