@@ -59,6 +59,25 @@ def add_arguments(sub: Any) -> None:
         metavar="T",
         help="keep only these tasks (repeatable)",
     )
+    _add_output_options(tasks)
+    tasks.add_argument(
+        "--labels",
+        default="heuristic",
+        choices=["heuristic", "human", "both"],
+        help="task labels from the rules (default), from people in the annotation store (--db), or both",
+    )
+    tasks.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the annotation database, for --labels human or both",
+    )
+    tasks.set_defaults(func=run)
+
+
+def _add_output_options(tasks: Any) -> None:
+    """Where the table goes and in which form, and the plot."""
     tasks.add_argument(
         "--format",
         default=None,
@@ -78,20 +97,6 @@ def add_arguments(sub: Any) -> None:
         action="store_true",
         help="also draw loss against model size per task in the terminal",
     )
-    tasks.add_argument(
-        "--labels",
-        default="heuristic",
-        choices=["heuristic", "human", "both"],
-        help="task labels from the rules (default), from people in the annotation store (--db), or both",
-    )
-    tasks.add_argument(
-        "--db",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="the annotation database, for --labels human or both",
-    )
-    tasks.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
