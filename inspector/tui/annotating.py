@@ -125,7 +125,11 @@ class AnnotatingApp(BrowsingApp):
 
     def action_label(self, number: int) -> None:
         if number > len(self.labels):
-            self.notify(f"no label {number}: labels are 1-{len(self.labels)}", severity="warning")
+            self.notify(
+                f"no label {number}: labels are 1-{len(self.labels)}",
+                severity="warning",
+                markup=False,
+            )
             return
         self._labelled(lambda lab: lab.act(self.labels[number - 1]))
 
@@ -138,7 +142,7 @@ class AnnotatingApp(BrowsingApp):
     def action_undo(self) -> None:
         def undo(lab: Labelling) -> None:
             if not lab.undo():
-                self.notify("nothing to undo", timeout=2)
+                self.notify("nothing to undo", timeout=2, markup=False)
 
         self._labelled(undo)
 

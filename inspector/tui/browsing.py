@@ -69,7 +69,7 @@ class BrowsingApp(App[None]):
     def action_pick_task(self) -> None:
         tasks = self.session.tasks()
         if not tasks:
-            self.notify("nothing is scored yet", severity="warning")
+            self.notify("nothing is scored yet", severity="warning", markup=False)
             return
         current = self.session.task_filter
         options = [*tasks, None]
@@ -85,11 +85,11 @@ class BrowsingApp(App[None]):
 
     def action_jump(self, kind: str, direction: int) -> None:
         if kind == "task" and not self.session.task_filter:
-            self.notify("press t to choose a task first", severity="warning")
+            self.notify("press t to choose a task first", severity="warning", markup=False)
             return
         doc = self.session.doc
         if not self.session.next_match(kind, direction):
-            self.notify("no more matches in the scored documents", timeout=2)
+            self.notify("no more matches in the scored documents", timeout=2, markup=False)
             return
         self._moved(True, doc_changed=self.session.doc != doc)
 

@@ -16,9 +16,11 @@ class Notices(logging.Handler):
         severity = "warning" if record.levelno >= logging.WARNING else "information"
         text = record.getMessage()
         try:  # a worker thread: the notification is made on the app's thread
-            self.app.call_from_thread(self.app.notify, text, severity=severity, timeout=10)
+            self.app.call_from_thread(
+                self.app.notify, text, severity=severity, timeout=10, markup=False
+            )
         except RuntimeError:  # already on the app's thread
-            self.app.notify(text, severity=severity, timeout=10)
+            self.app.notify(text, severity=severity, timeout=10, markup=False)
 
 
 def attach(app: Any) -> Notices:
