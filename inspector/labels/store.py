@@ -187,10 +187,11 @@ def _open(path: Path, readonly: bool) -> sqlite3.Connection:
     except sqlite3.Error as e:
         raise AnnotationError(_explain(path, e)) from e
     try:
-        ours = _check_owner(db, path)
+        version = _check_owner(db, path)
+        ours = version > 0
         if ours:
             _check(db, path)  # reads only: a damaged file gets no journal-mode switch
-            if not readonly:
+            if not readonly and version < SCHEMA_VERSION:
                 _upgrade(db)
         elif readonly:
             what = "an empty file" if empty else "an SQLite database with no tables"
@@ -222,9 +223,9 @@ def _check_header(path: Path) -> bool:
     return not head
 
 
-def _check_owner(db: sqlite3.Connection, path: Path) -> bool:
-    """Whether the file is an inspector annotation database this inspector reads; False for
-    an empty one; an AnnotationError for another program's file or a newer schema."""
+def _check_owner(db: sqlite3.Connection, path: Path) -> int:
+    """The schema version of an inspector annotation database this inspector reads; 0 for
+    an empty file; an AnnotationError for another program's file or a newer schema."""
     # one statement, so one snapshot: another process may be creating the file right now
     app_id, version, tables = db.execute(
         "SELECT (SELECT application_id FROM pragma_application_id),"
@@ -237,7 +238,7 @@ def _check_owner(db: sqlite3.Connection, path: Path) -> bool:
         raise AnnotationError(message("db_other_tables", path=path))
     if app_id == APPLICATION_ID and version > SCHEMA_VERSION:
         raise AnnotationError(message("db_newer", path=path, version=version, ours=SCHEMA_VERSION))
-    return bool(app_id == APPLICATION_ID)
+    return int(version or 1) if app_id == APPLICATION_ID else 0
 
 
 @contextmanager
@@ -271,9 +272,8 @@ def _create(db: sqlite3.Connection, path: Path) -> None:
 
 def _upgrade(db: sqlite3.Connection) -> None:
     """Bring a version-1 file to this schema: the added columns, empty for the rows already
-    there (nothing else changes), looking again at the columns first."""
-    if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
-        return
+    there (nothing else changes), looking again at the columns first (another process may
+    have just done it)."""
     with _setting_up(db):
         present = {r[1] for r in db.execute("PRAGMA table_info(labels)")}
         for column in ADDED_IN_2:

@@ -48,9 +48,11 @@ def score_or_load(
     from inspector.lm.loading import load_model
     from inspector.run.score import score_corpus
 
-    found, key = find_cached(docs, model, device, dtype, config, rules, cache_dir)
-    if found is not None and use_cache:
-        return found
+    key = None  # without the cache, nothing is read or remembered
+    if use_cache:
+        found, key = find_cached(docs, model, device, dtype, config, rules, cache_dir)
+        if found is not None:
+            return found
     lm = load_model(model, cache_dir, device, dtype)
     return score_corpus(
         docs, lm, config, cache_dir if use_cache else None, progress=progress, rules=rules,
