@@ -127,6 +127,11 @@ MESSAGES: dict[str, str] = {
     "table_unreadable": "{path}: not a readable token table ({value})",
     "bad_by": "--by {by}: use one of {groupings}",
     "task_unknown": "--task {unknown}: no such task in this table; tasks here: {present}",
+    # comparisons
+    "compare_one_run": "compare needs two runs or more ({given} given): repeat --model, or give tables with --from",
+    "compare_tokens_differ": "--unit token: the runs' tokens differ (other tokenizers, or another prefix token); compare them by word: --unit word",
+    "compare_nothing": "no unit is covered by every run, so nothing can be compared; check that the runs are of the same text",
+    "model_glob_empty": "--model {spec}: no folder or file matches this pattern",
 }
 
 

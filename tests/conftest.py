@@ -32,9 +32,18 @@ TRAINING_TEXT = [
 
 
 def build_tiny_model(
-    folder: Path, *, context: int = 64, hidden: int = 32, layers: int = 2, seed: int = 0
+    folder: Path,
+    *,
+    context: int = 64,
+    hidden: int = 32,
+    layers: int = 2,
+    seed: int = 0,
+    vocab: int = 400,
+    split_words: bool = True,
 ) -> Path:
-    """Save a random-weight Llama with a small byte-level BPE tokenizer into `folder`."""
+    """Save a random-weight Llama with a small byte-level BPE tokenizer into `folder`; with
+    `split_words=False` its pieces may cross word boundaries (`n't pay`, ` the cat`), as a
+    tokenizer without a pre-tokenizing regex learns them."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -45,10 +54,10 @@ def build_tiny_model(
         p.read_text() for p in sorted((bundled_path() / "prose").glob("*.txt"))
     ]
     bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=split_words)
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=400,
+        vocab_size=vocab,
         special_tokens=["<s>", "</s>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
@@ -107,6 +116,14 @@ def tiny_family(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         )
         for hidden, layers in ((16, 1), (32, 2), (64, 3))
     ]
+
+
+@pytest.fixture(scope="session")
+def tiny_other_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny model with another tokenizer: a larger vocabulary whose pieces cross words."""
+    return build_tiny_model(
+        tmp_path_factory.mktemp("tiny-other"), vocab=600, split_words=False, seed=7
+    )
 
 
 def plain_word(text: str) -> dict[str, object]:

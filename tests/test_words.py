@@ -27,13 +27,13 @@ def test_words_add_up_to_the_run_and_keep_text_order(tiny_lm) -> None:  # type: 
     )
     b = words.filter(pl.col("doc_id") == "b")
     for row in b.iter_rows(named=True):  # each unit's span is a word of the text (or space)
-        assert TEXT[row["char_start"] : row["char_end"]] == row["word"] or row["task"] == "whitespace"
+        assert (
+            TEXT[row["char_start"] : row["char_end"]] == row["word"] or row["task"] == "whitespace"
+        )
     assert {"Café", "naïve", "日本語", "3.14"} <= set(b["word"])
     # a word's pieces: its loss is theirs summed, its rank the worst of theirs
     word = b.filter(pl.col("word") == "日本語").row(0, named=True)
-    pieces = tokens.filter(
-        (pl.col("doc_id") == "b") & (pl.col("word_start") == word["char_start"])
-    )
+    pieces = tokens.filter((pl.col("doc_id") == "b") & (pl.col("word_start") == word["char_start"]))
     assert word["pieces"] == pieces.height > 1
     assert abs(word["nll"] - pieces["nll"].sum()) < 1e-9 and word["rank"] == pieces["rank"].max()
 

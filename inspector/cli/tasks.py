@@ -8,14 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from inspector.cli.options import (
-    add_corpus_options,
-    add_model_options,
-    add_scoring_options,
-    cache_dir_of,
-    score_config,
-)  # fmt: skip
-from inspector.cli.score import scored
+from inspector.cli.options import add_corpus_options, add_model_options, add_scoring_options
+from inspector.cli.runs import add_from_option, runs_of
 
 
 def add_arguments(sub: Any) -> None:
@@ -29,14 +23,7 @@ def add_arguments(sub: Any) -> None:
     )
     add_corpus_options(tasks)
     add_model_options(tasks, several=True)
-    tasks.add_argument(
-        "--from",
-        dest="tables",
-        action="append",
-        default=None,
-        metavar="TABLE",
-        help="an already scored token table: a file, or a folder or glob of Parquet parts (repeatable)",
-    )
+    add_from_option(tasks)
     add_scoring_options(tasks)
     tasks.add_argument(
         "--unit",
@@ -130,29 +117,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> list[Any]:
-    """The runs asked for: tables given with --from, then each --model's (scored or from the
-    cache), each with people's labels when --labels asks for them."""
+    """The runs asked for (`cli/runs.py`), as word units with --unit word."""
     from dataclasses import replace
 
-    from corpora import bundled_path, read_corpus
-    from inspector.run.stored import open_table
-    from taggers.rules import load_rules
-
-    runs = [open_table(spec) for spec in args.tables or []]
-    models = args.model if args.model is not None else ([] if runs else [""])
-    if models:
-        rules = load_rules(args.rules)
-        docs = read_corpus(
-            args.paths or [bundled_path()], text_field=args.text_field, text_column=args.text_column
-        )
-        config, cache_dir = score_config(args), cache_dir_of(args)
-        for model in models:
-            run = scored(docs, model, args.device, args.dtype, config, rules, cache_dir)
-            runs.append(replace(run, source=model or "the embedded model"))
-    if args.labels != "heuristic":
-        from inspector.labels.join import with_human_labels
-
-        runs = with_human_labels(runs, args.labels, args.db)
+    runs = runs_of(args)
     if args.unit == "word":
         from inspector.tables.words import word_units
 

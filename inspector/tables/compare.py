@@ -54,6 +54,18 @@ def run_name(run: Run, apart: Sequence[str], same_label: bool = False) -> str:
     return f"{run.label} ({', '.join(shown)})" if shown else run.label
 
 
+def run_names(runs: Sequence[Run]) -> list[str]:
+    """Each run's name (`run_name`) with the settings that tell it from the others; a name
+    that would still be shared gets its run's number (`#2`)."""
+    apart = differing(runs)
+    same_label = Counter(
+        r.label for r in {r.settings.get("model_identity"): r for r in runs}.values()
+    )
+    names = [run_name(run, apart, same_label[run.label] > 1) for run in runs]
+    seen = Counter(names)
+    return [f"{n} #{i + 1}" if seen[n] > 1 else n for i, n in enumerate(names)]
+
+
 def describe(runs: Sequence[Run]) -> list[str]:
     """Lines naming the run(s) a table comes from: the corpus and rules, the settings all
     runs share, and which settings differ (named in the `model` column)."""
@@ -96,19 +108,15 @@ def compare(
     run with the settings that differ between the runs (`run_name`), and every row carries
     its run's settings (dtype, window, stride, top_k, rules, corpus), so an export says
     which run each number came from."""
-    _same_corpus(runs)
+    same_corpus(runs)
     keys = GROUPINGS[by]
-    apart = differing(runs)
-    same_label = Counter(
-        r.label for r in {r.settings.get("model_identity"): r for r in runs}.values()
-    )
     blocks = []
-    for run in runs:
+    for run, name in zip(runs, run_names(runs), strict=True):
         table = summarize(run.frame, by, tasks)
         st = run.settings
         blocks.append(
             table.with_columns(
-                pl.lit(run_name(run, apart, same_label[run.label] > 1)).alias("model"),
+                pl.lit(name).alias("model"),
                 pl.lit(st.get("n_params"), dtype=pl.Int64).alias("n_params"),
                 pl.lit(st.get("dtype"), dtype=pl.String).alias("dtype"),
                 pl.lit(st.get("window"), dtype=pl.Int64).alias("window"),
@@ -141,7 +149,7 @@ def compare(
     return table.select(*front, *rest, *RUN_COLUMNS)
 
 
-def _same_corpus(runs: Sequence[Run]) -> None:
+def same_corpus(runs: Sequence[Run]) -> None:
     """Refuse to compare tables of different corpora (by corpus hash, else by document ids)."""
     first = runs[0]
     for run in runs[1:]:

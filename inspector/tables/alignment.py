@@ -1,0 +1,175 @@
+"""Runs of one corpus side by side, unit by unit: what `inspector compare` and the app's
+compare mode read.
+
+Two kinds of unit:
+
+- **token**: runs of one tokenizer (the same token ids at the same positions of every
+  document) are aligned by position; a unit is one target.
+- **word**: runs of different tokenizers are aligned by word. Each run's targets are summed
+  into words first (`tables/words.py`: a target belongs to the word that holds its first
+  non-space character). A word's *reach* in a run is the text its targets cover, from the
+  first one's start to the last one's end, so it includes the space a ` word` token carries.
+  A unit is a connected group of overlapping reaches of all runs: mostly one word; a space
+  token of one tokenizer joins the word another tokenizer's ` word` token covers; and a
+  token that straddles a word boundary (`don` of `don't`) joins the words it touches into
+  one unit, in every run. So a run's loss of a unit is the exact sum of its targets' nll over
+  the same characters as every other run's: no loss is split between words or guessed.
+  `joined` counts the units of more than one word.
+
+A unit is compared only where every run's targets cover exactly its characters. The others
+(the first word of a document when a model has no start-of-text token to predict it from)
+are counted in `uncovered`, with each run's loss in them, and left out of every figure: a
+run's loss over the compared units plus its uncovered loss is its total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from inspector.errors import message
+from inspector.tables.run import Run
+from inspector.tables.tasks import TasksError
+
+UNITS = ("auto", "token", "word")
+KEY = ["doc_id", "pos"]
+
+
+@dataclass(frozen=True)
+class Aligned:
+    """Units compared: `doc_id`, `pos` (the unit's number in its document, from 0),
+    `char_start`, `char_end`, `text`, `task`, `task_reason` (the first run's, at the unit's
+    first word), `words`, and per run i (in the order given): `nll_i`, `pieces_i`, `rank_i`
+    (the worst piece's) and `first_i` (the token position of its first piece in run i)."""
+
+    units: pl.DataFrame
+    unit: str  # "token" or "word"
+    runs: tuple[Run, ...]
+    uncovered: int  # units some run does not cover exactly, left out
+    uncovered_nll: tuple[float, ...]  # each run's loss in them
+    joined: int  # units of more than one word (a token straddled a word boundary)
+
+
+def align(runs: Sequence[Run], unit: str = "auto") -> Aligned:
+    """The runs' units side by side: by position when the runs share their tokens (`token`,
+    or `auto`), else by word (`word`, or `auto` when the tokens differ)."""
+    same = same_tokens(runs)
+    if unit == "token" and not same:
+        raise TasksError(message("compare_tokens_differ"))
+    if unit == "token" or (unit == "auto" and same):
+        return _by_position(runs)
+    return _by_word(runs)
+
+
+def same_tokens(runs: Sequence[Run]) -> bool:
+    """Whether every run has the same token id at every (document, position)."""
+    base = runs[0].frame.select(*KEY, "token_id")
+    for run in runs[1:]:
+        other = run.frame.select(*KEY, pl.col("token_id").alias("_other"))
+        both = base.join(other, on=KEY, how="full", coalesce=True)
+        differ = both.filter(
+            pl.col("token_id").is_null()
+            | pl.col("_other").is_null()
+            | (pl.col("token_id") != pl.col("_other"))
+        )
+        if differ.select(pl.len()).collect().item():
+            return False
+    return True
+
+
+def _by_position(runs: Sequence[Run]) -> Aligned:
+    units = runs[0].frame.select(
+        *KEY, "char_start", "char_end", pl.col("token").alias("text"), "task", "task_reason",
+        pl.lit(1, dtype=pl.Int64).alias("words"),
+    )  # fmt: skip
+    for i, run in enumerate(runs):
+        units = units.join(
+            run.frame.select(
+                *KEY,
+                pl.col("nll").alias(f"nll_{i}"),
+                pl.lit(1, dtype=pl.Int64).alias(f"pieces_{i}"),
+                pl.col("rank").alias(f"rank_{i}"),
+                pl.col("pos").alias(f"first_{i}"),
+            ),
+            on=KEY,
+            how="left",
+            maintain_order="left",
+        )
+    return Aligned(units.collect(), "token", tuple(runs), 0, (0.0,) * len(runs), 0)
+
+
+def _reaches(run: Run, i: int) -> pl.LazyFrame:
+    """One run's words with the text their targets reach."""
+    return run.frame.group_by(["doc_id", "word_start", "word_end"], maintain_order=True).agg(
+        pl.col("word").first(), pl.col("token").str.join("").alias("pieces_text"),
+        pl.col("task").first(), pl.col("task_reason").first(),
+        pl.col("nll").sum(), pl.len().cast(pl.Int64).alias("pieces"), pl.col("rank").max(),
+        pl.col("char_start").min().alias("start"), pl.col("char_end").max().alias("end"),
+        pl.col("pos").first().alias("first"),
+    ).with_columns(
+        pl.lit(i, dtype=pl.Int32).alias("run"),
+        (pl.col("word").str.strip_chars() == "").alias("space"),
+    )  # fmt: skip
+
+
+def _by_word(runs: Sequence[Run]) -> Aligned:
+    order = runs[0].frame.select("doc_id").unique(maintain_order=True).with_row_index("_doc")
+    reaches = (
+        pl.concat([_reaches(run, i) for i, run in enumerate(runs)])
+        .join(order, on="doc_id", how="left")
+        .sort("_doc", "start", "end", "run")
+    )
+    # a new unit wherever a reach starts at or after the end of every reach before it
+    reaches = reaches.with_columns(
+        pl.col("end").cum_max().shift(1).over("_doc").alias("_before")
+    ).with_columns(
+        (pl.col("_before").is_null() | (pl.col("start") >= pl.col("_before")))
+        .cum_sum()
+        .alias("_unit")
+    )
+    per_run = reaches.group_by("_unit", "run").agg(
+        pl.col("nll").sum(), pl.col("pieces").sum(), pl.col("rank").max(),
+        pl.col("start").min(), pl.col("end").max(), pl.col("first").min(),
+    )  # fmt: skip
+    # the unit's text: the first run's pieces, or its words where a piece is part of a
+    # character (a multibyte character split into byte pieces shows as U+FFFD)
+    pieces, words = pl.col("pieces_text").str.join(""), pl.col("word").str.join(" ")
+    first_run = reaches.filter(pl.col("run") == 0).group_by("_unit").agg(
+        pl.when(pieces.str.contains("\ufffd", literal=True)).then(words).otherwise(pieces)
+        .alias("text"),
+        pl.col("task").sort_by("space", "start").first(),
+        pl.col("task_reason").sort_by("space", "start").first(),
+        (~pl.col("space")).sum().cast(pl.Int64).alias("words"),
+    )  # fmt: skip
+    units = reaches.group_by("_unit").agg(
+        pl.col("doc_id").first(), pl.col("_doc").first(),
+        pl.col("start").min().alias("char_start"), pl.col("end").max().alias("char_end"),
+    ).join(first_run, on="_unit", how="left")  # fmt: skip
+    covered = pl.lit(True)
+    for i in range(len(runs)):
+        mine = per_run.filter(pl.col("run") == i).drop("run")
+        units = units.join(
+            mine.rename({c: f"{c}_{i}" for c in mine.collect_schema().names() if c != "_unit"}),
+            on="_unit",
+            how="left",
+        )
+        covered = covered & (pl.col(f"start_{i}") == pl.col("char_start")).fill_null(False)
+        covered = covered & (pl.col(f"end_{i}") == pl.col("char_end")).fill_null(False)
+    done = units.with_columns(covered.alias("_covered")).sort("_unit").collect()
+    left_out = done.filter(~pl.col("_covered"))
+    kept = done.filter(pl.col("_covered")).with_columns(
+        pl.int_range(pl.len()).over("doc_id").cast(pl.Int64).alias("pos")
+    )
+    columns = ["doc_id", "pos", "char_start", "char_end", "text", "task", "task_reason", "words"]
+    for i in range(len(runs)):
+        columns += [f"nll_{i}", f"pieces_{i}", f"rank_{i}", f"first_{i}"]
+    return Aligned(
+        kept.select(columns).with_columns(pl.col("text").fill_null("")),
+        "word",
+        tuple(runs),
+        left_out.height,
+        tuple(float(left_out[f"nll_{i}"].fill_null(0).sum()) for i in range(len(runs))),
+        int((kept["words"] > 1).sum()),
+    )
