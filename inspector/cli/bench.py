@@ -66,10 +66,24 @@ def add_arguments(sub: Any) -> None:
         metavar="N",
         help="timed runs of each way (default: 3)",
     )
+    bench.add_argument(
+        "--compare",
+        action="store_true",
+        help="measure instead how fast two stored runs of --tokens tokens (default 1,000,000; "
+        "synthetic, written as Parquet parts) are compared, by position and by word, and the memory it takes",
+    )
     bench.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.compare:
+        import json
+
+        from inspector.bench.compare import TOKENS, format_compare, measure_compare
+
+        results = measure_compare(args.tokens or TOKENS)
+        print(json.dumps(results) if args.json else format_compare(results))
+        return 0
     if args.shape:
         from inspector.bench.shape import run_shape_bench
 

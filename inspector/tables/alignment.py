@@ -40,8 +40,8 @@ KEY = ["doc_id", "pos"]
 @dataclass(frozen=True)
 class Aligned:
     """Units compared: `doc_id`, `pos` (the unit's number in its document, from 0),
-    `char_start`, `char_end`, `text`, `task`, `task_reason` (the first run's, at the unit's
-    first word), `words`, and per run i (in the order given): `nll_i`, `pieces_i`, `rank_i`
+    `char_start`, `char_end`, `task`, `task_reason` (the first run's, at the unit's first
+    word), `words`, and per run i (in the order given): `nll_i`, `pieces_i`, `rank_i`
     (the worst piece's) and `first_i` (the token position of its first piece in run i)."""
 
     units: pl.DataFrame
@@ -55,12 +55,12 @@ class Aligned:
 def align(runs: Sequence[Run], unit: str = "auto") -> Aligned:
     """The runs' units side by side: by position when the runs share their tokens (`token`,
     or `auto`), else by word (`word`, or `auto` when the tokens differ)."""
+    if unit == "word":
+        return _by_word(runs)
     same = same_tokens(runs)
     if unit == "token" and not same:
         raise TasksError(message("compare_tokens_differ"))
-    if unit == "token" or (unit == "auto" and same):
-        return _by_position(runs)
-    return _by_word(runs)
+    return _by_position(runs) if same else _by_word(runs)
 
 
 def same_tokens(runs: Sequence[Run]) -> bool:
@@ -81,7 +81,7 @@ def same_tokens(runs: Sequence[Run]) -> bool:
 
 def _by_position(runs: Sequence[Run]) -> Aligned:
     units = runs[0].frame.select(
-        *KEY, "char_start", "char_end", pl.col("token").alias("text"), "task", "task_reason",
+        *KEY, "char_start", "char_end", "task", "task_reason",
         pl.lit(1, dtype=pl.Int64).alias("words"),
     )  # fmt: skip
     for i, run in enumerate(runs):
@@ -100,76 +100,140 @@ def _by_position(runs: Sequence[Run]) -> Aligned:
     return Aligned(units.collect(), "token", tuple(runs), 0, (0.0,) * len(runs), 0)
 
 
-def _reaches(run: Run, i: int) -> pl.LazyFrame:
-    """One run's words with the text their targets reach."""
-    return run.frame.group_by(["doc_id", "word_start", "word_end"], maintain_order=True).agg(
-        pl.col("word").first(), pl.col("token").str.join("").alias("pieces_text"),
-        pl.col("task").first(), pl.col("task_reason").first(),
-        pl.col("nll").sum(), pl.len().cast(pl.Int64).alias("pieces"), pl.col("rank").max(),
-        pl.col("char_start").min().alias("start"), pl.col("char_end").max().alias("end"),
-        pl.col("pos").first().alias("first"),
-    ).with_columns(
-        pl.lit(i, dtype=pl.Int32).alias("run"),
-        (pl.col("word").str.strip_chars() == "").alias("space"),
+def _words(run: Run, first: bool) -> pl.DataFrame:
+    """One run's words, in text order: each word's targets summed, with the text they reach
+    (`start`, `end`); for the first run also its task, rule and whether it is space. A
+    word's targets are consecutive rows (the table is in text order)."""
+    about = ["word", "task", "task_reason"] if first else []
+    targets = run.frame.select(
+        "doc_id", "pos", "char_start", "char_end", "nll", "rank", "word_start", "word_end", *about
+    ).collect()
+    changed = pl.lit(False)
+    for c in ("doc_id", "word_start", "word_end"):
+        changed = changed | (pl.col(c) != pl.col(c).shift()).fill_null(True)
+    words = targets.with_columns(changed.cum_sum().alias("_w")).group_by("_w").agg(
+        pl.col("doc_id").first(), pl.col("nll").sum(), pl.len().cast(pl.Int64).alias("pieces"),
+        pl.col("rank").max(), pl.col("char_start").min().alias("start"),
+        pl.col("char_end").max().alias("end"), pl.col("pos").first().alias("first"),
+        *(pl.col(c).first() for c in about),
     )  # fmt: skip
+    del targets
+    if first:
+        words = words.with_columns((pl.col("word").str.strip_chars() != "").alias("_word")).drop(
+            "word"
+        )
+    return words.sort("_w")
 
 
 def _by_word(runs: Sequence[Run]) -> Aligned:
-    order = runs[0].frame.select("doc_id").unique(maintain_order=True).with_row_index("_doc")
-    reaches = (
-        pl.concat([_reaches(run, i) for i, run in enumerate(runs)])
-        .join(order, on="doc_id", how="left")
-        .sort("_doc", "start", "end", "run")
+    reaches = [_words(run, i == 0) for i, run in enumerate(runs)]
+    order = reaches[0].select(pl.col("doc_id").unique(maintain_order=True)).with_row_index("_doc")
+    about = reaches[0].select("_w", "task", "task_reason", "_word")
+    everything = pl.concat(
+        [
+            r.select("_w", "doc_id", "nll", "pieces", "rank", "start", "end", "first")
+            .with_columns(pl.lit(i, dtype=pl.Int32).alias("run"))
+            .join(order, on="doc_id", how="left")
+            .drop("doc_id")
+            for i, r in enumerate(reaches)
+        ]
     )
+    del reaches
+    width = int(everything.select(pl.col("end").max()).item() or 0) + 1
+    everything = everything.with_columns(  # documents laid end to end: one number line
+        (pl.col("_doc").cast(pl.Int64) * width + pl.col("start")).alias("_from"),
+        (pl.col("_doc").cast(pl.Int64) * width + pl.col("end")).alias("_to"),
+    ).sort("_from", "_to", "run")
     # a new unit wherever a reach starts at or after the end of every reach before it
-    reaches = reaches.with_columns(
-        pl.col("end").cum_max().shift(1).over("_doc").alias("_before")
-    ).with_columns(
-        (pl.col("_before").is_null() | (pl.col("start") >= pl.col("_before")))
+    everything = everything.with_columns(
+        (pl.col("_from") >= pl.col("_to").cum_max().shift(1))
+        .fill_null(True)
         .cum_sum()
         .alias("_unit")
     )
-    per_run = reaches.group_by("_unit", "run").agg(
+    per_run = everything.group_by("_unit", "run").agg(
         pl.col("nll").sum(), pl.col("pieces").sum(), pl.col("rank").max(),
         pl.col("start").min(), pl.col("end").max(), pl.col("first").min(),
     )  # fmt: skip
-    # the unit's text: the first run's pieces, or its words where a piece is part of a
-    # character (a multibyte character split into byte pieces shows as U+FFFD)
-    pieces, words = pl.col("pieces_text").str.join(""), pl.col("word").str.join(" ")
-    first_run = reaches.filter(pl.col("run") == 0).group_by("_unit").agg(
-        pl.when(pieces.str.contains("\ufffd", literal=True)).then(words).otherwise(pieces)
-        .alias("text"),
-        pl.col("task").sort_by("space", "start").first(),
-        pl.col("task_reason").sort_by("space", "start").first(),
-        (~pl.col("space")).sum().cast(pl.Int64).alias("words"),
-    )  # fmt: skip
-    units = reaches.group_by("_unit").agg(
-        pl.col("doc_id").first(), pl.col("_doc").first(),
-        pl.col("start").min().alias("char_start"), pl.col("end").max().alias("char_end"),
-    ).join(first_run, on="_unit", how="left")  # fmt: skip
+    units = everything.group_by("_unit").agg(
+        pl.col("_doc").first(),
+        pl.col("start").min().alias("char_start"),
+        pl.col("end").max().alias("char_end"),
+    )
+    units = units.join(_first_run_words(about, everything), on="_unit", how="left")
     covered = pl.lit(True)
     for i in range(len(runs)):
         mine = per_run.filter(pl.col("run") == i).drop("run")
         units = units.join(
-            mine.rename({c: f"{c}_{i}" for c in mine.collect_schema().names() if c != "_unit"}),
+            mine.rename({c: f"{c}_{i}" for c in mine.columns if c != "_unit"}),
             on="_unit",
             how="left",
         )
         covered = covered & (pl.col(f"start_{i}") == pl.col("char_start")).fill_null(False)
         covered = covered & (pl.col(f"end_{i}") == pl.col("char_end")).fill_null(False)
-    done = units.with_columns(covered.alias("_covered")).sort("_unit").collect()
+    done = units.with_columns(covered.alias("_covered")).sort("_unit")
+    done = done.join(order, on="_doc", how="left")
     left_out = done.filter(~pl.col("_covered"))
     kept = done.filter(pl.col("_covered")).with_columns(
-        pl.int_range(pl.len()).over("doc_id").cast(pl.Int64).alias("pos")
+        pl.int_range(pl.len()).over("_doc").cast(pl.Int64).alias("pos")
     )
-    columns = ["doc_id", "pos", "char_start", "char_end", "text", "task", "task_reason", "words"]
+    columns = ["doc_id", "pos", "char_start", "char_end", "task", "task_reason", "words"]
     for i in range(len(runs)):
         columns += [f"nll_{i}", f"pieces_{i}", f"rank_{i}", f"first_{i}"]
     return Aligned(
-        kept.select(columns).with_columns(pl.col("text").fill_null("")),
+        kept.select(columns),
         "word",
         tuple(runs),
         left_out.height,
         tuple(float(left_out[f"nll_{i}"].fill_null(0).sum()) for i in range(len(runs))),
         int((kept["words"] > 1).sum()),
     )
+
+
+def _first_run_words(about: pl.DataFrame, everything: pl.DataFrame) -> pl.DataFrame:
+    """Per unit, from the first run: the task and rule of its first word that is not space
+    (else of its first), and how many of its words are not space."""
+    unit_of_word = everything.filter(pl.col("run") == 0).select("_w", "_unit")
+    words = about.join(unit_of_word, on="_w", how="left").sort("_w")
+    return words.group_by("_unit").agg(
+        pl.col("task").filter("_word").first().fill_null(pl.col("task").first()),
+        pl.col("task_reason").filter("_word").first().fill_null(pl.col("task_reason").first()),
+        pl.col("_word").sum().cast(pl.Int64).alias("words"),
+    )
+
+
+def unit_texts(aligned: Aligned) -> pl.Series:
+    """Each unit's text, from the first run's pieces (its words, space-separated, where a piece
+    is part of a character: a multibyte character cut into byte pieces shows as U+FFFD).
+    Computed when shown or written, not by `align`: joining strings is most of its cost."""
+    units = aligned.units
+    if aligned.unit == "token":
+        return aligned.runs[0].frame.select(pl.col("token").alias("text")).collect().to_series()
+    order = units.select(pl.col("doc_id").unique(maintain_order=True)).with_row_index("_doc")
+    targets = aligned.runs[0].frame.select(
+        "doc_id", "char_start", "char_end", "token", "word", "word_initial"
+    ).collect().join(order, on="doc_id", how="inner")  # fmt: skip
+    width = 1 + max(
+        int(targets.select(pl.col("char_end").max()).item() or 0),
+        int(units.select(pl.col("char_end").max()).item() or 0),
+    )
+    line = pl.col("_doc").cast(pl.Int64) * width
+    spans = units.join(order, on="doc_id", how="left").select(
+        pl.int_range(pl.len()).alias("_unit"), (line + pl.col("char_start")).alias("_at"),
+        (line + pl.col("char_end")).alias("_end"),
+    )  # fmt: skip
+    targets = (
+        targets.with_columns((line + pl.col("char_start")).alias("_at"))
+        .sort("_at")
+        .join_asof(spans, on="_at", strategy="backward")
+        .filter((line + pl.col("char_end")) <= pl.col("_end"))  # inside a compared unit
+    )
+    texts = targets.group_by("_unit").agg(
+        pl.col("token").str.join(""),
+        pl.col("word").filter("word_initial").str.join(" "),
+    )
+    text = pl.when(pl.col("token").str.contains("\ufffd", literal=True))
+    joined = spans.select("_unit").join(texts, on="_unit", how="left", maintain_order="left")
+    return joined.select(
+        text.then("word").otherwise("token").fill_null("").alias("text")
+    ).to_series()

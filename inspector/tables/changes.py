@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from inspector.errors import message
-from inspector.tables.alignment import Aligned, align
+from inspector.tables.alignment import Aligned, align, unit_texts
 from inspector.tables.compare import describe, run_names, same_corpus
 from inspector.tables.run import Run
 from inspector.tables.tasks import TasksError
@@ -139,7 +139,7 @@ class Comparison:
                 pl.col(f"rank_{i}").alias(f"rank {name}"),
             ]
         rest = ["delta", *(["trend"] if "trend" in self.units.columns else [])]
-        return self.units.select(
+        return self.units.with_columns(unit_texts(self.aligned)).select(
             "doc_id", "pos", "char_start", "char_end", "text", "task", "task_reason", "words",
             *named, *rest,
         )  # fmt: skip
