@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from rich.color import Color, ColorSystem
 
-from inspector.tui.widgets.styles import LOSS_STYLES, RANK_STYLES
+from inspector.tui.widgets.styles import DELTA_STYLES, LOSS_STYLES, RANK_STYLES
 
 SYSTEMS = {"truecolor": ColorSystem.TRUECOLOR, "256": ColorSystem.EIGHT_BIT,
            "16": ColorSystem.STANDARD}  # fmt: skip
@@ -32,9 +32,9 @@ def _shown(colour: Color, system: ColorSystem) -> tuple[int, int, int]:
 
 
 @pytest.mark.parametrize("mode", list(SYSTEMS))
-@pytest.mark.parametrize("scale", ["loss", "rank"])
+@pytest.mark.parametrize("scale", ["loss", "rank", "change"])
 def test_every_bucket_is_distinct_and_readable(scale: str, mode: str) -> None:
-    styles = LOSS_STYLES if scale == "loss" else RANK_STYLES
+    styles = {"loss": LOSS_STYLES, "rank": RANK_STYLES, "change": DELTA_STYLES}[scale]
     system = SYSTEMS[mode]
     backgrounds = [_shown(s.bgcolor, system) for s in styles]  # type: ignore[arg-type]
     assert len(set(backgrounds)) == len(backgrounds), backgrounds

@@ -20,10 +20,11 @@ def add_arguments(sub: Any) -> None:
         "browse",
         help="open the app on a corpus: step through it token by token",
         description="Open the terminal app on a corpus (default: the bundled samples). Scoring runs "
-        "in the background, the document on screen first; press ? in the app for its keys.",
+        "in the background, the document on screen first; press ? in the app for its keys. With "
+        "several --model, the app opens in compare mode once all are scored (d switches it).",
     )
     add_corpus_options(browse)
-    add_model_options(browse)
+    add_model_options(browse, several=True)
     add_scoring_options(browse)
     browse.add_argument(
         "--from",
@@ -96,10 +97,15 @@ def run(args: argparse.Namespace, annotate: bool = False) -> int:
     from inspector.tui.source import OnDisk, Scoring, Source
 
     table = getattr(args, "table", None)
+    models = args.model if isinstance(args.model, list) else [args.model or ""]
+    if not annotate and models:
+        from inspector.cli.runs import expand_models
+
+        models = expand_models(models)
     source: Source = (
         OnDisk(docs, config, rules, path=table)
         if table
-        else Scoring(docs, config, rules, args.model, args.device, args.dtype)
+        else Scoring(docs, config, rules, models[0], args.device, args.dtype, tuple(models[1:]))
     )
     app = InspectorApp(source, name, cache_dir_of(args), problems=problems, annotate=options)
     app.run()

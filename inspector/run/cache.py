@@ -134,9 +134,10 @@ def load_request(cache_dir: Path, key: str) -> Run | None:
     )  # fmt: skip
 
 
-def cached_runs(cache_dir: Path, corpus: str, rules_hash: str) -> list[Run]:
+def cached_runs(cache_dir: Path, corpus: str, rules_hash: str, whole: bool = False) -> list[Run]:
     """Every run of this corpus (and rule set) that the cache holds, smallest model first,
-    with the columns a per-task table needs: what the app compares across model sizes.
+    with the columns a per-task table needs (`whole`: every column, for comparing runs
+    token by token): what the app compares across model sizes.
     Several runs of one model (another dtype, window, k) are all returned, never one picked
     silently; a comparison names what differs between them."""
     found: dict[str, Run] = {}
@@ -152,8 +153,10 @@ def cached_runs(cache_dir: Path, corpus: str, rules_hash: str) -> list[Run]:
             key = cache_key(settings)  # the same settings: the same numbers, counted once
             if key in found:
                 continue
-            scores = pl.read_parquet(files["scores"], columns=["doc_id", "nll", "rank", "entropy"])
-            tags = pl.read_parquet(files["tags"], columns=["task"])
+            scores = pl.read_parquet(
+                files["scores"], columns=None if whole else ["doc_id", "nll", "rank", "entropy"]
+            )
+            tags = pl.read_parquet(files["tags"], columns=None if whole else ["task"])
         except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
             continue  # a stale alias: skipped, the others still count
         if scores.height == tags.height:

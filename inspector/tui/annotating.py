@@ -169,7 +169,9 @@ class AnnotatingApp(BrowsingApp):
         panel.display = self.mode == "annotate" and self.labelling is not None
         # labelling needs the distribution more than the per-task tables: the next-token
         # panel takes their room, so its candidates show at 80x24
-        self.query_one(TaskTable).display = not panel.display
+        self.query_one(TaskTable).display = not panel.display and not getattr(
+            self, "comparing", False
+        )
         if panel.display and self.labelling is not None:
             panel.show(
                 self.labelling, self.labels, self.annotate_options.db.name, self.session.row()

@@ -28,6 +28,7 @@ from inspector.run.errors import USER_ERRORS
 from inspector.session.browse import Session, load_place, save_place
 from inspector.tui import notices
 from inspector.tui.annotating import AnnotateOptions, AnnotatingApp
+from inspector.tui.comparing import ComparingApp
 from inspector.tui.keys import BINDINGS
 from inspector.tui.messages import (
     CorpusSummary,
@@ -39,6 +40,8 @@ from inspector.tui.messages import (
 )
 from inspector.tui.source import Context, Source
 from inspector.tui.widgets.annotation_panel import AnnotationPanel
+from inspector.tui.widgets.change_table import ChangeTable
+from inspector.tui.widgets.compare_panel import ComparePanel
 from inspector.tui.widgets.document_view import DocumentView
 from inspector.tui.widgets.footer import ModeFooter
 from inspector.tui.widgets.legend import Legend
@@ -51,7 +54,7 @@ from taggers.rules import RuleSet
 KEEP_LOADED = 64  # documents of a table on disk kept in memory besides the one on screen
 
 
-class InspectorApp(AnnotatingApp):
+class InspectorApp(ComparingApp, AnnotatingApp):
     """Step through a corpus one next-token prediction at a time."""
 
     TITLE = "inspector"
@@ -109,8 +112,10 @@ class InspectorApp(AnnotatingApp):
             with Vertical(id="side"):
                 yield AnnotationPanel(id="annotation")
                 yield NextTokenPanel(id="next")
+                yield ComparePanel(id="compare")
                 yield TaskPanel(id="task")
                 yield TaskTable(id="tasks")
+                yield ChangeTable(id="changes")
         yield ProgressBar(id="progress", total=100, show_eta=False)
         yield StatusLine(id="status")
         yield ModeFooter(compact=True)
@@ -139,6 +144,8 @@ class InspectorApp(AnnotatingApp):
         for problem in self.problems:
             self.notify(problem, title="not opened", severity="error", timeout=30, markup=False)
         self.query_one(Legend).show("loss")
+        self.query_one(ComparePanel).display = self.query_one(ChangeTable).display = False
+        self.compare_pending = bool(getattr(self.source, "compare_with", ()))
         self.query_one(DocumentView).focus()
         self.refresh_view(tables=True)
         self.load()
@@ -161,6 +168,7 @@ class InspectorApp(AnnotatingApp):
                 len(s.rows) if everything is None else len(s.docs),
                 len(s.docs),
             )
+        self.refresh_compare(tables)
         self.refresh_annotation()
         self.refresh_status()
 
@@ -172,17 +180,25 @@ class InspectorApp(AnnotatingApp):
             f"f:task={s.task_filter}" if s.task_filter else "f:task=-",
             f"x:loss>{s.loss_threshold:g}",
         ]
+        if self.comparing and self.compare_view is not None:
+            view = self.compare_view
+            trend = f" e:trend={view.trend_filter or '-'}" if view.trends else ""
+            filters = [f"i/r:change{trend}", *filters]
         parts = [
             ("", "ANNOTATE" if self.mode == "annotate" else self.corpus_name),
             ("doc", f"{s.doc + 1}/{len(s.docs)} {s.document.id}"),
             # the table's pos (from 0) and the last one: one convention in app, go-to and table
             ("pos", f"{s.pos}/{len(rows) - 1}" if rows is not None else "-"),
             ("jump", " ".join(filters)),
-            ("", self.model_label),
+            ("", self.model_label if not self.comparing else self._compared()),
         ]
         if self.scoring not in ("done", self.model_label):  # never "loading model" twice
             parts.append(("", self.scoring))
         self.query_one(StatusLine).show(parts)
+
+    def _compared(self) -> str:
+        view = self.compare_view
+        return f"compare {' → '.join(view.names)} ({view.unit}s)" if view is not None else ""
 
     # -- the data source, in a worker --------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="scoring")

@@ -43,6 +43,10 @@ class BrowsingApp(App[None]):
     def save_place(self) -> None:
         raise NotImplementedError
 
+    def footer_shows(self, action: str) -> bool:
+        """Whether the footer lists a binding (the modes narrow it down)."""
+        return True
+
     # -- actions ------------------------------------------------------------------------
     def _moved(self, moved: bool, doc_changed: bool = False) -> None:
         if moved:
@@ -140,7 +144,8 @@ class BrowsingApp(App[None]):
 
     def action_colour(self) -> None:
         view = self.query_one(DocumentView)
-        mode = "rank" if view.mode == "loss" else "loss"
+        cycle = ["loss", "rank", *(["change"] if getattr(self, "comparing", False) else [])]
+        mode = cycle[(cycle.index(view.mode) + 1) % len(cycle)] if view.mode in cycle else "loss"
         view.set_mode(mode)
         self.query_one(Legend).show(mode)
 

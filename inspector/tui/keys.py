@@ -8,7 +8,14 @@ from __future__ import annotations
 from textual.binding import Binding, BindingType
 
 ANNOTATE_ACTIONS = {"label", "accept", "skip", "undo", "note", "back_target"}
-BROWSE_KEYS = {"document", "pick_task", "jump", "search", "colour"}  # left out of its footer
+BROWSE_KEYS = {
+    "document",
+    "pick_task",
+    "jump",
+    "search",
+    "colour",
+    "compare",
+}  # left out of its footer
 
 # the label keys are renamed after their labels when annotation starts (`annotating.py`)
 LABEL_KEYS = [
@@ -45,7 +52,15 @@ BINDINGS: list[BindingType] = [
     Binding("n", "search_again(1)", "search next", show=False, tooltip="next match of the last search"),
     Binding("N", "search_again(-1)", "search prev", show=False, tooltip="previous match of the last search"),
     Binding("colon", "goto", "go to", show=False, tooltip="go to a document (number or id) and position, e.g. 3:40"),
-    Binding("c", "colour", "colour", tooltip="colour by loss or by rank bucket (GLTR)"),
+    Binding("c", "colour", "colour", tooltip="colour by loss or by rank bucket (GLTR); in compare mode, also by the change"),
+    Binding("d", "compare", "compare", tooltip="compare mode: the text coloured by the change in loss between runs of this corpus, on and off"),
+    Binding("i", "changed('improvement', 1)", "better", tooltip="compare: the next biggest improvement (loss fell most)"),
+    Binding("I", "changed('improvement', -1)", "prev better", show=False, tooltip="compare: back to the previous, bigger improvement"),
+    Binding("r", "changed('regression', 1)", "worse", tooltip="compare: the next biggest regression (loss rose most)"),
+    Binding("R", "changed('regression', -1)", "prev worse", show=False, tooltip="compare: back to the previous, bigger regression"),
+    Binding("y", "pick_trend", "trend", show=False, tooltip="compare: choose the trend class e/E jump to (3 runs or more)"),
+    Binding("e", "trend(1)", "next trend", show=False, tooltip="compare: next unit of the chosen trend class"),
+    Binding("E", "trend(-1)", "prev trend", show=False, tooltip="compare: previous unit of the chosen trend class"),
     Binding("s", "tasks_screen", "tasks", show=False, tooltip="per-task loss, and how it moves with model size across cached models"),
     Binding("question_mark", "help", "help", tooltip="this list of keys"),
     Binding("q", "quit", "quit", tooltip="quit (your place is kept for next time)"),

@@ -60,3 +60,17 @@ class CorpusSummary(Message):
     """The per-task table of a whole token table on disk."""
 
     table: Any
+
+
+@dataclass
+class ComparisonReady(Message):
+    """Runs of this corpus compared, ready to draw (`session/compare.py`'s CompareView)."""
+
+    view: Any
+
+
+@dataclass
+class ComparisonFailed(Message):
+    """No comparison: `error` says why and what to do."""
+
+    error: str

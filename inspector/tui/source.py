@@ -78,8 +78,54 @@ class Scoring(Source):
     model_spec: str = ""  # "" for the embedded model
     device: str = "auto"
     dtype: str = "auto"
+    compare_with: tuple[str, ...] = ()  # more models: scored (or read from the cache) after
 
     def run(self, ctx: Context) -> None:
+        run = self._run(ctx)
+        if self.compare_with and run is not None and not ctx.cancelled():
+            self._compare(ctx, run)
+
+    def _compare(self, ctx: Context, first: Any) -> None:
+        """The other models' runs, from the cache or scored, compared with this one."""
+        from inspector.run.errors import USER_ERRORS
+        from inspector.run.request import score_or_load
+        from inspector.session.compare import CompareView
+        from inspector.tables.changes import compare_runs
+        from inspector.tui.messages import ComparisonFailed, ComparisonReady
+        from taggers.rules import load_rules
+
+        rules, runs = self.rules or load_rules(), [first]
+        try:
+            for k, spec in enumerate(self.compare_with, 2):
+                what = f"run {k} of {len(self.compare_with) + 1} to compare ({spec})"
+                ctx.post(ScoringProgress(what, 0.0))
+
+                def progress(done: int, total: int, what: str = what) -> None:
+                    ctx.post(
+                        ScoringProgress(f"{what} {done / max(total, 1):.0%}", done / max(total, 1))
+                    )
+
+                runs.append(
+                    score_or_load(
+                        self.docs,
+                        spec,
+                        self.device,
+                        self.dtype,
+                        self.config,
+                        rules,
+                        ctx.cache_dir,
+                        progress=progress,
+                    )  # fmt: skip
+                )
+            ctx.post(ScoringProgress("comparing the runs", 1.0))
+            view = CompareView(compare_runs(runs), [d.id for d in self.docs])
+            ctx.post(ComparisonReady(view))
+        except USER_ERRORS as e:
+            ctx.post(ComparisonFailed(str(e)))
+
+    def _run(self, ctx: Context) -> Any:
+        """This model's run: from the cache, or scored and shown as it goes; None if the
+        app closed first."""
         import polars as pl
 
         from inspector.lm.loading import load_model
@@ -97,7 +143,7 @@ class Scoring(Source):
             ctx.post(ModelLoaded(s["model"], s["device"], s["dtype"], s.get("window")))
             ctx.post(DocumentsScored(split_rows(cached.table), 1.0))
             ctx.post(ScoringDone(s, True))
-            return
+            return cached
         ctx.post(ScoringProgress("loading model", 0.0))
         lm = load_model(self.model_spec, ctx.cache_dir, self.device, self.dtype)
         window = self.config.resolved(lm.context_length, lm.device.type).window
@@ -107,7 +153,7 @@ class Scoring(Source):
         done_chars, parts, left = 0, {}, set(range(len(docs)))
         while left:
             if ctx.cancelled():
-                return
+                return None
             chunk = next_chunk(docs, left, ctx.here())
             if len(chunk) == 1 and len(docs[chunk[0]].text) > CHUNK_CHARS:
                 i = chunk[0]
@@ -124,6 +170,9 @@ class Scoring(Source):
         full = pl.concat([parts[i] for i in range(len(docs))])
         settings = store_corpus(docs, lm, full, self.config, ctx.cache_dir, rules, key)
         ctx.post(ScoringDone(settings, False))
+        from inspector.tables.run import Run
+
+        return Run.of_table(full, settings, self.model_spec or "the embedded model")
 
     def _score_long(
         self, ctx: Context, doc: Document, lm: Any, rules: RuleSet, done_chars: int, total: int

@@ -21,7 +21,13 @@ from textual.strip import Strip
 
 from inspector import visible
 from inspector.session.browse import DocRows, owners, wrap_spans
-from inspector.tui.widgets.styles import LOSS_STYLES, RANK_STYLES, SELECTED, UNSCORED
+from inspector.tui.widgets.styles import (
+    DELTA_STYLES,
+    LOSS_STYLES,
+    RANK_STYLES,
+    SELECTED,
+    UNSCORED,
+)
 
 NEWLINE_MARK = "↵"  # drawn where a newline target is, so the cursor on it shows
 
@@ -45,7 +51,8 @@ class DocumentView(ScrollView, can_focus=True):
         self._source = ""
         self.rows: DocRows | None = None
         self.selected = 0
-        self.mode = "loss"  # or "rank"
+        self.mode = "loss"  # or "rank", or "change" (compare mode)
+        self.change_bucket: np.ndarray | None = None  # per target, in compare mode
         self._owner = np.empty(0, dtype=np.int64)
         self._lines: list[tuple[int, int]] = []
         self._line_starts: list[int] = []
@@ -73,6 +80,21 @@ class DocumentView(ScrollView, can_focus=True):
     def set_mode(self, mode: str) -> None:
         self.mode = mode
         self.refresh()
+
+    def set_change(self, buckets: np.ndarray | None) -> None:
+        """The change bucket of each target (-1: in no compared unit), for compare mode."""
+        self.change_bucket = buckets
+        self.refresh()
+
+    def _scale(self) -> tuple[tuple[Style, ...], np.ndarray | None]:
+        """The styles and per-target buckets of the colouring in use."""
+        if self.mode == "change":
+            return DELTA_STYLES, self.change_bucket
+        if self.rows is None:
+            return LOSS_STYLES, None
+        if self.mode == "loss":
+            return LOSS_STYLES, self.rows.loss_bucket
+        return RANK_STYLES, self.rows.rank_bucket
 
     def _layout(self) -> None:
         width = max(10, self.scrollable_content_region.width)
@@ -112,18 +134,16 @@ class DocumentView(ScrollView, can_focus=True):
 
     def _style_at(self, char: int, styles: tuple[Style, ...], buckets: np.ndarray | None) -> Style:
         o = int(self._owner[char])
-        return UNSCORED if o < 0 or buckets is None else styles[int(buckets[o])]
+        if o < 0 or buckets is None or o >= len(buckets) or buckets[o] < 0:
+            return UNSCORED
+        return styles[int(buckets[o])]
 
     def _newline_marker(self, end: int) -> list[Segment]:
         """A visible cell for a newline that is (part of) a target: `↵` in its bucket's
         colour, marked when selected; a newline is otherwise drawn as nothing at all."""
         if end >= len(self.text) or self.text[end] != "\n" or self._owner[end] < 0:
             return []
-        styles = LOSS_STYLES if self.mode == "loss" else RANK_STYLES
-        buckets = None
-        if self.rows is not None:
-            buckets = self.rows.loss_bucket if self.mode == "loss" else self.rows.rank_bucket
-        style = self._style_at(end, styles, buckets)
+        style = self._style_at(end, *self._scale())
         sel = self._selected_span()
         if sel is not None and sel[0] <= end < sel[1]:
             style = style + SELECTED
@@ -138,10 +158,7 @@ class DocumentView(ScrollView, can_focus=True):
         if sel is not None:
             cuts |= {c for c in sel if a < c < b}
         edges = [a, *sorted(cuts), b]
-        styles = LOSS_STYLES if self.mode == "loss" else RANK_STYLES
-        buckets = None
-        if self.rows is not None:
-            buckets = self.rows.loss_bucket if self.mode == "loss" else self.rows.rank_bucket
+        styles, buckets = self._scale()
         segments = []
         for s, e in pairwise(edges):
             style = self._style_at(s, styles, buckets)

@@ -18,6 +18,13 @@ RANK_COLOURS = ("#005f00", "#d7d75f", "#d70000", "#af00af")  # GLTR: green, yell
 RANK_TEXT = (WHITE, BLACK, WHITE, WHITE)
 LOSS_STYLES = tuple(Style(color=t, bgcolor=c) for c, t in zip(LOSS_COLOURS, LOSS_TEXT, strict=True))
 RANK_STYLES = tuple(Style(color=t, bgcolor=c) for c, t in zip(RANK_COLOURS, RANK_TEXT, strict=True))
+# The change between runs, diverging: blues better (lower loss), grey about the same, orange and
+# red worse; the same checks as above (distinct and readable in truecolor, 256 and 16 colours)
+DELTA_COLOURS = ("#005faf", "#5fafff", "#bcbcbc", "#ffaf5f", "#d70000")
+DELTA_TEXT = (WHITE, BLACK, BLACK, BLACK, WHITE)
+DELTA_STYLES = tuple(
+    Style(color=t, bgcolor=c) for c, t in zip(DELTA_COLOURS, DELTA_TEXT, strict=True)
+)
 UNSCORED = Style(color="#8a8a8a")
 SELECTED = Style(color="#000000", bgcolor="#ffffff", bold=True, underline=True)
 

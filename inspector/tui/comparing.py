@@ -1,0 +1,191 @@
+"""Compare mode: the text coloured by the change in loss between runs, every run's
+candidates side by side, jumps to the biggest improvements and regressions and through a
+trend class, and the per-task changes beside. The comparison is built off the event loop
+(`session/compare.py` holds it); these actions read keys and redraw."""
+
+from __future__ import annotations
+
+from textual import work
+
+from inspector.run.errors import USER_ERRORS
+from inspector.session.compare import CompareView, delta_bucket
+from inspector.tui.browsing import BrowsingApp
+from inspector.tui.messages import ComparisonFailed, ComparisonReady
+from inspector.tui.widgets.change_table import ChangeTable
+from inspector.tui.widgets.compare_panel import ComparePanel
+from inspector.tui.widgets.document_view import DocumentView
+from inspector.tui.widgets.legend import Legend
+from inspector.tui.widgets.next_token import NextTokenPanel
+from inspector.tui.widgets.task_panel import TaskPanel
+from inspector.tui.widgets.task_table import TaskTable
+
+ONE_RUN = (
+    "only one run of this corpus is in the cache: open it with several models "
+    "(inspector browse --model A --model B) or score another (inspector score --model B)"
+)
+
+
+class ComparingApp(BrowsingApp):
+    """Browsing, plus comparing runs of the corpus token by token."""
+
+    compare_view: CompareView | None = None
+    comparing = False  # compare mode is on
+    compare_pending = False  # a comparison is being built
+
+    # -- building ---------------------------------------------------------------------
+    def action_compare(self) -> None:
+        """Switch compare mode on (building the comparison of the cached runs the first
+        time) or off."""
+        if self.compare_view is None:
+            if self.compare_pending:
+                self.notify("the runs are still being compared", timeout=3, markup=False)
+                return
+            self.compare_pending = True
+            self.notify("comparing the cached runs of this corpus…", timeout=3, markup=False)
+            self._compare_cached()
+            return
+        self._set_comparing(not self.comparing)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
+    def _compare_cached(self) -> None:
+        from inspector.run.cache import cached_runs
+        from inspector.tables.changes import compare_runs
+        from taggers.rules import load_rules
+
+        try:
+            rules_hash = (self.rules or load_rules()).sha256
+            runs = cached_runs(self.cache_dir, self.corpus_key, rules_hash, whole=True)
+            if len(runs) < 2:
+                self.post_message(ComparisonFailed(ONE_RUN))
+                return
+            view = CompareView(compare_runs(runs), [d.id for d in self.session.docs])
+            self.post_message(ComparisonReady(view))
+        except USER_ERRORS as e:
+            self.post_message(ComparisonFailed(str(e)))
+
+    def on_comparison_ready(self, message: ComparisonReady) -> None:
+        self.compare_view, self.compare_pending = message.view, False
+        view = message.view
+        self.notify(
+            f"comparing {' → '.join(view.names)} by {view.unit}: d switches compare mode off",
+            timeout=5, markup=False,
+        )  # fmt: skip
+        self._set_comparing(True)
+
+    def on_comparison_failed(self, message: ComparisonFailed) -> None:
+        self.compare_pending = False
+        self.notify(
+            message.error, title="no comparison", severity="warning", timeout=10, markup=False
+        )
+
+    def _set_comparing(self, on: bool) -> None:
+        self.comparing = on and self.compare_view is not None
+        # the unit's panel and the change table take the places of the next-token panel, the
+        # target's task (the unit's is in its panel) and the per-task losses
+        on = self.comparing
+        for widget, shown in ((NextTokenPanel, not on), (TaskPanel, not on), (TaskTable, not on),
+                              (ComparePanel, on), (ChangeTable, on)):  # fmt: skip
+            self.query_one(widget).display = shown
+        mode = "change" if self.comparing else "loss"
+        self.query_one(DocumentView).set_mode(mode)
+        view = self.compare_view
+        change = f"{view.names[-1]} - {view.names[0]}" if view is not None else None
+        self.query_one(Legend).show(mode, change)
+        self.refresh_bindings()  # the footer lists compare mode's keys
+        self.refresh_view(tables=True)
+
+    def footer_shows(self, action: str) -> bool:
+        """In compare mode the footer lists its keys (d, i, r) in place of the task and
+        loss jumps and search, which still work; out of it, not them."""
+        name = action.partition("(")[0]
+        if name in ("compare", "changed"):
+            return self.comparing and getattr(self, "mode", "browse") != "annotate"
+        if self.comparing and name in ("pick_task", "jump", "search"):
+            return False
+        return super().footer_shows(action)
+
+    # -- drawing ------------------------------------------------------------------------
+    def refresh_compare(self, tables: bool) -> None:
+        """Compare mode's part of a redraw: colours, the unit's panel, the change tables."""
+        view, s = self.compare_view, self.session
+        if view is None or not self.comparing:
+            return
+        rows, doc_id = s.current, s.document.id
+        if rows is None:
+            self.query_one(ComparePanel).show(None, [], [], "not scored yet")
+            return
+        document = self.query_one(DocumentView)
+        document.set_change(delta_bucket(view.deltas(doc_id, rows)))
+        unit = view.unit_at(doc_id, rows, s.pos)
+        candidates = view.candidates(doc_id, unit) if unit is not None else []
+        self.query_one(ComparePanel).show(unit, list(view.names), candidates)
+        if tables:
+            c = view.comparison
+            trends = c.trends(doc_id), view.corpus_trends
+            self.query_one(ChangeTable).show(
+                c.changes(doc_id),
+                view.corpus_changes,
+                trends if trends[1] is not None else None,  # type: ignore[arg-type]
+            )
+
+    # -- jumps --------------------------------------------------------------------------
+    def _compare_ready(self) -> CompareView | None:
+        if self.compare_view is None or not self.comparing:
+            self.notify("press d to compare runs first", severity="warning", markup=False)
+            return None
+        return self.compare_view
+
+    def action_changed(self, kind: str, direction: int) -> None:
+        """The next (or previous) biggest improvement or regression in the corpus."""
+        view = self._compare_ready()
+        if view is None:
+            return
+        hit = view.ranked(kind, direction)
+        if hit is None:
+            self.notify(f"no more {kind}s", timeout=2, markup=False)
+            return
+        step, total = view.rank_of(kind)
+        self.notify(f"{kind} {step} of {total}, by size of change", timeout=2, markup=False)
+        self._go_unit(*hit)
+
+    def action_pick_trend(self) -> None:
+        view = self._compare_ready()
+        if view is None:
+            return
+        if not view.trends:
+            self.notify("trends need three runs or more", severity="warning", markup=False)
+            return
+        options = [*view.trends, None]
+        now = view.trend_filter
+        view.trend_filter = (
+            options[(options.index(now) + 1) % len(options)] if now in options else options[0]
+        )
+        self.notify(f"e / E jump to: {view.trend_filter or 'no trend'}", timeout=2, markup=False)
+        self.refresh_status()
+
+    def action_trend(self, direction: int) -> None:
+        view = self._compare_ready()
+        if view is None:
+            return
+        if view.trend_filter is None:
+            self.notify("press y to choose a trend first", severity="warning", markup=False)
+            return
+        s = self.session
+        rows = s.current
+        here = view.unit_near(s.document.id, rows, s.pos) if rows is not None else -1
+        hit = view.next_trend(s.doc, here, direction)
+        if hit is None:
+            self.notify(f"no more {view.trend_filter} units", timeout=2, markup=False)
+            return
+        self._go_unit(*hit)
+
+    def _go_unit(self, doc_id: str, unit_pos: int) -> None:
+        view, s = self.compare_view, self.session
+        doc = s.index.get(doc_id)
+        rows = s.rows.get(doc) if doc is not None else None
+        if view is None or doc is None or rows is None:
+            self.notify("that document is not scored yet", severity="warning", markup=False)
+            return
+        before = s.doc
+        s.goto(doc, view.target_of(doc_id, rows, unit_pos))
+        self._moved(True, doc_changed=s.doc != before)

@@ -1,0 +1,95 @@
+"""Compare mode's side table: per task, what changed between the runs, in this document and
+in the corpus; with three runs or more, the share of each trend class."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from inspector import visible
+from inspector.tui.widgets.task_panel import TASK_STYLES
+
+TREND_SHORT = {"improving": "impr", "worsening": "wors", "u_shaped": "U", "inverted_u": "∩", "flat": "flat"}  # fmt: skip
+
+
+def _table(title: str, columns: list[str], rows: Sequence[tuple[Any, ...]]) -> Table:
+    table = Table(title=title, title_justify="left", box=None, padding=(0, 1), expand=True)
+    table.add_column("task", no_wrap=True, overflow="ellipsis", ratio=1)
+    for i, name in enumerate(columns, 1):
+        widest = max([len(name), *(len(str(r[i])) for r in rows)])
+        table.add_column(name, justify="right", no_wrap=True, min_width=widest)
+    for r in rows:
+        table.add_row(*r)
+    return table
+
+
+def _task(name: str) -> Text:
+    return Text(visible.line(name), style=TASK_STYLES.get(name, "green"))
+
+
+def change_table(title: str, changes: pl.DataFrame, narrow: bool = False) -> Table:
+    """Mean change, shares better and worse (by the threshold), and (unless `narrow`) the
+    contribution to the overall change."""
+    last = changes.filter(pl.col("model") == changes["model"][-1]) if changes.height else changes
+    rows = [
+        (
+            _task(r["task"]), f"{r['delta_mean_nll']:+.2f}", f"{r['improved']:.0%}",
+            f"{r['worsened']:.0%}", f"{r['contribution']:+.2f}",
+        )
+        for r in last.iter_rows(named=True)
+    ]  # fmt: skip
+    everything = last.filter(pl.col("task") == "all")["units"]
+    units = int(everything[0]) if len(everything) else 0
+    title = f"{title} ({units:,} units)" if units else title
+    columns = ["Δ", "better", "worse", "contrib"]
+    if narrow:  # the task names keep their room; the contributions are in the wider view
+        return _table(title, columns[:3], [r[:4] for r in rows])
+    return _table(title, columns, rows)
+
+
+def trend_table(title: str, trends: pl.DataFrame) -> Table:
+    rows = [
+        (_task(r["task"]), *(f"{r[c]:.0%}" for c in TREND_SHORT))
+        for r in trends.iter_rows(named=True)
+    ]
+    return _table(title, list(TREND_SHORT.values()), rows)
+
+
+class ChangeTable(Static):
+    """This document's and the corpus's per-task changes (and trend shares)."""
+
+    DEFAULT_CSS = """
+    ChangeTable { height: auto; max-height: 50%; border: round $accent; padding: 0 1; overflow-y: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = "change by task (nats)"
+        self._shown: tuple[Any, ...] | None = None
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)  # the columns follow the panel's width
+
+    def show(
+        self,
+        document: pl.DataFrame,
+        corpus: pl.DataFrame,
+        trends: tuple[pl.DataFrame, pl.DataFrame] | None,
+    ) -> None:
+        self._shown = (document, corpus, trends)
+        narrow = 0 < self.size.width < 48
+        parts = [
+            change_table("this document", document, narrow),
+            change_table("all documents", corpus, narrow),
+        ]
+        if trends is not None:
+            parts += [trend_table("trends, this document", trends[0]),
+                      trend_table("trends, all documents", trends[1])]  # fmt: skip
+        self.update(Group(*parts))
