@@ -1,7 +1,11 @@
-"""Redraw the README's screenshot (docs/app.svg): the app on the bundled corpus with the
-embedded model, at ` Black` of "the Black Forest" in the Danube article, 120x36.
+"""Redraw the README's screenshots, 120x36: docs/app.svg, the app on the bundled corpus with
+the embedded model, at ` Black` of "the Black Forest" in the Danube article; and with
+`compare`, docs/compare.svg: compare mode (`d`) over the runs of the bundled corpus in the
+cache, at the biggest world-knowledge improvement (`i` until there).
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/screenshot.py [docs/app.svg]
+    inspector compare --window 32 --window full     # the two runs compared, into the cache
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/screenshot.py compare [docs/compare.svg]
 """
 
 from __future__ import annotations
@@ -33,5 +37,32 @@ async def main(out: Path) -> None:
     print(f"wrote {out}")
 
 
+async def compare(out: Path) -> None:
+    docs = [d for d in read_corpus([bundled_path()]) if d.text]
+    app = InspectorApp(Scoring(docs, device="cpu"), "bundled samples", default_cache_dir())
+    app.save_place = lambda: None  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 36)) as pilot:
+        while app.scoring not in ("done", "failed"):
+            await asyncio.sleep(0.2)
+        await pilot.press("d")
+        while app.compare_view is None:
+            await asyncio.sleep(0.2)
+        await pilot.pause()
+        for _ in range(200):  # the biggest improvement of a world-knowledge unit
+            await pilot.press("i")
+            unit = app.compare_view.unit_at(
+                app.session.document.id, app.session.current, app.session.pos
+            )
+            if unit is not None and unit["task"] == "world_knowledge":
+                break
+        app.clear_notifications()
+        await pilot.pause(0.5)
+        out.write_text(app.export_screenshot(title="inspector: compare mode"))
+    print(f"wrote {out}")
+
+
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/app.svg")))
+    if sys.argv[1:2] == ["compare"]:
+        asyncio.run(compare(Path(sys.argv[2] if len(sys.argv) > 2 else "docs/compare.svg")))
+    else:
+        asyncio.run(main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/app.svg")))

@@ -23,9 +23,9 @@ def add_arguments(sub: Any) -> None:
         "trend: improving, worsening, u_shaped, inverted_u or flat.",
     )
     add_corpus_options(p)
-    add_model_options(p, several=True)
+    add_model_options(p, several=True, vary=True)
     add_from_option(p)
-    add_scoring_options(p)
+    add_scoring_options(p, vary=True)
     g = p.add_argument_group("comparison")
     g.add_argument(
         "--unit",
@@ -100,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
 def _page(comparison: Any, fmt: str) -> str:
     """The per-task changes (and trend shares): for people under the header lines, as data
     one table with the trend shares of a task on each of its rows."""
+    import polars as pl
+
     from inspector import visible
     from inspector.tables.render import render
 
@@ -108,7 +110,13 @@ def _page(comparison: Any, fmt: str) -> str:
         if trends is not None:
             table = table.join(trends.drop("units"), on="task", how="left", maintain_order="left")
         return render(table, fmt)
-    head = "\n".join(visible.line(line) for line in comparison.header())
+    # for people: runs by number in the table, named once above it
+    numbers = {name: f"run {i}" for i, name in enumerate(comparison.names, 1)}
+    table = table.with_columns(pl.col("model").replace_strict(numbers).alias("run")).drop("model")
+    table = table.select("run", *[c for c in table.columns if c != "run"])
+    lines = comparison.header()
+    lines += [f"run {i}: {name}" for i, name in enumerate(comparison.names, 1)]
+    head = "\n".join(visible.line(line) for line in lines)
     page = head + "\n\n" + render(table, fmt)
     if trends is not None:
         page += "\nshare of units in each trend class\n" + render(trends, fmt)

@@ -27,7 +27,19 @@ def at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
-def add_model_options(p: argparse.ArgumentParser, several: bool = False) -> None:
+def window_or_full(text: str) -> int | None:
+    """An argparse type: a window of 2 tokens or more, or `full` (the model's context)."""
+    return None if text.strip().lower() == "full" else at_least(2)(text)
+
+
+window_or_full.__name__ = "a whole number of 2 or more, or full"
+
+
+def add_model_options(
+    p: argparse.ArgumentParser, several: bool = False, vary: bool = False
+) -> None:
+    """--model (repeatable with `several`), --device, --dtype (repeatable with `vary`: one
+    run per value), --cache-dir."""
     g = p.add_argument_group("model")
     what = "a local Hugging Face folder, a .gguf file, or a hub id in the local cache"
     if several:
@@ -53,9 +65,11 @@ def add_model_options(p: argparse.ArgumentParser, several: bool = False) -> None
     )
     g.add_argument(
         "--dtype",
-        default="auto",
+        default=None if vary else "auto",
+        action="append" if vary else "store",
         choices=defaults.DTYPES,
-        help="weights dtype (default: float32 on CPU, bfloat16 on CUDA)",
+        help="weights dtype (default: float32 on CPU, bfloat16 on CUDA)"
+        + ("; repeat for one run per dtype" if vary else ""),
     )
     g.add_argument(
         "--cache-dir",
@@ -66,7 +80,9 @@ def add_model_options(p: argparse.ArgumentParser, several: bool = False) -> None
     )
 
 
-def add_scoring_options(p: argparse.ArgumentParser) -> None:
+def add_scoring_options(p: argparse.ArgumentParser, vary: bool = False) -> None:
+    """The scoring settings; with `vary`, --window is repeatable (one run per value, `full`
+    for the model's context)."""
     g = p.add_argument_group("scoring")
     g.add_argument(
         "--top-k",
@@ -77,10 +93,12 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--window",
-        type=at_least(2),
+        type=window_or_full if vary else at_least(2),
         default=None,
+        action="append" if vary else "store",
         metavar="N",
-        help=f"longest model input in tokens (default: the model's context, at most {defaults.WINDOW_CAP})",
+        help=f"longest model input in tokens (default: the model's context, at most {defaults.WINDOW_CAP})"
+        + ("; repeat for one run per window, `full` for the model's context" if vary else ""),
     )
     g.add_argument(
         "--stride",
@@ -105,12 +123,13 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def score_config(args: argparse.Namespace) -> Any:
-    """The ScoreConfig of the scoring options."""
+def score_config(args: argparse.Namespace, window: int | None = None) -> Any:
+    """The ScoreConfig of the scoring options (`window` where --window varies)."""
     from inspector.lm.config import ScoreConfig
 
+    chosen = window if isinstance(args.window, list) else args.window
     return ScoreConfig(
-        top_k=args.top_k, window=args.window, stride=args.stride, batch_tokens=args.batch_tokens
+        top_k=args.top_k, window=chosen, stride=args.stride, batch_tokens=args.batch_tokens
     )
 
 

@@ -51,10 +51,16 @@ def runs_of(args: argparse.Namespace) -> list[Any]:
         docs = read_corpus(
             args.paths or [bundled_path()], text_field=args.text_field, text_column=args.text_column
         )
-        config, cache_dir = score_config(args), cache_dir_of(args)
+        cache_dir = cache_dir_of(args)
+        # a repeated --dtype or --window: one run of each model per value
+        dtypes = args.dtype if isinstance(args.dtype, list) else [args.dtype or "auto"]
+        windows = args.window if isinstance(args.window, list) else [args.window]
         for model in models:
-            run = scored(docs, model, args.device, args.dtype, config, rules, cache_dir)
-            runs.append(replace(run, source=model or "the embedded model"))
+            for dtype in dtypes:
+                for window in windows:
+                    config = score_config(args, window)
+                    run = scored(docs, model, args.device, dtype, config, rules, cache_dir)
+                    runs.append(replace(run, source=model or "the embedded model"))
     if getattr(args, "labels", "heuristic") != "heuristic":
         from inspector.labels.join import with_human_labels
 

@@ -22,9 +22,9 @@ def add_arguments(sub: Any) -> None:
         "--model or --from give one block per model with the change against the first.",
     )
     add_corpus_options(tasks)
-    add_model_options(tasks, several=True)
+    add_model_options(tasks, several=True, vary=True)
     add_from_option(tasks)
-    add_scoring_options(tasks)
+    add_scoring_options(tasks, vary=True)
     tasks.add_argument(
         "--unit",
         default="token",

@@ -7,6 +7,7 @@ biggest improvements and regressions, and a trend class the jumps through the te
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,17 @@ from inspector.tables.changes import CLASSES, Comparison
 DELTA_EDGES = (-2.0, -0.5, 0.5, 2.0)  # nats: much better, better, about the same, worse, much worse
 DELTA_LABELS = ("< -2", "-2..-0.5", "±0.5", "0.5..2", "> 2")
 RUN_COLUMNS = ("pos", "token", "token_id", "nll", "prob", "rank", "top_ids", "top_tokens", "top_probs")  # fmt: skip
+
+
+def short_names(names: Sequence[str]) -> tuple[str, ...]:
+    """Run names as a narrow panel shows them: where every name is one model's with what
+    differs in parentheses (`M (window 32, stride 16)`), only what differs."""
+    head = os.path.commonprefix(list(names))  # noqa: RUF071  (characters are what is meant)
+    at = head.rfind(" (")
+    if len(names) < 2 or at < 0:
+        return tuple(names)
+    tails = [n[at + 2 :].removesuffix(")") for n in names]
+    return tuple(tails) if all(tails) and len(set(tails)) == len(tails) else tuple(names)
 
 
 def delta_bucket(delta: np.ndarray) -> np.ndarray:
@@ -44,7 +56,7 @@ class CompareView:
 
     def __init__(self, comparison: Comparison, doc_ids: Sequence[str]) -> None:
         self.comparison = comparison
-        self.names = comparison.names
+        self.names = short_names(comparison.names)
         self.unit = comparison.aligned.unit
         self.order = list(doc_ids)  # the session's document order
         units = comparison.units.with_columns(unit_texts(comparison.aligned))

@@ -164,7 +164,7 @@ class Comparison:
             )
         order = "by model size" if self.order == "size" else "as given"
         lines.append(
-            f"order {order}: {' -> '.join(self.names)}; change = later minus first "
+            f"runs in order {order}; change = a later run's loss minus the first's "
             f"(negative: better); improved/worsened: by more than {self.threshold:g} nats"
         )
         if "trend" in self.units.columns:

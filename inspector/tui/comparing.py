@@ -58,6 +58,10 @@ class ComparingApp(BrowsingApp):
             if len(runs) < 2:
                 self.post_message(ComparisonFailed(ONE_RUN))
                 return
+            # one model's runs: the smaller window first, so a change is what more context buys
+            runs.sort(
+                key=lambda r: (r.settings.get("n_params") or 0, r.settings.get("window") or 0)
+            )
             view = CompareView(compare_runs(runs), [d.id for d in self.session.docs])
             self.post_message(ComparisonReady(view))
         except USER_ERRORS as e:

@@ -54,7 +54,7 @@ class ComparePanel(Static):
         # each run's loss of the unit, its worst piece's rank, and the true token's
         # probability where the unit is one piece; short forms in a narrow panel
         wide = avail >= 44
-        name_width = max(6, min(max(len(n) for n in names), avail - (30 if wide else 20)))
+        name_width = max(6, min(max(len(n) for n in names), avail - (30 if wide else 18)))
         for i, name in enumerate(names):
             row = rows[i]
             one = row is not None and unit[f"pieces_{i}"] == 1
