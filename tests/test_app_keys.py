@@ -129,7 +129,8 @@ async def test_help_is_grouped_with_keys_as_typed_and_labels_named(
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         rows = app.screen.rows()
-        assert list(rows)[:5] == ["move", "jump", "search", "view", "annotate"]
+        assert list(rows)[:6] == ["move", "jump", "search", "view", "compare runs", "annotate"]
+        assert {k for k, _ in rows["compare runs"]} == {"d", "i", "I", "r", "R", "y", "e", "E"}
         keys = {k for group in rows.values() for k, _ in group}
         assert {"+, =", "/", "?", "-"} <= keys and not any(
             "plus" in k or "slash" in k for k in keys
