@@ -28,6 +28,11 @@ MESSAGES: dict[str, str] = {
     "unknown_format": "{path}: unknown format '{suffix}'; use .txt, .md, .jsonl, .ndjson, .csv or .parquet",
     "empty_folder": "{path}: no .txt, .md, .jsonl, .ndjson, .csv or .parquet files in this folder",
     "duplicate_id": "document id '{doc_id}' appears twice ({first} and {second}); give each document a unique id",
+    "probe_fields": "{path}:{line}: a probe needs {missing} (prefix, expected, foils, task); fix that line",
+    "probe_types": "{path}:{line}: prefix, expected and task must be text and foils a list of one or more texts; fix that line",
+    "probe_candidates": "{path}:{line}: expected and every foil must be non-empty and different; fix that line",
+    "probe_duplicate": "{path}:{line}: probe id '{id}' appears twice; give each probe a unique id",
+    "probes_empty": "{path}: no probes in this file (one JSON object per line)",
     "empty_corpus": "the corpus has no text to score ({paths}); give files with some text in them",
 }
 

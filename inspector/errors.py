@@ -127,6 +127,8 @@ MESSAGES: dict[str, str] = {
     "table_unreadable": "{path}: not a readable token table ({value})",
     "bad_by": "--by {by}: use one of {groupings}",
     "task_unknown": "--task {unknown}: no such task in this table; tasks here: {present}",
+    # probes
+    "probe_empty_candidate": "give one or more candidate continuations, none of them empty",
     # comparisons
     "compare_one_run": "compare needs two runs or more ({given} given): repeat --model, or give tables with --from",
     "compare_tokens_differ": "--unit token: the runs' tokens differ (other tokenizers, or another prefix token); compare them by word: --unit word",

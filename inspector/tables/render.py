@@ -19,8 +19,12 @@ FORMATS = ("table", "csv", "parquet", "json", "jsonl", "md")
 
 def render(table: pl.DataFrame, fmt: str) -> str:
     """The table as text: an aligned table, CSV, JSON, JSONL or Markdown."""
-    if fmt == "csv":
-        return table.write_csv()
+    if fmt == "csv":  # a list in one cell as a JSON array
+        lists = [c for c, t in table.schema.items() if isinstance(t, pl.List)]
+        return table.with_columns(
+            pl.struct(pl.col(c).alias("v")).struct.json_encode().str.slice(5).str.head(-1).alias(c)
+            for c in lists
+        ).write_csv()
     if fmt == "json":
         return table.write_json()
     if fmt == "jsonl":
