@@ -12,7 +12,17 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from inspector.cli import agreement, bench, browse, compare, exchange, probe, score, tasks
+from inspector.cli import (
+    agreement,
+    bench,
+    browse,
+    compare,
+    examples,
+    exchange,
+    probe,
+    score,
+    tasks,
+)
 from inspector.cli.bench import SHAPES  # noqa: F401  (the --shape choices, for tests)
 
 EXIT_USAGE = 2
@@ -36,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"inspector {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (score, browse, tasks, compare, probe, exchange, agreement, bench):
+    for command in (score, browse, tasks, examples, compare, probe, exchange, agreement, bench):
         command.add_arguments(sub)
     return parser
 
@@ -51,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:  # options but no command
         parser.error(
-            "give a command (score, browse, tasks, compare, probe, probes, annotate, annotations, agreement, bench)"
+            "give a command (score, browse, tasks, examples, compare, probe, probes, annotate, annotations, agreement, bench)"
         )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from inspector.cli.stderr import show_library_messages
