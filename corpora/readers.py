@@ -13,28 +13,23 @@ and names taken from a file are shown with control characters escaped.
 
 from __future__ import annotations
 
-import codecs
 import json
 import re
-import shlex
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from corpora.decoding import WIDE_SAMPLE, kind, names, not_utf8, read_text, show
 from corpora.document import Document
 from corpora.errors import CorpusError, message
+from corpora.streams import DECOMPRESSION_ERRORS, damaged, open_binary, split_suffix
+from corpora.tables import is_dataset, read_dataset, read_table
 
 TEXT_SUFFIXES = {".txt", ".md"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
-TABLE_SUFFIXES = {".csv", ".parquet"}
+TABLE_SUFFIXES = {".csv", ".parquet", ".arrow"}
 SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES | TABLE_SUFFIXES
-WIDE_SAMPLE = 4096  # bytes at the start of a file looked at to tell UTF-16/32 text from binary
-BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
-    (codecs.BOM_UTF32_LE, "UTF-32"),
-    (codecs.BOM_UTF32_BE, "UTF-32"),
-    (codecs.BOM_UTF16_LE, "UTF-16"),
-    (codecs.BOM_UTF16_BE, "UTF-16"),
-)
+STREAMED = TEXT_SUFFIXES | JSONL_SUFFIXES | {".csv"}  # may also come compressed
 SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -59,7 +54,7 @@ def iter_corpus(
             if doc.id in seen:
                 raise CorpusError(
                     message(
-                        "duplicate_id", doc_id=_show(doc.id), first=seen[doc.id], second=doc.source
+                        "duplicate_id", doc_id=show(doc.id), first=seen[doc.id], second=doc.source
                     )
                 )
             seen[doc.id] = doc.source
@@ -69,12 +64,14 @@ def iter_corpus(
 def _read_path(path: Path, text_field: str, text_column: str) -> Iterator[Document]:
     if not path.exists():
         raise CorpusError(message("missing_path", path=path))
-    if path.is_dir():
+    if path.is_dir() and is_dataset(path):
+        yield from read_dataset(path, path.name, text_column)
+    elif path.is_dir():
         files = sorted(
             p
             for p in path.rglob("*")
             if p.is_file()
-            and p.suffix.lower() in SUFFIXES
+            and _readable(p)
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
         if not files:
@@ -85,116 +82,23 @@ def _read_path(path: Path, text_field: str, text_column: str) -> Iterator[Docume
         yield from _read_file(path, path.name, text_field, text_column)
 
 
+def _readable(path: Path) -> bool:
+    """Whether a file in a folder is read: a known format, compressed only where streamed."""
+    suffix, compression = split_suffix(path)
+    return suffix in (STREAMED if compression else SUFFIXES)
+
+
 def _read_file(path: Path, name: str, text_field: str, text_column: str) -> Iterator[Document]:
-    suffix = path.suffix.lower()
+    suffix, compression = split_suffix(path)
+    if not _readable(path):
+        shown = "".join(path.suffixes[-2:]).lower() if compression else suffix
+        raise CorpusError(message("unknown_format", path=path, suffix=shown or "(none)"))
     if suffix in TEXT_SUFFIXES:
-        yield Document(id=name, text=_read_text(path), meta={"path": str(path)}, source=str(path))
+        yield Document(id=name, text=read_text(path), meta={"path": str(path)}, source=str(path))
     elif suffix in JSONL_SUFFIXES:
         yield from _read_jsonl(path, name, text_field)
-    elif suffix in TABLE_SUFFIXES:
-        yield from _read_table(path, name, text_column)
     else:
-        raise CorpusError(message("unknown_format", path=path, suffix=suffix or "(none)"))
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise CorpusError(message("unreadable", path=path, reason=e.strerror or e)) from e
-
-
-def _decode(path: Path, data: bytes) -> str:
-    """UTF-8 text of a file; a NUL byte means binary, a bad sequence names its byte offset
-    (UTF-16/32 text, which has both, is named as such)."""
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        raise _not_utf8(path, data, "binary", nul)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise _not_utf8(path, data, "bad_utf8", e.start) from e
-    return text.removeprefix("\ufeff")  # a UTF-8 byte-order mark is not text
-
-
-def _not_utf8(path: Path, head: bytes, problem: str, offset: int) -> CorpusError:
-    """The error for a file that is not UTF-8: `problem` ("binary" or "bad_utf8") at byte
-    `offset`, unless the file's first bytes `head` are UTF-16 or UTF-32 text, which a user
-    converts rather than replaces."""
-    encoding = _wide_encoding(head[:WIDE_SAMPLE])
-    if encoding is None:
-        return CorpusError(message(problem, path=path, offset=offset))
-    return CorpusError(
-        message(
-            "wide_text",
-            path=path,
-            family=encoding[:6],
-            encoding=encoding,
-            quoted=shlex.quote(str(path)),
-            suffix=path.suffix,
-        )
-    )
-
-
-def _wide_encoding(head: bytes) -> str | None:
-    """The iconv name of the UTF-16/UTF-32 text `head` starts, or None.
-
-    After a byte-order mark (iconv then reads the order from it), the bytes must decode to
-    mostly printable text, so binary files stay binary. Without a mark, the zero
-    bytes must sit where that encoding puts them for mostly-Latin text (UTF-16LE: the odd
-    bytes of many code units, hardly any even ones; UTF-32LE: the top byte of every unit),
-    and the bytes must decode to mostly printable text too."""
-    for bom, name in BOMS:
-        if head.startswith(bom):
-            rest = head[len(bom) :]
-            endian = "LE" if bom[0] == 0xFF else "BE"
-            return name if not rest or _mostly_text(rest, name + endian) else None
-    for width, names in ((4, ("UTF-32LE", "UTF-32BE")), (2, ("UTF-16LE", "UTF-16BE"))):
-        units = [head[i : i + width] for i in range(0, len(head) - width + 1, width)]
-        if len(units) < 2:
-            continue
-        for name in names:
-            step = 1 if name.endswith("LE") else -1  # zero[0]: the least significant byte
-            zero = [sum(u[::step][k] == 0 for u in units) / len(units) for k in range(width)]
-            if width == 4:
-                pattern = zero[3] == 1 and zero[2] >= 0.9
-            else:
-                pattern = zero[1] >= 0.3 and zero[0] <= zero[1] / 4
-            if pattern and _mostly_text(head[: len(units) * width], name):
-                return name
-    return None
-
-
-def _mostly_text(data: bytes, encoding: str) -> bool:
-    """Whether `data` decodes in `encoding` (its end may cut a character) to text that is
-    at least 90% printable characters and whitespace."""
-    try:
-        text = codecs.getincrementaldecoder(encoding)("strict").decode(data, final=False)
-    except UnicodeDecodeError:
-        return False
-    good = sum(c.isprintable() or c in "\t\n\r\f\v" for c in text)
-    return bool(text) and good >= 0.9 * len(text)
-
-
-def _read_text(path: Path) -> str:
-    return _decode(path, _read_bytes(path))
-
-
-def _kind(value: object) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _show(text: str, limit: int = 60) -> str:
-    """`text` (a name, field or id from a file) fit for a one-line message: control
-    characters, lone surrogates and the like escaped, anything past `limit` cut."""
-    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
-    return shown + ("…" if len(text) > limit else "")
-
-
-def _names(names: Sequence[str], most: int = 20) -> str:
-    """Field or column names for a message: escaped, at most `most` of them."""
-    shown = ", ".join(_show(n) for n in names[:most]) or "none"
-    return shown + (f", … ({len(names)} in all)" if len(names) > most else "")
+        yield from read_table(path, name, text_column)
 
 
 def _lone_surrogate(obj: dict[str, Any], text_field: str) -> tuple[str, str] | None:
@@ -204,7 +108,7 @@ def _lone_surrogate(obj: dict[str, Any], text_field: str) -> tuple[str, str] | N
     for key, value in obj.items():
         if found := SURROGATE.search(key):
             return "a field name", found.group()
-        where = "the text" if key == text_field else f"field '{_show(key)}'"
+        where = "the text" if key == text_field else f"field '{show(key)}'"
         stack: list[Any] = [value]
         while stack:  # a loop, not recursion: the object may be nested near the parser's limit
             item = stack.pop()
@@ -223,19 +127,39 @@ def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(line number, text) of a JSONL file, read line by line; bad bytes name their offset."""
     offset = 0
     try:
-        with path.open("rb") as f:
+        with open_binary(path) as f:
             for lineno, raw in enumerate(f, start=1):
                 nul = raw.find(b"\x00")
                 if nul >= 0:
-                    raise _not_utf8(path, _head(f), "binary", offset + nul)
+                    raise not_utf8(path, _head(f), "binary", offset + nul)
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as e:
-                    raise _not_utf8(path, _head(f), "bad_utf8", offset + e.start) from e
+                    raise not_utf8(path, _head(f), "bad_utf8", offset + e.start) from e
                 offset += len(raw)
                 yield lineno, line.removeprefix("\ufeff") if lineno == 1 else line
-    except OSError as e:
-        raise CorpusError(message("unreadable", path=path, reason=e.strerror or e)) from e
+    except DECOMPRESSION_ERRORS as e:
+        if isinstance(e, OSError) and e.strerror:  # the file itself, not its contents
+            raise CorpusError(message("unreadable", path=path, reason=e.strerror)) from e
+        raise damaged(path, e) from e
+
+
+def _field(obj: dict[str, Any], field: str, path: Path, lineno: int) -> Any:
+    """`obj[field]`, or with a dotted path (`meta.body`) the field nested under it; a missing
+    step names the fields where it was looked for."""
+    if field in obj:
+        return obj[field]
+    value: Any = obj
+    for step in field.split(".") if "." in field else [field]:
+        if not isinstance(value, dict) or step not in value:
+            here = list(value) if isinstance(value, dict) else []
+            raise CorpusError(
+                message(
+                    "missing_field", path=path, line=lineno, field=show(field), fields=names(here)
+                )  # fmt: skip
+            )
+        value = value[step]
+    return value
 
 
 def _head(f: Any) -> bytes:
@@ -258,31 +182,21 @@ def _read_jsonl(path: Path, name: str, text_field: str) -> Iterator[Document]:
             reason = (str(e).splitlines() or ["a bad value"])[0].split(";")[0]
             raise CorpusError(message("bad_jsonl", path=path, line=lineno, reason=reason)) from e
         if not isinstance(obj, dict):
-            raise CorpusError(message("jsonl_not_object", path=path, line=lineno, kind=_kind(obj)))
+            raise CorpusError(message("jsonl_not_object", path=path, line=lineno, kind=kind(obj)))
         if "\\u" in line and (lone := _lone_surrogate(obj, text_field)):
             where, char = lone
             raise CorpusError(
-                message("lone_surrogate", path=path, line=lineno, where=where, char=_show(char))
+                message("lone_surrogate", path=path, line=lineno, where=where, char=show(char))
             )
-        if text_field not in obj:
-            raise CorpusError(
-                message(
-                    "missing_field",
-                    path=path,
-                    line=lineno,
-                    field=_show(text_field),
-                    fields=_names(list(obj)),
-                )
-            )
-        value = obj[text_field]
+        value = _field(obj, text_field, path, lineno)
         if not isinstance(value, str):
             raise CorpusError(
                 message(
                     "field_not_text",
                     path=path,
                     line=lineno,
-                    field=_show(text_field),
-                    kind=_kind(value),
+                    field=show(text_field),
+                    kind=kind(value),
                 )
             )
         try:
@@ -292,49 +206,6 @@ def _read_jsonl(path: Path, name: str, text_field: str) -> Iterator[Document]:
         meta: dict[str, Any] = {k: v for k, v in obj.items() if k not in (text_field, "id")}
         meta["line"] = lineno
         yield Document(id=doc_id, text=value, meta=meta, source=f"{path}:{lineno}")
-
-
-def _read_table(path: Path, name: str, text_column: str) -> Iterator[Document]:
-    import polars as pl
-    from polars.exceptions import PanicException  # a BaseException: a bug in polars
-
-    kind = path.suffix.lower().lstrip(".")
-    data = _read_bytes(path)
-    if kind == "csv":
-        _decode(path, data)  # names the byte offset of bad UTF-8 before polars sees it
-    try:
-        if kind == "csv":
-            frame = pl.read_csv(data, infer_schema_length=0)  # every column as text
-        else:
-            frame = pl.read_parquet(data)
-    except (Exception, PanicException) as e:  # polars raises several unrelated types
-        reason = _show((str(e).splitlines() or [type(e).__name__])[0], limit=200)
-        raise CorpusError(message("bad_table", path=path, kind=kind, reason=reason)) from e
-    if text_column not in frame.columns:
-        raise CorpusError(
-            message(
-                "missing_column",
-                path=path,
-                column=_show(text_column),
-                columns=_names(frame.columns),
-            )
-        )
-    if frame.schema[text_column] != pl.String:
-        raise CorpusError(
-            message(
-                "column_not_text",
-                path=path,
-                column=_show(text_column),
-                dtype=frame.schema[text_column],
-            )
-        )
-    has_id = "id" in frame.columns
-    for row_no, row in enumerate(frame.iter_rows(named=True), start=1):
-        text = row[text_column] or ""
-        doc_id = str(row["id"]) if has_id and row["id"] is not None else f"{name}:{row_no}"
-        meta = {k: v for k, v in row.items() if k not in (text_column, "id")}
-        meta["row"] = row_no
-        yield Document(id=doc_id, text=text, meta=meta, source=f"{path}:{row_no}")
 
 
 def read_for_browsing(
