@@ -4,8 +4,8 @@ the embedded model, at ` Black` of "the Black Forest" in the Danube article; and
 cache, at the biggest world-knowledge improvement (`i` until there).
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/screenshot.py [docs/app.svg]
-    inspector compare --window 32 --window full     # the two runs compared, into the cache
-    HF_HUB_OFFLINE=1 .venv/bin/python scripts/screenshot.py compare [docs/compare.svg]
+    inspector compare --window 32 --window full --cache-dir /tmp/shots   # the two runs
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/screenshot.py compare docs/compare.svg /tmp/shots
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ async def main(out: Path) -> None:
     print(f"wrote {out}")
 
 
-async def compare(out: Path) -> None:
+async def compare(out: Path, cache: Path) -> None:
     docs = [d for d in read_corpus([bundled_path()]) if d.text]
-    app = InspectorApp(Scoring(docs, device="cpu"), "bundled samples", default_cache_dir())
+    app = InspectorApp(Scoring(docs, device="cpu"), "bundled samples", cache)
     app.save_place = lambda: None  # type: ignore[method-assign]
     async with app.run_test(size=(120, 36)) as pilot:
         while app.scoring not in ("done", "failed"):
@@ -63,6 +63,7 @@ async def compare(out: Path) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["compare"]:
-        asyncio.run(compare(Path(sys.argv[2] if len(sys.argv) > 2 else "docs/compare.svg")))
+        where = Path(sys.argv[3]) if len(sys.argv) > 3 else default_cache_dir()
+        asyncio.run(compare(Path(sys.argv[2] if len(sys.argv) > 2 else "docs/compare.svg"), where))
     else:
         asyncio.run(main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/app.svg")))

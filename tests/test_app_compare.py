@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from textual.widgets import SelectionList
 
 from corpora import Document
 from inspector.session.compare import delta_bucket
 from inspector.tui.app import InspectorApp
+from inspector.tui.screens.pick_runs import PickRunsScreen
 from inspector.tui.source import Scoring
 from inspector.tui.widgets.change_table import ChangeTable
 from inspector.tui.widgets.compare_panel import ComparePanel
@@ -67,9 +69,18 @@ async def test_several_models_open_in_compare_mode(tiny_family: list[Path], tmp_
         assert app.query_one(ComparePanel).display and not app.query_one(NextTokenPanel).display
         panel = _text(app.query_one(ComparePanel))
         assert "change" in panel and all(name in panel for name in view.names)
-        table = _text(app.query_one(ChangeTable))
-        assert "this document" in table and "all documents" in table and "trends" in table
-        assert "change (" in _text(app.query_one(Legend))
+        change_table = app.query_one(ChangeTable)
+        assert "this document" in _text(change_table)  # one page at a time, T turns them
+        for page in (
+            "all documents",
+            "trends, all documents",
+            "trends, this document",
+            "this document",
+        ):
+            await pilot.press("T")
+            assert page in _text(change_table)
+        legend = _text(app.query_one(Legend))
+        assert f"{view.names[-1]} - {view.names[0]}" in legend  # the runs named, at any width
         # i: the biggest improvement in the corpus, then the next; I back
         top = view.improvements.row(0, named=True)
         await pilot.press("i")
@@ -100,6 +111,7 @@ async def test_several_models_open_in_compare_mode(tiny_family: list[Path], tmp_
         assert app.comparing and document.mode == "change"
         await pilot.press("c")
         assert document.mode == "loss"
+        assert f"loss of {view.names[0]} (nats)" in _text(app.query_one(Legend))  # whose loss
         await pilot.press("c", "c")
         assert document.mode == "change"
 
@@ -132,6 +144,21 @@ async def test_compare_key_builds_a_comparison_of_the_cached_runs(
         assert app.compare_view.trends == []  # two runs: no trends
         await pilot.press("y")
         assert any("three runs" in str(n.message) for n in app._notifications)
+    # a third run: D lists the three, each ticked, in the order compared; enter compares them
+    score_or_load(DOCS, str(tiny_family[1]), "cpu", "auto", ScoreConfig(), load_rules(), tmp_path)
+    app = compare_app(tiny_family[0], cache=tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(lambda: app.scoring == "done")
+        await pilot.press("D")
+        await until(lambda: isinstance(app.screen, PickRunsScreen))
+        await pilot.pause()
+        assert [str(o.prompt) for o in app.screen.query_one(SelectionList).options] == [
+            f.name for f in tiny_family
+        ]  # smallest model first
+        await pilot.press("space")  # leaves out the first (the highlighted)
+        await pilot.press("enter")
+        await until(lambda: app.compare_view is not None)
+        assert app.compare_view.names == tuple(f.name for f in tiny_family[1:])
 
 
 async def test_other_tokenizers_compare_by_word(

@@ -130,7 +130,18 @@ async def test_help_is_grouped_with_keys_as_typed_and_labels_named(
         assert isinstance(app.screen, HelpScreen)
         rows = app.screen.rows()
         assert list(rows)[:6] == ["move", "jump", "search", "view", "compare runs", "annotate"]
-        assert {k for k, _ in rows["compare runs"]} == {"d", "i", "I", "r", "R", "y", "e", "E"}
+        assert {k for k, _ in rows["compare runs"]} == {
+            "d",
+            "D",
+            "T",
+            "i",
+            "I",
+            "r",
+            "R",
+            "y",
+            "e",
+            "E",
+        }
         keys = {k for group in rows.values() for k, _ in group}
         assert {"+, =", "/", "?", "-"} <= keys and not any(
             "plus" in k or "slash" in k for k in keys

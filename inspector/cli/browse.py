@@ -21,7 +21,8 @@ def add_arguments(sub: Any) -> None:
         help="open the app on a corpus: step through it token by token",
         description="Open the terminal app on a corpus (default: the bundled samples). Scoring runs "
         "in the background, the document on screen first; press ? in the app for its keys. With "
-        "several --model, the app opens in compare mode once all are scored (d switches it).",
+        "several --model (or a pattern: ckpt/step-*), the app opens in compare mode once all are "
+        "scored; d in the app compares the runs of the corpus already in the cache.",
     )
     add_corpus_options(browse)
     add_model_options(browse, several=True)
@@ -44,7 +45,7 @@ def add_arguments(sub: Any) -> None:
     )
     add_corpus_options(annotate)
     add_model_options(annotate)
-    add_scoring_options(annotate)
+    add_scoring_options(annotate, annotate=True)
     annotate.add_argument(
         "--db",
         type=Path,

@@ -59,10 +59,13 @@ def add_arguments(sub: Any) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="also write the per-unit table (.parquet, .csv or .jsonl): each run's nll side by side, the change, the trend",
+        help="also write the per-unit table (.parquet, .csv or .jsonl): each run's nll side by side, the change (and with 3 runs or more, the trend)",
     )
     out.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=run)
+
+
+NARROW = ("unit_share", "mean_nll_first", "units", "mean_nll")  # dropped first on a narrow terminal
 
 
 def _nats(text: str) -> float:
@@ -106,7 +109,12 @@ def _page(comparison: Any, fmt: str) -> str:
     from inspector.tables.render import render
 
     table, trends = comparison.changes(), comparison.trends()
-    if fmt not in ("table", "md"):
+    if fmt not in ("table", "md"):  # as data, each row says what it compares
+        table = table.with_columns(
+            pl.lit(comparison.names[0]).alias("first"),
+            pl.lit(comparison.threshold).alias("threshold"),
+            pl.lit(comparison.aligned.unit).alias("unit"),
+        )
         if trends is not None:
             table = table.join(trends.drop("units"), on="task", how="left", maintain_order="left")
         return render(table, fmt)
@@ -116,10 +124,21 @@ def _page(comparison: Any, fmt: str) -> str:
     table = table.select("run", *[c for c in table.columns if c != "run"])
     lines = comparison.header()
     lines += [f"run {i}: {name}" for i, name in enumerate(comparison.names, 1)]
+    lines.append("tasks by contribution, most negative (most improved) first")
+    if fmt == "table" and sys.stdout.isatty():
+        import shutil
+
+        from inspector.tables.render import fit_width
+
+        table, dropped = fit_width(table, shutil.get_terminal_size().columns, NARROW)
+        if dropped:
+            lines.append(
+                f"left out to fit this terminal: {', '.join(dropped)} (--format md or csv shows every column)"
+            )
     head = "\n".join(visible.line(line) for line in lines)
     page = head + "\n\n" + render(table, fmt)
     if trends is not None:
-        page += "\nshare of units in each trend class\n" + render(trends, fmt)
+        page += "\nshare of units in each trend class (tasks by units)\n" + render(trends, fmt)
     return page
 
 

@@ -48,7 +48,8 @@ def add_model_options(
             action="append",
             default=None,
             metavar="M",
-            help=f"{what}; repeat to compare models (default: the embedded model)",
+            help=f"{what}; repeat to compare models, or give a pattern (ckpt/step-*) for every "
+            "folder it matches (default: the embedded model)",
         )
     else:
         g.add_argument(
@@ -80,7 +81,9 @@ def add_model_options(
     )
 
 
-def add_scoring_options(p: argparse.ArgumentParser, vary: bool = False) -> None:
+def add_scoring_options(
+    p: argparse.ArgumentParser, vary: bool = False, annotate: bool = False
+) -> None:
     """The scoring settings; with `vary`, --window is repeatable (one run per value, `full`
     for the model's context)."""
     g = p.add_argument_group("scoring")
@@ -98,7 +101,7 @@ def add_scoring_options(p: argparse.ArgumentParser, vary: bool = False) -> None:
         action="append" if vary else "store",
         metavar="N",
         help=f"longest model input in tokens (default: the model's context, at most {defaults.WINDOW_CAP})"
-        + ("; repeat for one run per window, `full` for the model's context" if vary else ""),
+        + ("; repeat for one run per window, `full` for that default" if vary else ""),
     )
     g.add_argument(
         "--stride",
@@ -119,7 +122,8 @@ def add_scoring_options(p: argparse.ArgumentParser, vary: bool = False) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="task rules (TOML) replacing the shipped taggers/rules.toml; in annotation mode their extra labels get keys 5-9",
+        help="task rules (TOML) replacing the shipped taggers/rules.toml"
+        + ("; their extra labels get keys 5-9" if annotate else ""),
     )
 
 

@@ -32,7 +32,7 @@ def differing(runs: Sequence[Run]) -> list[str]:
     ]
 
 
-def _short(key: str, value: Any) -> str:
+def short(key: str, value: Any) -> str:
     """A setting's value as a reader tells runs apart by it (hashes cut to 8 characters)."""
     if value is None:
         return "?"
@@ -47,7 +47,7 @@ def run_name(run: Run, apart: Sequence[str], same_label: bool = False) -> str:
     `same_label` (two different models shown under one name)."""
     keys = {name: key for key, name in RUN_SETTINGS}
     shown = [
-        f"{n} {_short(keys[n], run.settings.get(keys[n]))}"
+        f"{n} {short(keys[n], run.settings.get(keys[n]))}"
         for n in apart
         if n != "model" or same_label
     ]
@@ -70,19 +70,19 @@ def describe(runs: Sequence[Run]) -> list[str]:
     """Lines naming the run(s) a table comes from: the corpus and rules, the settings all
     runs share, and which settings differ (named in the `model` column)."""
     first = runs[0].settings
-    corpus = _short("corpus_hash", first.get("corpus_hash"))
+    corpus = short("corpus_hash", first.get("corpus_hash"))
     docs = first.get("documents")
     rules = first.get("tagger_rules") or "?"
     apart = differing(runs)
     labels = {r.labels for r in runs}
     lines = [
         f"corpus {corpus}" + (f" ({docs:,} document{'' if docs == 1 else 's'})" if isinstance(docs, int) else "")
-        + f" · rules {_short('tagger_rules_hash', first.get('tagger_rules_hash'))}"
+        + f" · rules {short('tagger_rules_hash', first.get('tagger_rules_hash'))}"
         + ("" if "rules" in apart else f" ({Path(str(rules)).name})")
         + (f" · labels {' and '.join(sorted(labels))}" if labels != {"heuristic"} else "")
     ]  # fmt: skip
     shared = [
-        f"{name} {_short(key, first.get(key))}"
+        f"{name} {short(key, first.get(key))}"
         for key, name in RUN_SETTINGS
         if name not in apart and name not in ("model", "rules")
     ]
@@ -122,8 +122,8 @@ def compare(
                 pl.lit(st.get("window"), dtype=pl.Int64).alias("window"),
                 pl.lit(st.get("stride"), dtype=pl.Int64).alias("stride"),
                 pl.lit(st.get("top_k"), dtype=pl.Int64).alias("top_k"),
-                pl.lit(_short("tagger_rules_hash", st.get("tagger_rules_hash"))).alias("rules"),
-                pl.lit(_short("corpus_hash", st.get("corpus_hash"))).alias("corpus"),
+                pl.lit(short("tagger_rules_hash", st.get("tagger_rules_hash"))).alias("rules"),
+                pl.lit(short("corpus_hash", st.get("corpus_hash"))).alias("corpus"),
             ).select("model", "n_params", *table.columns, *RUN_COLUMNS)
         )
     firsts: dict[str, pl.DataFrame] = {}  # the first model of each label source is the baseline

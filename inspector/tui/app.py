@@ -269,6 +269,7 @@ class InspectorApp(ComparingApp, AnnotatingApp):
         self.refresh_view(tables=True)
 
     def on_scoring_done(self, message: ScoringDone) -> None:
+        self.run_settings = message.settings  # which run is browsed (compare mode names it)
         self.scoring = "done"
         self.from_cache = message.from_cache
         self.query_one(ProgressBar).display = False

@@ -5,12 +5,15 @@ trend class, and the per-task changes beside. The comparison is built off the ev
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import work
 
 from inspector.run.errors import USER_ERRORS
 from inspector.session.compare import CompareView, delta_bucket
 from inspector.tui.browsing import BrowsingApp
-from inspector.tui.messages import ComparisonFailed, ComparisonReady
+from inspector.tui.messages import ComparisonFailed, ComparisonReady, RunsFound
+from inspector.tui.screens.pick_runs import PickRunsScreen
 from inspector.tui.widgets.change_table import ChangeTable
 from inspector.tui.widgets.compare_panel import ComparePanel
 from inspector.tui.widgets.document_view import DocumentView
@@ -34,35 +37,60 @@ class ComparingApp(BrowsingApp):
 
     # -- building ---------------------------------------------------------------------
     def action_compare(self) -> None:
-        """Switch compare mode on (building the comparison of the cached runs the first
-        time) or off."""
+        """Switch compare mode on (the first time, choosing which cached runs to compare)
+        or off."""
         if self.compare_view is None:
-            if self.compare_pending:
-                self.notify("the runs are still being compared", timeout=3, markup=False)
-                return
-            self.compare_pending = True
-            self.notify("comparing the cached runs of this corpus…", timeout=3, markup=False)
-            self._compare_cached()
+            self.action_pick_runs()
             return
         self._set_comparing(not self.comparing)
 
+    def action_pick_runs(self) -> None:
+        """Choose again which of this corpus's cached runs to compare."""
+        if self.compare_pending:
+            self.notify("the runs are still being compared", timeout=3, markup=False)
+            return
+        self.compare_pending = True
+        self.notify("looking for the runs of this corpus in the cache…", timeout=3, markup=False)
+        self._find_cached()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
-    def _compare_cached(self) -> None:
+    def _find_cached(self) -> None:
         from inspector.run.cache import cached_runs
-        from inspector.tables.changes import compare_runs
         from taggers.rules import load_rules
 
         try:
             rules_hash = (self.rules or load_rules()).sha256
             runs = cached_runs(self.cache_dir, self.corpus_key, rules_hash, whole=True)
-            if len(runs) < 2:
-                self.post_message(ComparisonFailed(ONE_RUN))
-                return
-            # one model's runs: the smaller window first, so a change is what more context buys
-            runs.sort(
-                key=lambda r: (r.settings.get("n_params") or 0, r.settings.get("window") or 0)
-            )
-            view = CompareView(compare_runs(runs), [d.id for d in self.session.docs])
+        except USER_ERRORS as e:
+            self.post_message(ComparisonFailed(str(e)))
+            return
+        # smallest model first, then the smallest window: a change reads as what more of
+        # either buys
+        runs.sort(key=lambda r: (r.settings.get("n_params") or 0, r.settings.get("window") or 0))
+        self.post_message(RunsFound(runs) if len(runs) >= 2 else ComparisonFailed(ONE_RUN))
+
+    def on_runs_found(self, message: RunsFound) -> None:
+        from inspector.tables.compare import run_names
+
+        runs = message.runs
+        if len(runs) == 2:
+            self._build(runs)
+            return
+
+        def picked(chosen: list[int] | None) -> None:
+            if chosen is None:
+                self.compare_pending = False
+            else:
+                self._build([runs[i] for i in chosen])
+
+        self.push_screen(PickRunsScreen(run_names(runs), list(range(len(runs)))), picked)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
+    def _build(self, runs: list[Any]) -> None:
+        from inspector.tables.changes import compare_runs
+
+        try:
+            view = CompareView(compare_runs(runs, order="given"), [d.id for d in self.session.docs])
             self.post_message(ComparisonReady(view))
         except USER_ERRORS as e:
             self.post_message(ComparisonFailed(str(e)))
@@ -94,7 +122,7 @@ class ComparingApp(BrowsingApp):
         self.query_one(DocumentView).set_mode(mode)
         view = self.compare_view
         change = f"{view.names[-1]} - {view.names[0]}" if view is not None else None
-        self.query_one(Legend).show(mode, change)
+        self.query_one(Legend).show(mode, change, self._browsed() if self.comparing else "")
         self.refresh_bindings()  # the footer lists compare mode's keys
         self.refresh_view(tables=True)
 
@@ -107,6 +135,18 @@ class ComparingApp(BrowsingApp):
         if self.comparing and name in ("pick_task", "jump", "search"):
             return False
         return super().footer_shows(action)
+
+    def _browsed(self) -> str:
+        """The compared run whose rows are browsed (whose loss and rank `c` shows), by its
+        label; "the browsed run" when it is none of them."""
+        view = self.compare_view
+        mine = getattr(self, "run_settings", None) or {}
+        keys = ("model_identity", "dtype", "window", "top_k")
+        if view is not None:
+            for name, run in zip(view.names, view.comparison.runs, strict=True):
+                if all(run.settings.get(k) == mine.get(k) for k in keys):
+                    return name
+        return "the browsed run"
 
     # -- drawing ------------------------------------------------------------------------
     def refresh_compare(self, tables: bool) -> None:
@@ -132,6 +172,10 @@ class ComparingApp(BrowsingApp):
                 trends if trends[1] is not None else None,  # type: ignore[arg-type]
             )
 
+    def action_change_page(self) -> None:
+        if self._compare_ready() is not None:
+            self.query_one(ChangeTable).turn()
+
     # -- jumps --------------------------------------------------------------------------
     def _compare_ready(self) -> CompareView | None:
         if self.compare_view is None or not self.comparing:
@@ -149,7 +193,10 @@ class ComparingApp(BrowsingApp):
             self.notify(f"no more {kind}s", timeout=2, markup=False)
             return
         step, total = view.rank_of(kind)
-        self.notify(f"{kind} {step} of {total}, by size of change", timeout=2, markup=False)
+        self.notify(
+            f"{kind} {step} of {total:,} (every {'fall' if kind == 'improvement' else 'rise'} "
+            "in loss, biggest first)", timeout=2, markup=False,
+        )  # fmt: skip
         self._go_unit(*hit)
 
     def action_pick_trend(self) -> None:

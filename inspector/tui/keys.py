@@ -54,6 +54,8 @@ BINDINGS: list[BindingType] = [
     Binding("colon", "goto", "go to", show=False, tooltip="go to a document (number or id) and position, e.g. 3:40"),
     Binding("c", "colour", "colour", tooltip="colour by loss or by rank bucket (GLTR); in compare mode, also by the change"),
     Binding("d", "compare", "compare", tooltip="compare mode: the text coloured by the change in loss between runs of this corpus, on and off"),
+    Binding("D", "pick_runs", "choose runs", show=False, tooltip="compare: choose again which cached runs of this corpus to compare"),
+    Binding("T", "change_page", "change table", show=False, tooltip="compare: the side table's next page: this document, all documents, trends"),
     Binding("i", "changed('improvement', 1)", "better", tooltip="compare: the next biggest improvement (loss fell most)"),
     Binding("I", "changed('improvement', -1)", "prev better", show=False, tooltip="compare: back to the previous, bigger improvement"),
     Binding("r", "changed('regression', 1)", "worse", tooltip="compare: the next biggest regression (loss rose most)"),

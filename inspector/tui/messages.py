@@ -74,3 +74,10 @@ class ComparisonFailed(Message):
     """No comparison: `error` says why and what to do."""
 
     error: str
+
+
+@dataclass
+class RunsFound(Message):
+    """The runs of this corpus in the cache, in the order they would be compared."""
+
+    runs: list[Any]

@@ -18,7 +18,7 @@ GROUPS = (
     ("jump", {"pick_task", "jump", "threshold"}),
     ("search", {"search", "search_again", "goto"}),
     ("view", {"colour", "tasks_screen", "help", "quit"}),
-    ("compare runs", {"compare", "changed", "pick_trend", "trend"}),
+    ("compare runs", {"compare", "pick_runs", "change_page", "changed", "pick_trend", "trend"}),
     (
         "annotate",
         {"annotate", "label", "accept", "skip", "undo", "note", "back_target", "agreement"},

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
@@ -54,6 +53,8 @@ def change_table(title: str, changes: pl.DataFrame, narrow: bool = False) -> Tab
 
 
 def trend_table(title: str, trends: pl.DataFrame) -> Table:
+    """The share of units in each trend class: improving, worsening, U (worse then better),
+    ∩ (better then worse), flat."""
     rows = [
         (_task(r["task"]), *(f"{r[c]:.0%}" for c in TREND_SHORT))
         for r in trends.iter_rows(named=True)
@@ -61,21 +62,34 @@ def trend_table(title: str, trends: pl.DataFrame) -> Table:
     return _table(title, list(TREND_SHORT.values()), rows)
 
 
+PAGES = ("this document", "all documents", "trends, all documents", "trends, this document")
+
+
 class ChangeTable(Static):
-    """This document's and the corpus's per-task changes (and trend shares)."""
+    """One page at a time (T turns it): this document's per-task changes, the corpus's, and
+    with three runs or more the trend shares of the corpus and of the document."""
 
     DEFAULT_CSS = """
-    ChangeTable { height: auto; max-height: 50%; border: round $accent; padding: 0 1; overflow-y: auto; }
+    ChangeTable { height: auto; max-height: 60%; border: round $accent; padding: 0 1; overflow-y: auto; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "change by task (nats)"
+        self.page = 0
         self._shown: tuple[Any, ...] | None = None
 
     def on_resize(self) -> None:
         if self._shown is not None:
             self.show(*self._shown)  # the columns follow the panel's width
+
+    def pages(self) -> int:
+        return 4 if self._shown is not None and self._shown[2] is not None else 2
+
+    def turn(self) -> None:
+        self.page = (self.page + 1) % self.pages()
+        if self._shown is not None:
+            self.show(*self._shown)
 
     def show(
         self,
@@ -84,12 +98,13 @@ class ChangeTable(Static):
         trends: tuple[pl.DataFrame, pl.DataFrame] | None,
     ) -> None:
         self._shown = (document, corpus, trends)
-        narrow = 0 < self.size.width < 48
-        parts = [
-            change_table("this document", document, narrow),
-            change_table("all documents", corpus, narrow),
-        ]
-        if trends is not None:
-            parts += [trend_table("trends, this document", trends[0]),
-                      trend_table("trends, all documents", trends[1])]  # fmt: skip
-        self.update(Group(*parts))
+        self.page %= self.pages()
+        narrow = 0 < self.size.width < 38  # the content width: inside border and padding
+        name = PAGES[self.page]
+        if self.page < 2:
+            table = change_table(name, document if self.page == 0 else corpus, narrow)
+        else:
+            assert trends is not None
+            table = trend_table(name, trends[0] if self.page == 3 else trends[1])
+        self.border_subtitle = f"{self.page + 1}/{self.pages()} · T: next"
+        self.update(table)

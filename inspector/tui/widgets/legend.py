@@ -21,31 +21,36 @@ class Legend(Static):
     """
 
     mode = "loss"
-    change = "later - first"  # what a change is, in compare mode: the runs' names
+    change = "last - first"  # what a change is, in compare mode: the runs' labels
+    whose = ""  # in compare mode, the run whose loss or rank `c` shows
 
-    def show(self, mode: str, change: str | None = None) -> None:
+    def show(self, mode: str, change: str | None = None, whose: str | None = None) -> None:
         """The scale of `mode`; at widths where the full form does not fit, a compact one
         (every bucket is always shown: a legend missing a colour misleads)."""
         self.mode = mode
         self.change = change or self.change
+        self.whose = self.whose if whose is None else whose
+        of = f" of {self.whose}" if self.whose else ""
         if mode == "loss":
-            title, labels, styles = "loss (nats) ", loss_labels(), LOSS_STYLES
+            title, labels, styles = f"loss{of} (nats) ", loss_labels(), LOSS_STYLES
         elif mode == "change":
-            title, labels, styles = (
-                f"change ({self.change}, nats) ",
-                list(DELTA_LABELS),
-                DELTA_STYLES,
-            )
+            title = f"change (nats, {self.change}) "
+            labels, styles = list(DELTA_LABELS), DELTA_STYLES
         else:
-            title, labels, styles = "rank ", rank_labels(), RANK_STYLES
-        full = Text(title, style="dim")
-        compact = Text(title.split(" ")[0] + " ", style="dim")
+            title, labels, styles = f"rank{of} ", rank_labels(), RANK_STYLES
+        short = f"Δ {self.change} " if mode == "change" else title.split(" ")[0] + " "
+        full, compact = Text(title, style="dim"), Text(short, style="dim")
+        least = Text("Δ " if mode == "change" else short, style="dim")  # the panel names the runs
         for label, style in zip(labels, styles, strict=True):
             full.append(f" {label} ", style=style)
             compact.append(f"{label.replace('0.', '.')} ", style=style)
-        full.append("  d: back" if mode == "change" else "  c: switch", style="dim")
+            least.append(f"{label.replace('0.', '.')} ", style=style)
+        hints = full.copy()
+        hints.append("  c: colour  d: off" if self.whose else "  c: switch", style="dim")
         width = self.size.width - 2 if self.size.width else 200  # inside the padding
-        self.update(full if full.cell_len <= width else compact, layout=False)
+        # the hints go first, then the long forms; the runs' names and every colour stay
+        shown = next((t for t in (hints, full, compact) if t.cell_len <= width), least)
+        self.update(shown, layout=False)
 
     def on_resize(self) -> None:
         self.show(self.mode)
