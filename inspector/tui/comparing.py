@@ -70,6 +70,7 @@ class ComparingApp(BrowsingApp):
         self.post_message(RunsFound(runs) if len(runs) >= 2 else ComparisonFailed(ONE_RUN))
 
     def on_runs_found(self, message: RunsFound) -> None:
+        from inspector.session.compare import compact_labels
         from inspector.tables.compare import run_names
 
         runs = message.runs
@@ -83,7 +84,9 @@ class ComparingApp(BrowsingApp):
             else:
                 self._build([runs[i] for i in chosen])
 
-        self.push_screen(PickRunsScreen(run_names(runs), list(range(len(runs)))), picked)
+        # what tells the runs apart first (`w32`, `bf16 w2048`), the full name after it
+        names = [f"{a}  ({b})" for a, b in zip(compact_labels(runs), run_names(runs), strict=True)]
+        self.push_screen(PickRunsScreen(names, list(range(len(runs)))), picked)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
     def _build(self, runs: list[Any]) -> None:

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, SelectionList
+from textual.widgets import SelectionList, Static
 
 
 class PickRunsScreen(ModalScreen[list[int] | None]):
@@ -28,7 +28,7 @@ class PickRunsScreen(ModalScreen[list[int] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(
+            yield Static(
                 "Runs of this corpus in the cache, in the order they are compared: the change "
                 "shown is the last chosen run's loss minus the first's.",
                 markup=False,
@@ -36,8 +36,8 @@ class PickRunsScreen(ModalScreen[list[int] | None]):
             yield SelectionList[int](
                 *((name, i, i in self.chosen) for i, name in enumerate(self.names))
             )
-            yield Label("space: choose or not · enter: compare (two or more) · esc: cancel",
-                        markup=False)  # fmt: skip
+            yield Static("space: choose or not · enter: compare (two or more) · esc: cancel",
+                         markup=False)  # fmt: skip
 
     def action_compare(self) -> None:
         chosen = sorted(self.query_one(SelectionList).selected)
