@@ -95,6 +95,12 @@ class Session:
         self.loss_threshold = 5.0  # nats: `next_match("loss")` stops above this
         self._scored: list[pl.DataFrame] = []
 
+    def add_document(self, doc: Document) -> int:
+        """A document written in the app, at the end of the corpus; its index."""
+        self.docs.append(doc)
+        self.index[doc.id] = len(self.docs) - 1
+        return len(self.docs) - 1
+
     # -- data ---------------------------------------------------------------------------
     def add_table(self, table: pl.DataFrame | list[tuple[str, DocRows]]) -> list[int]:
         """Take in scored rows of one or more documents, as a table or already split by
@@ -135,6 +141,10 @@ class Session:
         """The current target's row of the token table, or None while it is unscored."""
         rows = self.current
         return rows.table.row(self.pos, named=True) if rows is not None and len(rows) else None
+
+    def scored_tables(self) -> list[pl.DataFrame]:
+        """The rows of every document scored so far (each document's table)."""
+        return list(self._scored)
 
     def scored_tokens(self) -> int:
         return sum(len(r) for r in self.rows.values())

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import ProgressBar
 from textual.worker import get_current_worker
 
+from corpora import Document
 from inspector import visible
 from inspector.labels.queue import Labelling
 from inspector.labels.store import Store
@@ -28,6 +29,7 @@ from inspector.run.errors import USER_ERRORS
 from inspector.session.browse import Session, load_place, save_place
 from inspector.tui import notices
 from inspector.tui.annotating import AnnotateOptions, AnnotatingApp
+from inspector.tui.asking import AskingApp
 from inspector.tui.comparing import ComparingApp
 from inspector.tui.keys import BINDINGS
 from inspector.tui.messages import (
@@ -54,7 +56,7 @@ from taggers.rules import RuleSet
 KEEP_LOADED = 64  # documents of a table on disk kept in memory besides the one on screen
 
 
-class InspectorApp(ComparingApp, AnnotatingApp):
+class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
     """Step through a corpus one next-token prediction at a time."""
 
     TITLE = "inspector"
@@ -98,6 +100,7 @@ class InspectorApp(ComparingApp, AnnotatingApp):
         self.from_cache = False
         self.last_search = ""
         self.pending_pos: tuple[int, int] | None = None  # (doc, pos) to restore once scored
+        self.written: list[Document] = []  # texts typed in the app (m), saved with M
 
     @property
     def rules(self) -> RuleSet | None:
@@ -169,6 +172,8 @@ class InspectorApp(ComparingApp, AnnotatingApp):
                 len(s.docs),
             )
         self.refresh_compare(tables)
+        if tables:
+            self.note_probe()
         self.refresh_annotation()
         self.refresh_status()
 

@@ -79,6 +79,15 @@ class Scoring(Source):
     device: str = "auto"
     dtype: str = "auto"
     compare_with: tuple[str, ...] = ()  # more models: scored (or read from the cache) after
+    loaded: Any = None  # the model, once this source has loaded it (the app asks it questions)
+
+    def model(self, cache_dir: Path) -> Any:
+        """The model, loaded now if scoring did not need it (the run came from the cache)."""
+        from inspector.lm.loading import load_model
+
+        if self.loaded is None:
+            self.loaded = load_model(self.model_spec, cache_dir, self.device, self.dtype)
+        return self.loaded
 
     def run(self, ctx: Context) -> None:
         run = self._run(ctx)
@@ -145,7 +154,7 @@ class Scoring(Source):
             ctx.post(ScoringDone(s, True))
             return cached
         ctx.post(ScoringProgress("loading model", 0.0))
-        lm = load_model(self.model_spec, ctx.cache_dir, self.device, self.dtype)
+        lm = self.loaded = load_model(self.model_spec, ctx.cache_dir, self.device, self.dtype)
         window = self.config.resolved(lm.context_length, lm.device.type).window
         dtype = str(lm.dtype).removeprefix("torch.")
         ctx.post(ModelLoaded(lm.source.name, lm.device.type, dtype, window))

@@ -126,6 +126,17 @@ class ReportScreen(ModalScreen[None]):
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
         self.dismiss(result)
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a task's row: its highest-loss targets in context (the app's `z`)."""
+        frame = getattr(event.data_table, "frame", None)
+        if frame is None or "task" not in frame.columns:
+            return
+        task = frame["task"][event.cursor_row]
+        examples = getattr(self.app, "action_examples", None)
+        if task and task != "all" and examples is not None:
+            self.dismiss()
+            self.app.call_later(examples, str(task))
+
 
 def _widgets(part: Note | Table | Chart) -> list[Widget]:
     from inspector.tables.render import cell
@@ -137,6 +148,7 @@ def _widgets(part: Note | Table | Chart) -> list[Widget]:
         return [LineChart(part.table) if several else BarChart(part.table)]
     grid: DataTable[Text] = DataTable(zebra_stripes=True, cursor_type="row")
     frame = part.frame
+    grid.frame = frame  # type: ignore[attr-defined]  # Enter on a row reads its task
     header = [visible.line(c) for c in frame.columns]
     rows = [
         [visible.line(cell(v, c)) for v, c in zip(row, frame.columns, strict=True)]

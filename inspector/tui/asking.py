@@ -1,0 +1,264 @@
+"""Asking the model from the app: candidates at the cursor (`p`), the open document's probe
+(`P`), your own text scored on the spot (`m`, saved with `M`), every document at a glance
+(`v`) and a task's worst targets in context (`z`, or Enter on a task in the `s` screen).
+The model is loaded on first use when the run came from the cache; answers are computed off
+the event loop."""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual import work
+
+from corpora import Document
+from inspector.run.errors import USER_ERRORS
+from inspector.tui.browsing import BrowsingApp
+from inspector.tui.messages import DocumentsScored, ScoringFailed
+from inspector.tui.screens.examples import ExamplesScreen
+from inspector.tui.screens.overview import OverviewScreen, overview
+from inspector.tui.screens.prompt import PromptScreen
+from inspector.tui.screens.report import Note, Report, ReportScreen, Table
+from inspector.tui.screens.write import WriteScreen
+
+NO_MODEL = (
+    "asking needs the model, and a table opened with --from has none: open the corpus with --model"
+)
+
+
+def candidates_of(answer: str, lead: str) -> list[str]:
+    """The candidates typed at the prompt: separated by `|`; each takes the leading space of
+    the target at the cursor (`lead`), unless written in double quotes (then as written)."""
+    out = []
+    for part in answer.split("|"):
+        part = part.strip()
+        if len(part) >= 2 and part[0] == part[-1] == '"':
+            out.append(part[1:-1])
+        elif part:
+            out.append(lead + part)
+    return out
+
+
+class AskingApp(BrowsingApp):
+    """Browsing, plus questions to the model and views across documents."""
+
+    source: Any
+    written: list[Document]
+    _asker: Any = None
+    _probes: dict[str, Any] | None = None
+    _probe_noted: str = ""
+
+    def asker(self) -> Any:
+        """The model's question answerer, loading the model the first time (in a worker)."""
+        from inspector.lm.continuations import Asker
+
+        if self._asker is None:
+            if not hasattr(self.source, "model"):
+                raise _NoModel(NO_MODEL)
+            self._asker = Asker(self.source.model(self.cache_dir))
+        return self._asker
+
+    # -- contrast at the cursor ---------------------------------------------------------
+    def action_contrast(self) -> None:
+        row = self.session.row()
+        if row is None:
+            self.notify("nothing is scored here yet", severity="warning", markup=False)
+            return
+        text = self.session.document.text
+        true = text[row["char_start"] : row["char_end"]]
+        lead = true[: len(true) - len(true.lstrip())]
+        question = f"what else could follow here? (instead of {true!r}; separate with |)"
+        self.push_screen(
+            PromptScreen(question, 'Baku | London | "exactly this"'),
+            partial(self._asked, text[: row["char_start"]], true, lead),
+        )
+
+    def _asked(self, prefix: str, true: str, lead: str, answer: str | None) -> None:
+        candidates = candidates_of(answer or "", lead)
+        if not candidates:
+            return
+        title = f"after …{prefix[-40:]!r}"
+        self.push_screen(ReportScreen(title, partial(self._contrast, prefix, true, candidates)))
+
+    def _contrast(self, prefix: str, true: str, candidates: list[str]) -> Report:
+        import polars as pl
+
+        try:
+            asker = self.asker()
+        except _NoModel as e:
+            return Report([Note(str(e))])
+        answers = asker.ask(prefix, [true, *candidates])
+        table = pl.DataFrame(
+            {
+                "continuation": [repr(a.text) for a in answers],
+                "": ["the text's" if i == 0 else "" for i in range(len(answers))],
+                "p": [a.prob for a in answers],
+                "nll": [a.nll for a in answers],
+                "rank": [a.rank for a in answers],
+                "pieces (p of each given those before)": [
+                    " · ".join(
+                        f"{p!r} {math.exp(lp):.1%}"
+                        for p, lp in zip(a.pieces, a.piece_logprobs, strict=True)
+                    )  # fmt: skip
+                    for a in answers
+                ],
+            }
+        )
+        note = (f"{asker.lm.source.name}: each continuation's probability after the text up to the "
+                "cursor, chained over its pieces")  # fmt: skip
+        return Report([Note(note), Table("continuations, the text's own first", table)])
+
+    # -- probes -------------------------------------------------------------------------
+    def probe_here(self) -> Any:
+        """The probe of the bundled suite whose document is open, if any."""
+        if self._probes is None:
+            from corpora import bundled_path
+            from corpora.probes import read_probes
+
+            self._probes = {p.id: p for p in read_probes(bundled_path() / "probes.jsonl")}
+        return self._probes.get(self.session.document.id)
+
+    def note_probe(self) -> None:
+        """On opening a probe's document: its note, and how to ask it."""
+        probe = self.probe_here()
+        if probe is None or self._probe_noted == probe.id:
+            return
+        self._probe_noted = probe.id
+        self.notify(f"{probe.note} (P asks the model)", title=f"probe: {probe.task}",
+                    timeout=8, markup=False)  # fmt: skip
+
+    def action_run_probe(self) -> None:
+        probe = self.probe_here()
+        if probe is None:
+            self.notify("this document is not a probe", severity="warning", markup=False)
+            return
+        self.push_screen(ReportScreen(f"probe {probe.id}", partial(self._probe, probe)))
+
+    def _probe(self, probe: Any) -> Report:
+        from inspector.run.probes import probe_results
+
+        try:
+            asker = self.asker()
+        except _NoModel as e:
+            return Report([Note(str(e))])
+        result = probe_results(asker, asker.lm.source.name, [probe]).row(0, named=True)
+        verdict = "won" if result["won"] else "lost"
+        answers = asker.ask(probe.prefix, [probe.expected, *probe.foils])
+        import polars as pl
+
+        table = pl.DataFrame({
+            "continuation": [repr(a.text) for a in answers],
+            "": ["expected" if i == 0 else "foil" for i in range(len(answers))],
+            "nll": [a.nll for a in answers], "p": [a.prob for a in answers],
+            "rank": [a.rank for a in answers],
+        })  # fmt: skip
+        head = (f"{probe.note}\n{probe.prefix!r} → the expected continuation {verdict}, by "
+                f"{result['margin']:+.2f} nats over the best foil ({asker.lm.source.name})")  # fmt: skip
+        return Report([Note(head), Table(f"{probe.task}: expected against foils", table)])
+
+    # -- your own text --------------------------------------------------------------------
+    def action_write(self) -> None:
+        if not hasattr(self.source, "model"):
+            self.notify(NO_MODEL, severity="warning", markup=False)
+            return
+        self.push_screen(WriteScreen(), self._written)
+
+    def _written(self, text: str | None) -> None:
+        if not text:
+            return
+        doc = Document(f"your text {len(self.written) + 1}", text, source="typed in the app")
+        self.notify("scoring your text…", timeout=3, markup=False)
+        self._score_text(doc)
+
+    @work(thread=True, exit_on_error=False, group="writing")
+    def _score_text(self, doc: Document) -> None:
+        from inspector.run.score import score_corpus
+        from inspector.session.browse import split_rows
+
+        try:
+            lm = self.source.model(self.cache_dir)
+            table = score_corpus([doc], lm, self.source.config, rules=self.rules).table
+        except USER_ERRORS as e:
+            self.post_message(ScoringFailed(str(e)))
+            return
+        self.call_from_thread(self._open_written, doc, split_rows(table))
+
+    def _open_written(self, doc: Document, rows: Any) -> None:
+        index = self.session.add_document(doc)
+        self.written.append(doc)
+        self.post_message(DocumentsScored(rows, 1.0))
+        self.session.goto(index, 0)
+        self._moved(True, doc_changed=True)
+
+    def action_save_written(self) -> None:
+        if not self.written:
+            self.notify("no text of yours yet: m writes one", severity="warning", markup=False)
+            return
+        self.push_screen(
+            PromptScreen(
+                "save your texts to (JSONL; added at its end, nothing replaced)",
+                value="my-texts.jsonl",
+            ),  # fmt: skip
+            self._save_written,
+        )
+
+    def _save_written(self, answer: str | None) -> None:
+        import json
+
+        if not answer:
+            return
+        path = Path(answer).expanduser()
+        lines = "".join(json.dumps({"id": d.id, "text": d.text}, ensure_ascii=False) + "\n"
+                        for d in self.written)  # fmt: skip
+        try:
+            with path.open("a", encoding="utf-8") as f:
+                f.write(lines)
+        except OSError as e:
+            self.notify(
+                f"could not save to {path}: {e.strerror or e}", severity="error", markup=False
+            )
+            return
+        self.notify(f"{len(self.written)} text(s) added to {path}", markup=False)
+
+    # -- across documents ---------------------------------------------------------------
+    def action_overview(self) -> None:
+        tables = self.session.scored_tables()
+        if not tables:
+            self.notify("nothing is scored yet", severity="warning", markup=False)
+            return
+        left = len(self.session.docs) - len(self.session.rows)
+        note = f"{left} document(s) not scored yet, not listed · " if left else ""
+        self.push_screen(OverviewScreen(overview(tables), note), self._opened)
+
+    def _opened(self, doc_id: str | None) -> None:
+        if doc_id is not None:
+            before = self.session.doc
+            self.session.goto(doc_id, 0)
+            self._moved(True, doc_changed=self.session.doc != before)
+
+    def action_examples(self, task: str | None = None) -> None:
+        import polars as pl
+
+        from inspector.tables.examples import examples
+
+        row = self.session.row()
+        task = task or self.session.task_filter or (row["task"] if row else None)
+        tables = self.session.scored_tables()
+        if task is None or not tables:
+            self.notify("nothing is scored yet", severity="warning", markup=False)
+            return
+        texts = {d.id: d.text for d in self.session.docs}
+        table = examples(pl.concat(tables).lazy(), [task], top=100, texts=texts)
+        self.push_screen(ExamplesScreen(f"{task}: highest-loss targets", table), self._went_to)
+
+    def _went_to(self, where: tuple[str, int] | None) -> None:
+        if where is not None:
+            before = self.session.doc
+            self.session.goto(*where)
+            self._moved(True, doc_changed=self.session.doc != before)
+
+
+class _NoModel(Exception):
+    """The app has no model to ask (a table opened from disk)."""

@@ -1,0 +1,185 @@
+"""Asking the model in the app (issue 17): candidates at the cursor, a document's probe, your
+own text, every document at a glance, a task's worst targets in context."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+from corpora import Document, bundled_path, read_corpus
+from inspector.lm.continuations import Asker
+from inspector.tui.app import InspectorApp
+from inspector.tui.asking import candidates_of
+from inspector.tui.screens.examples import ExamplesScreen
+from inspector.tui.screens.overview import OverviewScreen
+from inspector.tui.screens.prompt import PromptScreen
+from inspector.tui.screens.report import ReportScreen
+from inspector.tui.screens.write import WriteScreen
+from inspector.tui.source import Scoring
+
+DOCS = [
+    Document("biden", "Biden married Neilia Hunter, a student."),
+    Document("danube", "The Danube flows into the Black Sea.\n\nIt is long."),
+    Document("quiz", "The answer to 3 + 4 is 7, said the teacher."),
+]
+
+
+def make_app(model: Path, cache: Path, docs: list[Document] = DOCS) -> InspectorApp:
+    return InspectorApp(Scoring(docs, model_spec=str(model), device="cpu"), "asking", cache)
+
+
+async def until(predicate, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+async def report(app: InspectorApp) -> str:
+    await until(lambda: isinstance(app.screen, ReportScreen) and app.screen.shown is not None)
+    return app.screen.shown  # type: ignore[attr-defined,no-any-return]
+
+
+def test_candidates_take_the_targets_space_unless_quoted() -> None:
+    assert candidates_of("Baku | London|", " ") == [" Baku", " London"]
+    assert candidates_of('"Baku" | x', " ") == ["Baku", " x"]
+    assert candidates_of(" | ", " ") == []
+
+
+async def test_contrast_at_the_cursor(tiny_model_dir: Path, tmp_path: Path) -> None:
+    app = make_app(tiny_model_dir, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: app.scoring == "done")
+        s = app.session
+        s.goto(0, 3)  # ' Neilia' or a piece of it: a target with a leading space
+        app.refresh_view()
+        row = s.row()
+        assert row is not None
+        prefix, true = (
+            DOCS[0].text[: row["char_start"]],
+            DOCS[0].text[row["char_start"] : row["char_end"]],
+        )
+        await pilot.press("p")
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press(*"Jill | Smith", "enter")
+        shown = await report(app)
+        lead = true[: len(true) - len(true.lstrip())]
+        expected = Asker(app.source.loaded).ask(prefix, [true, lead + "Jill", lead + "Smith"])
+        for answer in expected:  # the same numbers as the model asked directly
+            assert repr(answer.text) in shown and f"{answer.nll:.4f}" in shown
+        assert "the text's" in shown
+        # the text's own continuation costs what the token table says (one piece here)
+        if len(expected[0].pieces) == 1:
+            assert abs(expected[0].nll - row["nll"]) < 1e-4
+
+
+async def test_a_probes_note_and_result(tiny_model_dir: Path, tmp_path: Path) -> None:
+    probes = [d for d in read_corpus([bundled_path() / "probes.jsonl"]) if d.text]
+    app = make_app(tiny_model_dir, tmp_path, probes)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: app.scoring == "done")
+        app.session.goto("probe-world")
+        app.refresh_view(tables=True)
+        await pilot.pause()
+        assert any("'Baku' should beat 'London'" in str(n.message) for n in app._notifications)
+        await pilot.press("P")
+        shown = await report(app)
+        assert "' Baku'" in shown and "' London'" in shown and "over the best foil" in shown
+        await pilot.press("escape")
+
+
+async def test_your_own_text_is_scored_opened_and_saved(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    app = make_app(tiny_model_dir, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: app.scoring == "done")
+        await pilot.press("m")
+        assert isinstance(app.screen, WriteScreen)
+        await pilot.press(*"The capital of Azerbaijan is Baku.", "ctrl+s")
+        await until(
+            lambda: app.session.document.id == "your text 1" and app.session.current is not None
+        )
+        rows = app.session.current
+        assert rows is not None and len(rows) > 5 and app.session.document.text.endswith("Baku.")
+        assert len(app.session.docs) == len(DOCS) + 1
+        out = tmp_path / "mine.jsonl"
+        for _ in range(2):  # saved twice: added, never replaced
+            await pilot.press("M")
+            assert isinstance(app.screen, PromptScreen)
+            await pilot.press(*(["backspace"] * 20), *str(out), "enter")
+            await pilot.pause()
+        lines = [json.loads(x) for x in out.read_text().splitlines()]
+        assert lines == [{"id": "your text 1", "text": "The capital of Azerbaijan is Baku."}] * 2
+
+
+async def test_overview_sorts_and_opens_documents(tiny_model_dir: Path, tmp_path: Path) -> None:
+    app = make_app(tiny_model_dir, tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(lambda: app.scoring == "done")
+        await pilot.press("v")
+        assert isinstance(app.screen, OverviewScreen)
+        grid = app.screen.query_one(DataTable)
+        assert grid.row_count == len(DOCS)
+        columns = app.screen.table.columns
+        assert {"tokens", "mean_loss", "top10", "top100", "top1000", "beyond"} <= set(columns)
+        await pilot.press(*(["right"] * columns.index("mean_loss")), "s")
+        losses = [
+            float(str(grid.get_row_at(i)[columns.index("mean_loss")]))
+            for i in range(grid.row_count)
+        ]
+        assert losses == sorted(losses, reverse=True)
+        first = str(grid.get_row_at(0)[0])
+        await pilot.press("enter")
+        assert not isinstance(app.screen, OverviewScreen) and app.session.document.id == first
+
+
+async def test_examples_from_a_key_and_from_the_tasks_screen(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    app = make_app(tiny_model_dir, tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(lambda: app.scoring == "done")
+        task = app.session.row()["task"]  # type: ignore[index]
+        await pilot.press("z")
+        assert isinstance(app.screen, ExamplesScreen)
+        table = app.screen.table
+        assert (table["task"] == task).all() and table["nll"].to_list() == sorted(
+            table["nll"], reverse=True
+        )
+        await pilot.press("down", "enter")
+        second = table.row(1, named=True)
+        assert (app.session.document.id, app.session.pos) == (second["doc_id"], second["pos"])
+        await pilot.press("s")  # the per-task screen: Enter on a task lists its examples
+        await report(app)
+        grid = app.screen.query_one(DataTable)
+        grid.focus()
+        rows = app.screen.report.parts[1].frame  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, ExamplesScreen))
+        assert (app.screen.table["task"] == rows["task"][0]).all()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
+@pytest.mark.parametrize("screen", ["contrast", "overview", "examples", "write"])
+def test_asking_screens_snapshot(
+    snap_compare, tiny_model_dir: Path, tmp_path: Path, screen: str, size: tuple[int, int]
+) -> None:
+    app = make_app(tiny_model_dir, tmp_path)
+    keys = {"contrast": ["right", "right", "p", *"Jill | Smith", "enter"], "overview": ["v"],
+            "examples": ["z"], "write": ["m", *"My own text."]}[screen]  # fmt: skip
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await until(lambda: app.scoring == "done")
+        await pilot.press(*keys)
+        if screen == "contrast":
+            await report(app)
+        app.clear_notifications()
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
