@@ -72,10 +72,25 @@ def add_arguments(sub: Any) -> None:
         help="measure instead how fast two stored runs of --tokens tokens (default 1,000,000; "
         "synthetic, written as Parquet parts) are compared, by position and by word, and the memory it takes",
     )
+    bench.add_argument(
+        "--ask",
+        action="store_true",
+        help="measure instead how fast the app's questions about continuations (p) are answered, "
+        "after prefixes of 16 to 1,024 tokens",
+    )
     bench.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.ask:
+        import json
+
+        from inspector.bench.asking import format_asking, measure_asking
+        from inspector.cli.options import cache_dir_of
+
+        rows = measure_asking(args.model, args.device, cache_dir_of(args))
+        print(json.dumps(rows) if args.json else format_asking(rows, args.device))
+        return 0
     if args.compare:
         import json
 

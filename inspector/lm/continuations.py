@@ -72,9 +72,17 @@ class Asker:
     """Questions to one loaded model about continuations of prefixes."""
 
     def __init__(self, lm: LoadedModel) -> None:
+        import threading
+
         self.lm = lm
         self.head = Head(lm.model)
         self._prefixes: dict[str, _Prefix] = {}
+        self._reading = threading.Lock()  # one prefix read at a time: a second asker waits for it
+
+    def read(self, prefix: str, room: int = 16) -> None:
+        """Read `prefix` now, so that a question about it later (leaving `room` tokens for
+        the candidates) starts from its cache: the app does this while a question is typed."""
+        self._prefix(self.split(prefix, "")[0], room)
 
     def split(self, prefix: str, candidate: str) -> tuple[str, str]:
         """The prefix as read, and the candidate with the prefix's trailing whitespace."""
@@ -110,6 +118,11 @@ class Asker:
 
     def _prefix(self, context: str, longest: int) -> _Prefix:
         """The prefix read once: its next-token distribution and its key-value cache."""
+
+        with self._reading:
+            return self._read(context, longest)
+
+    def _read(self, context: str, longest: int) -> _Prefix:
         import torch
 
         kept = self._prefixes.get(context)

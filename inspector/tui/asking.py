@@ -70,10 +70,20 @@ class AskingApp(BrowsingApp):
         true = text[row["char_start"] : row["char_end"]]
         lead = true[: len(true) - len(true.lstrip())]
         question = f"what else could follow here? (instead of {true!r}; separate with |)"
+        self._read_ahead(text[: row["char_start"]])  # while the question is typed
         self.push_screen(
             PromptScreen(question, 'Baku | London | "exactly this"'),
             partial(self._asked, text[: row["char_start"]], true, lead),
         )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="read-ahead")
+    def _read_ahead(self, prefix: str) -> None:
+        """Read the text up to the cursor while the question is typed, so the answer only
+        has the candidates left to read (`bench --ask`: warm)."""
+        try:
+            self.asker().read(prefix)
+        except (_NoModel, *USER_ERRORS):
+            return  # said when the question is asked
 
     def _asked(self, prefix: str, true: str, lead: str, answer: str | None) -> None:
         candidates = candidates_of(answer or "", lead)
