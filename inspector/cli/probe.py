@@ -124,7 +124,8 @@ def run_probes(args: argparse.Namespace) -> int:
         "margin", "won",
     )  # fmt: skip
     shares = task_shares(results)
-    lines = [f"suite {path} ({len(probes)} probes)",
+    shown = "the bundled suite (corpora/samples/probes.jsonl)" if args.suite is None else str(path)
+    lines = [f"{len(probes)} probes of {shown}",
              "model " + models[0] if not several else "models " + " · ".join(models),
              "margin: the best foil's nll minus the expected continuation's, in nats (won: > 0 for every foil)"]  # fmt: skip
     page = "\n".join(visible.line(x) for x in lines) + "\n\n" + render(per_probe, args.format)
