@@ -87,6 +87,8 @@ async def test_a_probes_note_and_result(tiny_model_dir: Path, tmp_path: Path) ->
         app.refresh_view(tables=True)
         await pilot.pause()
         assert any("'Baku' should beat 'London'" in str(n.message) for n in app._notifications)
+        # the model scored this corpus, so it is in memory: the probe's verdict comes too
+        await until(lambda: any("against ' London'" in str(n.message) for n in app._notifications))
         await pilot.press("P")
         shown = await report(app)
         assert "' Baku'" in shown and "' London'" in shown and "over the best foil" in shown

@@ -138,6 +138,24 @@ class AskingApp(BrowsingApp):
         self._probe_noted = probe.id
         self.notify(f"{probe.note} (P asks the model)", title=f"probe: {probe.task}",
                     timeout=8, markup=False)  # fmt: skip
+        if self._asker is not None or getattr(self.source, "loaded", None) is not None:
+            self._probe_verdict(probe)  # the model is in memory: its answer too
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="probe-verdict")
+    def _probe_verdict(self, probe: Any) -> None:
+        from inspector.run.probes import probe_results
+
+        try:
+            asker = self.asker()
+            r = probe_results(asker, asker.lm.source.name, [probe]).row(0, named=True)
+        except (_NoModel, *USER_ERRORS):
+            return
+        verdict = "won" if r["won"] else "lost"
+        text = (f"{r['expected']!r} {r['expected_nll']:.2f} nats against {r['best_foil']!r} "
+                f"{r['best_foil_nll']:.2f}: {verdict} by {abs(r['margin']):.2f} nats")  # fmt: skip
+        self.call_from_thread(
+            self.notify, text, title=f"probe: {probe.id}", timeout=8, markup=False
+        )
 
     def action_run_probe(self) -> None:
         probe = self.probe_here()
