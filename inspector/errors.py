@@ -59,6 +59,7 @@ MESSAGES: dict[str, str] = {
     "stream_option_alone": "{name} shapes a streamed run: give it with --parts DIR (without --parts the whole corpus is scored here, in memory)",
     "workers_without_ray": "--workers is the number of Ray tasks: give it with --engine ray",
     "plot_by": "--plot draws tasks: use it with --by task",
+    "plot_format": "--plot {path}: an image is .svg or .png; give one of those (or --plot alone for the terminal)",
     "tasks_out_format": "{out}: unknown output format '{suffix}'; use {tasks_formats}, or name one with --format",
     # outputs
     "out_in_corpus": "--out {out}: inside the corpus folder {given}, so it would be read as part of the corpus next time: choose another --out",
@@ -129,6 +130,7 @@ MESSAGES: dict[str, str] = {
     "task_unknown": "--task {unknown}: no such task in this table; tasks here: {present}",
     # probes
     "probe_empty_candidate": "give one or more candidate continuations, none of them empty",
+    "html_no_doc": "--doc {doc}: no such document in this run ({count:,} documents); give a document id",
     # comparisons
     "compare_one_run": "compare needs two runs or more ({given} given): repeat --model, or give tables with --from",
     "compare_tokens_differ": "--unit token: the runs' tokens differ (other tokenizers, or another prefix token); compare them by word: --unit word",

@@ -19,6 +19,7 @@ from inspector.cli import (
     compare,
     examples,
     exchange,
+    html,
     probe,
     score,
     tasks,
@@ -46,7 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"inspector {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (score, browse, tasks, examples, compare, probe, exchange, agreement, bench):
+    for command in (
+        score,
+        browse,
+        tasks,
+        examples,
+        compare,
+        probe,
+        html,
+        exchange,
+        agreement,
+        bench,
+    ):
         command.add_arguments(sub)
     return parser
 
@@ -61,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:  # options but no command
         parser.error(
-            "give a command (score, browse, tasks, examples, compare, probe, probes, annotate, annotations, agreement, bench)"
+            "give a command (score, browse, tasks, examples, compare, probe, probes, html, annotate, annotations, agreement, bench)"
         )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from inspector.cli.stderr import show_library_messages

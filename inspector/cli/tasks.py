@@ -81,8 +81,13 @@ def _add_output_options(tasks: Any) -> None:
     tasks.add_argument("--force", action="store_true", help="replace --out if it exists")
     tasks.add_argument(
         "--plot",
-        action="store_true",
-        help="also draw loss against model size per task in the terminal",
+        nargs="?",
+        const="",
+        default=None,
+        type=str,
+        metavar="FILE",
+        help="also draw the per-task chart (loss against model size with several runs): in the "
+        "terminal, or as an image FILE (.svg or .png, the run settings in its caption and metadata)",
     )
 
 
@@ -91,8 +96,15 @@ def run(args: argparse.Namespace) -> int:
     from inspector.tables.compare import compare
 
     fmt = _tasks_format(args)
-    if args.plot and args.by != "task":
+    if args.plot is not None and args.by != "task":
         raise ExportError(message("plot_by"))
+    figure = Path(args.plot) if args.plot else None
+    if figure is not None:  # checked before any scoring, like --out
+        from inspector.files import check_new_file
+
+        if figure.suffix.lower() not in (".svg", ".png"):
+            raise ExportError(message("plot_format", path=figure))
+        check_new_file(figure, args.force)
     if args.out is not None:  # every output problem is found before any scoring
         from corpora.readers import SUFFIXES
         from inspector.files import check_new_file, refuse_overwriting_inputs
@@ -111,7 +123,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         print(f"wrote {args.out}", file=sys.stderr)
-    if args.plot:
+    if figure is not None:
+        _figure(runs, table, figure, args.force)
+    elif args.plot is not None:
         _plot(runs, table)
     return 0
 
@@ -164,22 +178,34 @@ def _page(args: argparse.Namespace, fmt: str, runs: list[Any], table: Any) -> st
     return None
 
 
-def _plot(runs: list[Any], table: Any) -> None:
-    """The per-task chart, in colour on a terminal."""
+def _figure(runs: list[Any], table: Any, path: Path, force: bool) -> None:
+    """The chart as an image file, captioned with what names the runs."""
+    from inspector.files import write_new
+    from inspector.tables.compare import describe
+    from inspector.tables.figure import save_figure
+
+    chart = _with_model(runs, table)
+    write_new(path, lambda tmp: save_figure(chart, tmp, describe(runs), path.suffix), force)
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def _with_model(runs: list[Any], table: Any) -> Any:
     import polars as pl
 
+    if "model" in table.columns:
+        return table
+    return table.with_columns(
+        pl.lit(runs[0].label).alias("model"),
+        pl.lit(runs[0].settings.get("n_params")).alias("n_params"),
+    )
+
+
+def _plot(runs: list[Any], table: Any) -> None:
+    """The per-task chart, in colour on a terminal."""
     from inspector import visible
     from inspector.tables.plot import plot, strip_colour
 
-    shown = (
-        table
-        if "model" in table.columns
-        else table.with_columns(
-            pl.lit(runs[0].label).alias("model"),
-            pl.lit(runs[0].settings.get("n_params")).alias("n_params"),
-        )
-    )
-    drawing = visible.keep_colour(plot(shown))
+    drawing = visible.keep_colour(plot(_with_model(runs, table)))
     print("\n" + (drawing if sys.stdout.isatty() else strip_colour(drawing)))
 
 

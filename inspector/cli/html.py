@@ -1,0 +1,92 @@
+"""`inspector html`: one self-contained HTML page of chosen documents, to send or publish."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from inspector.cli.options import (
+    add_corpus_options,
+    add_model_options,
+    add_scoring_options,
+    at_least,
+)
+
+FIRST = 20  # documents in the page when none are chosen
+
+
+def add_arguments(sub: Any) -> None:
+    p = sub.add_parser(
+        "html",
+        help="one self-contained HTML page of chosen documents: tokens coloured, candidates on hover",
+        description="Write one HTML file (no network: no external script, style or font) of the "
+        "chosen documents: tokens coloured by loss or rank bucket (a toggle), each token's top "
+        "candidates, loss, rank, entropy, task and rule on hover or keyboard focus, the per-task "
+        f"table and its chart. Without --doc, the first {FIRST} documents.",
+    )
+    add_corpus_options(p)
+    add_model_options(p)
+    p.add_argument("--from", dest="table", default=None, metavar="TABLE",
+                   help="a table scored before (a file, or a folder or glob of Parquet parts)")  # fmt: skip
+    add_scoring_options(p)
+    p.add_argument("--doc", action="append", default=None, metavar="ID",
+                   help="a document to include, by id (repeatable)")  # fmt: skip
+    p.add_argument("--top", type=at_least(1), default=10, metavar="N",
+                   help="candidates shown per token (default: 10)")  # fmt: skip
+    p.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="the page to write (.html)"
+    )
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from inspector.errors import ExportError, message
+    from inspector.files import check_new_file, write_new
+    from inspector.tables.compare import describe
+    from inspector.tables.html import page
+
+    check_new_file(args.out, args.force)
+    run, texts = _run(args)
+    table = run.frame
+    ids = table.select(pl.col("doc_id").unique(maintain_order=True)).collect()["doc_id"].to_list()
+    chosen = args.doc or ids[:FIRST]
+    missing = [d for d in chosen if d not in set(ids)]
+    if missing:
+        raise ExportError(message("html_no_doc", doc=missing[0], count=len(ids)))
+    rows = table.filter(pl.col("doc_id").is_in(chosen)).collect()
+    if texts is None:
+        from inspector.tables.examples import _rebuilt
+
+        texts = _rebuilt(rows.lazy(), chosen)
+    header = describe([run])
+    if not args.doc and len(ids) > FIRST:
+        header.append(f"the first {FIRST} of {len(ids):,} documents (--doc chooses)")
+    text = page(rows, texts, header, args.top)
+    write_new(args.out, lambda tmp: tmp.write_text(text, encoding="utf-8"), args.force)
+    print(
+        f"wrote {args.out} ({len(text.encode()) / 1e6:.2f} MB, {rows.height:,} tokens)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _run(args: argparse.Namespace) -> tuple[Any, dict[str, str] | None]:
+    if args.table:
+        from inspector.run.stored import open_table
+
+        return open_table(args.table), None
+    from corpora import bundled_path, read_corpus
+    from inspector.cli.options import cache_dir_of, score_config
+    from inspector.cli.score import scored
+    from taggers.rules import load_rules
+
+    docs = read_corpus(args.paths or [bundled_path()], text_field=args.text_field,
+                       text_column=args.text_column)  # fmt: skip
+    run = scored(docs, args.model, args.device, args.dtype, score_config(args),
+                 load_rules(args.rules), cache_dir_of(args))  # fmt: skip
+    return run, {d.id: d.text for d in docs}

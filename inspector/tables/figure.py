@@ -1,0 +1,84 @@
+"""The per-task chart as an image (matplotlib): each task's loss contribution for one run, or
+mean loss per task against model size (log axis) for several; with the run settings in its
+caption and in the file's metadata. For papers (`tasks --plot FILE.svg|png`) and for the HTML
+page (inline SVG, text kept as text)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from inspector import visible
+from inspector.tables.render import param_count
+
+
+def _figure(table: pl.DataFrame, caption: Sequence[str]) -> object:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display, no window: a file
+    import matplotlib.pyplot as plt
+
+    rows = table.filter(pl.col("task") != "all") if "task" in table.columns else table
+    models = (
+        table.select("model", "n_params").unique(maintain_order=True)
+        if "model" in table.columns
+        else None
+    )
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=150, layout="constrained")
+    if models is None or models.height < 2:
+        tasks = [visible.line(t) for t in rows["task"]]
+        ax.barh(tasks[::-1], rows["loss_contribution"].to_list()[::-1], color="#4c72b0")
+        ax.set_xlabel("loss contribution (nats per token; the bars add up to the mean loss)")
+        ax.set_title("loss contribution per task")
+    else:
+        for task in rows["task"].unique(maintain_order=True).to_list():
+            part = rows.filter((pl.col("task") == task) & (pl.col("n_params") > 0)).sort("n_params")
+            ax.plot(part["n_params"].to_list(), part["mean_nll"].to_list(), marker="o",
+                    label=visible.line(task))  # fmt: skip
+        sizes = sorted({n for n in rows["n_params"].to_list() if n})
+        ax.set_xscale("log")
+        ax.set_xticks(sizes, [param_count(n) for n in sizes])
+        ax.minorticks_off()
+        ax.set_xlabel("parameters (log scale)")
+        ax.set_ylabel("mean loss (nats)")
+        ax.set_title("per-task loss against model size")
+        ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    fig.text(0.01, -0.02, "\n".join(visible.line(c) for c in caption), fontsize=7, va="top",
+             color="#555555", transform=fig.transFigure)  # fmt: skip
+    return fig
+
+
+def save_figure(
+    table: pl.DataFrame, path: Path, caption: Sequence[str], suffix: str | None = None
+) -> None:
+    """The chart as `path` (.svg or .png by `suffix`, else its extension), the caption also
+    in its metadata."""
+    import matplotlib.pyplot as plt
+
+    fig = _figure(table, caption)
+    description = "\n".join(caption)
+    fmt = (suffix or path.suffix).lower().lstrip(".")
+    meta = {"Title": "inspector: loss by task", "Description": description}
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, metadata=meta, bbox_inches="tight")  # type: ignore[attr-defined]
+    plt.close(fig)  # type: ignore[arg-type]
+    path.write_bytes(buffer.getvalue())
+
+
+def svg(table: pl.DataFrame, caption: Sequence[str]) -> str:
+    """The chart as SVG text to inline in a page (its text as text, so the page's fonts and
+    a screen reader read it)."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context({"svg.fonttype": "none", "font.family": "sans-serif"}):
+        fig = _figure(table, caption)
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", bbox_inches="tight")  # type: ignore[attr-defined]
+    plt.close(fig)  # type: ignore[arg-type]
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]  # without the XML prologue and doctype

@@ -1,0 +1,163 @@
+"""One self-contained HTML page of chosen documents (`inspector html`): the tokens coloured by
+loss or rank bucket (a toggle), each token's top-k, loss, rank, entropy, task and rule shown on
+hover or keyboard focus, the per-task table, and the chart of loss contribution by task
+(matplotlib, inline SVG). No network: no external script, style, font or image. Every piece of
+document text is escaped (in the page, `html.escape`; in the data, JSON with `<` written as
+`\\u003c`), and the script writes only with `textContent`: a document holding `<script>` or
+`"><img onerror=...>` runs nothing."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from inspector.tables.figure import svg
+from inspector.tables.tasks import summarize
+
+LOSS_EDGES = (0.5, 1.0, 2.0, 4.0, 8.0)
+RANK_EDGES = (1, 10, 100)
+TOP_SHOWN = 10  # candidates per token in the page (the table keeps its k)
+
+STYLE = """
+:root { color-scheme: light dark; --fg: #1b1b1b; --bg: #ffffff; --muted: #5a5a5a; --box: #f3f3f3; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e8e8e8; --bg: #161616; --muted: #a8a8a8; --box: #262626; } }
+body { font: 15px/1.55 system-ui, sans-serif; color: var(--fg); background: var(--bg); margin: 1.5rem auto; max-width: 70rem; padding: 0 1rem; }
+.meta, .hint { color: var(--muted); font-size: 0.85rem; }
+.doc { white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 14px; line-height: 1.9; }
+.t { border-radius: 3px; cursor: default; }
+.t:focus, .t:hover { outline: 2px solid var(--fg); }
+.b0 { background: #005f00; color: #fff; } .b1 { background: #5fd75f; color: #000; } .b2 { background: #d7d75f; color: #000; }
+.b3 { background: #ff875f; color: #000; } .b4 { background: #d70000; color: #fff; } .b5 { background: #af00af; color: #fff; }
+.r0 { background: #005f00; color: #fff; } .r1 { background: #d7d75f; color: #000; } .r2 { background: #d70000; color: #fff; } .r3 { background: #af00af; color: #fff; }
+#tip { position: fixed; right: 1rem; top: 1rem; width: 22rem; max-height: 80vh; overflow: auto; background: var(--box); border: 1px solid var(--muted); border-radius: 6px; padding: 0.6rem 0.8rem; font-size: 0.85rem; }
+#tip table { border-collapse: collapse; width: 100%; } #tip td { padding: 0 0.3rem; }
+#tip .true { font-weight: bold; text-decoration: underline; }
+table.tasks { border-collapse: collapse; } table.tasks th, table.tasks td { padding: 0.15rem 0.6rem; text-align: right; }
+table.tasks th:first-child, table.tasks td:first-child { text-align: left; }
+button[aria-pressed="true"] { font-weight: bold; }
+.legend span { padding: 0 0.4rem; margin-right: 0.2rem; border-radius: 3px; }
+svg { max-width: 100%; height: auto; background: #fff; }
+"""
+
+SCRIPT = """
+(function () {
+  const data = JSON.parse(document.getElementById("tokens").textContent);
+  const tip = document.getElementById("tip");
+  function row(cells, cls) {
+    const tr = document.createElement("tr");
+    for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
+    if (cls) tr.className = cls;
+    return tr;
+  }
+  function show(el) {
+    const d = data[el.dataset.i];  // [token, nll, rank, p, entropy, task, rule, lb, rb, top, true]
+    tip.replaceChildren();
+    const head = document.createElement("div");
+    head.textContent = "target " + JSON.stringify(d[0]) + " · loss " + d[1].toFixed(2) +
+      " nats · rank " + d[2] + " · p " + (100 * d[3]).toFixed(2) + "% · entropy " + d[4].toFixed(2);
+    const task = document.createElement("div");
+    task.textContent = "task " + d[5] + " (rule " + d[6] + ")";
+    const table = document.createElement("table");
+    d[9].forEach(function (c, i) { table.appendChild(row([String(i + 1), JSON.stringify(c[0]), (100 * c[1]).toFixed(1) + "%"], i === d[10] ? "true" : "")); });
+    if (d[10] < 0) { const out = document.createElement("div"); out.textContent = "the true token is not among these (rank " + d[2] + ")"; tip.append(out); }
+    tip.append(head, task, table);
+    tip.hidden = false;
+  }
+  for (const el of document.querySelectorAll(".t")) {
+    el.addEventListener("mouseenter", function () { show(el); });
+    el.addEventListener("focus", function () { show(el); });
+  }
+  function colour(mode) {
+    for (const el of document.querySelectorAll(".t")) {
+      const d = data[el.dataset.i];
+      el.className = "t " + (mode === "loss" ? "b" + d[7] : "r" + d[8]);
+    }
+    for (const b of document.querySelectorAll("button[data-mode]")) { b.setAttribute("aria-pressed", String(b.dataset.mode === mode)); }
+    document.getElementById("legend-loss").hidden = mode !== "loss";
+    document.getElementById("legend-rank").hidden = mode !== "rank";
+  }
+  for (const b of document.querySelectorAll("button[data-mode]")) { b.addEventListener("click", function () { colour(b.dataset.mode); }); }
+})();
+"""
+
+
+def _bucket(value: float, edges: Sequence[float]) -> int:
+    return sum(value > e for e in edges)
+
+
+def page(
+    table: pl.DataFrame, texts: dict[str, str], header: Sequence[str], top: int = TOP_SHOWN
+) -> str:
+    """The page of the documents in `table` (a tagged token table), their texts in `texts`."""
+    esc = html.escape
+    data: list[list[Any]] = []
+    sections = []
+    for (doc_id,), rows in table.partition_by("doc_id", as_dict=True, maintain_order=True).items():
+        text = texts.get(str(doc_id), "")
+        sections.append(
+            f'<section><h2>{esc(str(doc_id))}</h2><p class="doc">{_spans(rows, text, data, top)}</p></section>'
+        )
+    summary = summarize(table.lazy(), "task")
+    tasks = "".join(
+        f"<tr><td>{esc(str(r['task']))}</td><td>{r['tokens']:,}</td><td>{r['mean_nll']:.3f}</td>"
+        f"<td>{r['loss_contribution']:.3f}</td><td>{r['loss_share']:.1%}</td><td>{r['top1_accuracy']:.1%}</td></tr>"
+        for r in summary.iter_rows(named=True)
+    )
+    loss_legend = "".join(f'<span class="b{i}">{esc(lab)}</span>' for i, lab in enumerate(
+        ["0-0.5", "0.5-1", "1-2", "2-4", "4-8", "8+"]))  # fmt: skip
+    rank_legend = "".join(f'<span class="r{i}">{esc(lab)}</span>' for i, lab in enumerate(
+        ["top-1", "top-10", "top-100", "beyond"]))  # fmt: skip
+    blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+    chart = svg(summary, header)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>inspector: {esc(str(len(sections)))} document(s)</title><style>{STYLE}</style></head>
+<body>
+<h1>What the model predicted, token by token</h1>
+<p class="meta">{"<br>".join(esc(h) for h in header)}</p>
+<p>Colour by <button type="button" data-mode="loss" aria-pressed="true">loss</button>
+<button type="button" data-mode="rank" aria-pressed="false">rank bucket</button>
+<span class="legend" id="legend-loss">loss (nats): {loss_legend}</span>
+<span class="legend" id="legend-rank" hidden>rank: {rank_legend}</span></p>
+<p class="hint">Hover over a token, or move to it with Tab, to see the model's top {top} candidates for it (the true token underlined), its loss, rank, entropy, task and the rule that decided it.</p>
+<aside id="tip" hidden aria-live="polite"></aside>
+{"".join(sections)}
+<h2>Loss by task</h2>
+<table class="tasks"><tr><th>task</th><th>tokens</th><th>mean loss</th><th>contribution</th><th>loss share</th><th>top-1</th></tr>{tasks}</table>
+<figure>{chart}<figcaption class="meta">Each task's loss contribution (token share × mean loss); they add up to the mean loss.</figcaption></figure>
+<script type="application/json" id="tokens">{blob}</script>
+<script>{SCRIPT}</script>
+</body></html>
+"""
+
+
+def _spans(rows: pl.DataFrame, text: str, data: list[list[Any]], top: int) -> str:
+    """The document's text with each target in a focusable span (gaps kept as text)."""
+    esc = html.escape
+    out, at = [], 0
+    for r in rows.sort("pos").iter_rows(named=True):
+        a, b = r["char_start"], r["char_end"]
+        if b <= at:  # a further piece of a character already shown (byte pieces share its span)
+            continue
+        a = max(a, at)
+        if a > at:
+            out.append(esc(text[at:a]))
+        i = len(data)
+        ids = list(r["top_ids"][:top])
+        lb = _bucket(r["nll"], LOSS_EDGES)
+        # one array per token (see SCRIPT): token, nll, rank, p, entropy, task, rule, loss and
+        # rank buckets, the candidates (token, p) and which of them is the true one (-1: none)
+        data.append([
+            r["token"], round(r["nll"], 3), r["rank"], float(f"{r['prob']:.4g}"),
+            round(r["entropy"], 2), r["task"], r["task_reason"], lb, _bucket(r["rank"], RANK_EDGES),
+            [[t, round(float(p), 4)] for t, p in zip(r["top_tokens"][:top], r["top_probs"][:top], strict=False)],
+            ids.index(r["token_id"]) if r["token_id"] in ids else -1,
+        ])  # fmt: skip
+        out.append(f'<span class="t b{lb}" tabindex="0" data-i="{i}">{esc(text[a:b])}</span>')
+        at = max(at, b)
+    out.append(esc(text[at:]))
+    return "".join(out)

@@ -1,0 +1,79 @@
+"""Sharing results (issue 18): one self-contained HTML page, text escaped everywhere; the
+per-task chart as an image with the run settings in it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+
+from conftest import run_cli
+
+HOSTILE = {
+    "script": "Before <script>document.title='pwned'</script> after.",
+    "attr": 'Look "><img src=x onerror="document.title=1"> here & there.',
+    "plain": "Biden married Neilia Hunter, a student.\n\nCafé 日本語.",
+}
+
+
+def _corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in HOSTILE.items()))
+    return corpus
+
+
+def test_the_page_is_self_contained_and_escapes_every_text(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "page.html"
+    done = run_cli("html", str(_corpus(tmp_path)), "--model", str(tiny_model_dir), "--cache-dir",
+                   str(tmp_path / "cache"), "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = out.read_text()
+    # nothing runs from the documents: no tag of theirs survives, only escaped text
+    assert "<script>document" not in page and "<img" not in page
+    text = re.sub(r"</?span[^>]*>", "", page)  # the documents' text, out of its token spans
+    assert "&lt;script&gt;document.title" in text and "&lt;img src=x onerror=" in text
+    scripts = re.findall(r"<script[^>]*>(.*?)</script>", page, flags=re.S)
+    assert len(scripts) == 2  # the token data (JSON) and the page's own code
+    data = json.loads(scripts[0])
+    assert "<" not in scripts[0]  # `<` written as \u003c inside the data
+    assert "textContent" in scripts[1] and "innerHTML" not in scripts[1]
+    # no network: no external script, style, font or image
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "@import" not in page and not re.search(r"url\((?!#)", page) and "<link" not in page
+    # every document's text is in the page, and one span per shown target carries its data
+    spans = re.findall(r'<span class="t b(\d)" tabindex="0" data-i="(\d+)">', page)
+    assert len(spans) == len(data) and [int(i) for _, i in spans] == list(range(len(data)))
+    assert {"Biden", "Hunter", "Café", "日本語"} <= {w for w in re.findall(r"\w+", text)}
+    assert "prefers-color-scheme: dark" in page and "<svg" in page and "Loss by task" in page
+    missing = run_cli("html", str(_corpus(tmp_path)), "--model", str(tiny_model_dir), "--cache-dir",
+                      str(tmp_path / "cache"), "--doc", "nope", "--out", str(tmp_path / "p2.html"))  # fmt: skip
+    assert missing.returncode == 2 and "--doc nope: no such document" in missing.stderr
+
+
+def test_the_chart_as_an_image_carries_its_runs(tiny_model_dir: Path, tmp_path: Path) -> None:
+    common = [
+        str(_corpus(tmp_path)),
+        "--model",
+        str(tiny_model_dir),
+        "--cache-dir",
+        str(tmp_path / "c"),
+    ]
+    for name in ("chart.svg", "chart.png"):
+        done = run_cli("tasks", *common, "--plot", str(tmp_path / name))
+        assert done.returncode == 0, done.stderr
+    svg_text = (tmp_path / "chart.svg").read_text()
+    assert "loss contribution per task" in svg_text and "corpus " in svg_text  # caption
+    from PIL import Image
+
+    with Image.open(tmp_path / "chart.png") as image:
+        assert image.info["Description"].startswith("corpus ") and image.size[0] > 800
+    again = run_cli("tasks", *common, "--plot", str(tmp_path / "chart.svg"))
+    assert again.returncode == 2 and "--force" in again.stderr  # never over an existing file
+    wrong = run_cli("tasks", *common, "--plot", str(tmp_path / "chart.pdf"))
+    assert wrong.returncode == 2 and ".svg or .png" in wrong.stderr
+    table = pl.read_csv(run_cli("tasks", *common, "--format", "csv").stdout.encode())
+    assert "loss_contribution" in table.columns
