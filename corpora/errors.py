@@ -20,9 +20,9 @@ MESSAGES: dict[str, str] = {
     "lone_surrogate": "{path}:{line}: {where} holds a lone UTF-16 surrogate ({char}), which is not "
     "a character; fix that line",
     "jsonl_not_object": "{path}:{line}: expected a JSON object per line, got {kind}",
-    "missing_field": "{path}:{line}: no field '{field}' (fields here: {fields}); choose one with --text-field",
+    "missing_field": "{path}:{line}: no field '{field}' (fields here: {fields}); choose one with --text-field (or --text-column)",
     "field_not_text": "{path}:{line}: field '{field}' is {kind}, not text; choose another with --text-field",
-    "missing_column": "{path}: no column '{column}' (columns: {columns}); choose one with --text-column",
+    "missing_column": "{path}: no column '{column}' (columns: {columns}); choose one with --text-column (or --text-field)",
     "column_not_text": "{path}: column '{column}' has type {dtype}, not text; choose another with --text-column",
     "bad_table": "{path}: cannot be read as {kind} ({reason}); check the file",
     "unknown_format": "{path}: unknown format '{suffix}'; use .txt, .md, .jsonl, .ndjson, .csv, .parquet or .arrow (text, JSONL and CSV also compressed: .gz, .bz2, .xz, .zst)",
@@ -35,6 +35,7 @@ MESSAGES: dict[str, str] = {
     "probe_types": "{path}:{line}: prefix, expected and task must be text and foils a list of one or more texts; fix that line",
     "probe_candidates": "{path}:{line}: expected and every foil must be non-empty and different; fix that line",
     "probe_duplicate": "{path}:{line}: probe id '{id}' appears twice; give each probe a unique id",
+    "probes_folder": "{path}: a folder; give a probe suite file (JSONL, one probe a line)",
     "probes_empty": "{path}: no probes in this file (one JSON object per line)",
     "empty_corpus": "the corpus has no text to score ({paths}); give files with some text in them",
 }

@@ -17,6 +17,7 @@ from pathlib import Path
 from corpora.errors import CorpusError, message
 
 FIELDS = ("prefix", "expected", "foils", "task")
+OPTIONAL = ("id", "note", "text")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ def read_probes(path: Path) -> list[Probe]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise CorpusError(message("missing_path", path=path)) from None
+    except IsADirectoryError:
+        raise CorpusError(message("probes_folder", path=path)) from None
     except UnicodeDecodeError as e:
         raise CorpusError(message("bad_utf8", path=path, offset=e.start)) from None
     except OSError as e:
@@ -65,7 +68,11 @@ def _probe(path: Path, n: int, line: str) -> Probe:
         raise CorpusError(message("jsonl_not_object", path=path, line=n, kind=type(obj).__name__))
     missing = [f for f in FIELDS if f not in obj]
     if missing:
-        raise CorpusError(message("probe_fields", path=path, line=n, missing=", ".join(missing)))
+        unknown = [k for k in obj if k not in (*FIELDS, *OPTIONAL)]
+        also = f" (not known here: {', '.join(unknown)})" if unknown else ""
+        raise CorpusError(
+            message("probe_fields", path=path, line=n, missing=", ".join(missing) + also)
+        )
     foils = obj["foils"]
     texts = [
         obj["prefix"],

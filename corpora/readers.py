@@ -65,7 +65,7 @@ def _read_path(path: Path, text_field: str, text_column: str) -> Iterator[Docume
     if not path.exists():
         raise CorpusError(message("missing_path", path=path))
     if path.is_dir() and is_dataset(path):
-        yield from read_dataset(path, path.name, text_column)
+        yield from read_dataset(path, path.name, _either(text_column, text_field))
     elif path.is_dir():
         files = sorted(
             p
@@ -82,6 +82,13 @@ def _read_path(path: Path, text_field: str, text_column: str) -> Iterator[Docume
         yield from _read_file(path, path.name, text_field, text_column)
 
 
+def _either(mine: str, other: str) -> str:
+    """The text's name for this kind of file: its own option (--text-field for JSONL,
+    --text-column for tables), else the other one when only that was given (people give
+    either; neither is ignored)."""
+    return other if mine == "text" else mine
+
+
 def _readable(path: Path) -> bool:
     """Whether a file in a folder is read: a known format, compressed only where streamed."""
     suffix, compression = split_suffix(path)
@@ -96,9 +103,9 @@ def _read_file(path: Path, name: str, text_field: str, text_column: str) -> Iter
     if suffix in TEXT_SUFFIXES:
         yield Document(id=name, text=read_text(path), meta={"path": str(path)}, source=str(path))
     elif suffix in JSONL_SUFFIXES:
-        yield from _read_jsonl(path, name, text_field)
+        yield from _read_jsonl(path, name, _either(text_field, text_column))
     else:
-        yield from read_table(path, name, text_column)
+        yield from read_table(path, name, _either(text_column, text_field))
 
 
 def _lone_surrogate(obj: dict[str, Any], text_field: str) -> tuple[str, str] | None:

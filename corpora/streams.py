@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 from pathlib import Path
 from typing import IO, Any
@@ -35,34 +36,49 @@ def open_binary(path: Path) -> Any:
     if compression == ".xz":
         return lzma.open(path, "rb")
     if compression == ".zst":
-        raw = path.open("rb")
-        return _Closing(
-            zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True), raw
-        )
+        return io.BufferedReader(_Zstd(path.open("rb")))
     return path.open("rb")
 
 
-class _Closing:
-    """A zstd reader that also closes the file under it, iterable by lines."""
+class _Zstd(io.RawIOBase):
+    """A zstd file read frame after frame; a file that ends inside a frame (cut off) raises
+    at its end instead of passing for a shorter text, as zstandard's own reader lets it."""
 
-    def __init__(self, reader: Any, raw: IO[bytes]) -> None:
-        import io
+    CHUNK = 1 << 16
 
-        self._buffered = io.BufferedReader(reader)
+    def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
+        self._inflate = zstandard.ZstdDecompressor().decompressobj()
+        self._pending = b""
+        self._done = False
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._buffered, name)
+    def readable(self) -> bool:
+        return True
 
-    def __iter__(self) -> Any:
-        return iter(self._buffered)
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending and not self._done:
+            data = self._raw.read(self.CHUNK)
+            if not data:
+                self._done = True
+                if not self._inflate.eof and self._started:
+                    raise zstandard.ZstdError("the file ends inside a frame (cut off?)")
+                break
+            self._started = True
+            self._pending = self._inflate.decompress(data)
+            while self._inflate.eof and self._inflate.unused_data:  # the next frame
+                rest = self._inflate.unused_data
+                self._inflate = zstandard.ZstdDecompressor().decompressobj()
+                self._pending += self._inflate.decompress(rest)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
 
-    def __enter__(self) -> _Closing:
-        return self
+    _started = False
 
-    def __exit__(self, *exc: object) -> None:
-        self._buffered.close()
+    def close(self) -> None:
         self._raw.close()
+        super().close()
 
 
 def damaged(path: Path, error: Exception) -> CorpusError:

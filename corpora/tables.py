@@ -51,6 +51,8 @@ def rows(frame: Any, path: Path, name: str, text_column: str) -> Iterator[Docume
     """One document per row of `frame`: its `text_column`, its `id` (else `name:row`)."""
     import polars as pl
 
+    if text_column not in frame.columns and "." in text_column:  # a field of a struct column
+        frame = _nested(frame, path, text_column)
     if text_column not in frame.columns:
         raise CorpusError(
             message(
@@ -73,6 +75,24 @@ def rows(frame: Any, path: Path, name: str, text_column: str) -> Iterator[Docume
         meta = {k: v for k, v in row.items() if k not in (text_column, "id")}
         meta["row"] = row_no
         yield Document(id=doc_id, text=text, meta=meta, source=f"{path}:{row_no}")
+
+
+def _nested(frame: Any, path: Path, dotted: str) -> Any:
+    """`frame` with the struct field `a.b.c` as a column named `a.b.c` (as JSONL reads it)."""
+    import polars as pl
+
+    head, *rest = dotted.split(".")
+    if head not in frame.columns:
+        return frame
+    expr, dtype = pl.col(head), frame.schema[head]
+    for step in rest:
+        fields = [f.name for f in getattr(dtype, "fields", [])]
+        if step not in fields:
+            raise CorpusError(message("missing_column", path=path, column=show(dotted),
+                                      columns=names(fields)))  # fmt: skip
+        expr = expr.struct.field(step)
+        dtype = dict((f.name, f.dtype) for f in dtype.fields)[step]
+    return frame.with_columns(expr.alias(dotted))
 
 
 def is_dataset(folder: Path) -> bool:

@@ -52,7 +52,7 @@ def documents(corpus: Corpus) -> list[Document]:
 def score_run(
     corpus: Corpus, model: str = "", *, device: str = "auto", dtype: str = "auto",
     window: int | None = None, stride: int | None = None, top_k: int = TOP_K,
-    rules: Path | None = None, cache_dir: Path | None = None,
+    rules: str | Path | None = None, cache_dir: str | Path | None = None,
 ) -> Run:  # fmt: skip
     """The run of `model` (default: the embedded one) over `corpus`: from the cache, or
     scored and cached; its `table` is the token table and `settings` what it depends on."""
@@ -62,14 +62,21 @@ def score_run(
     from taggers.rules import load_rules
 
     config = ScoreConfig(top_k=top_k, window=window, stride=stride)
-    cache = ensure_dir(cache_dir or default_cache_dir())
+    cache = ensure_dir(Path(cache_dir) if cache_dir else default_cache_dir())
     docs = documents(corpus)
-    return score_or_load(docs, model, device, dtype, config, load_rules(rules), cache)
+    return score_or_load(docs, model, device, dtype, config, load_rules(_path(rules)), cache)
+
+
+def _path(value: str | Path | None) -> Path | None:
+    """A path given as text or as a Path (notebooks give both)."""
+    return None if value is None else Path(value).expanduser()
 
 
 def score(corpus: Corpus, model: str = "", *, unit: str = "token", **options: Any) -> pl.DataFrame:
     """The token table of `model` over `corpus` (`unit="word"`: one row per word, its loss
     summed over its pieces). Options as `score_run`."""
+    if unit not in ("token", "word"):
+        raise ValueError(f"unit={unit!r}: use 'token' or 'word'")
     run = score_run(corpus, model, **options)
     if unit == "word":
         from inspector.tables.words import word_units
@@ -140,33 +147,34 @@ def compare_units(
     return compare_runs(_runs(tables), unit, threshold, order="given").unit_table()
 
 
-def _asker(model: str, device: str, dtype: str, cache_dir: Path | None) -> Any:
+def _asker(model: str, device: str, dtype: str, cache_dir: str | Path | None) -> Any:
     from inspector.files import default_cache_dir, ensure_dir
     from inspector.lm.continuations import Asker
     from inspector.lm.loading import load_model
 
     key = (model, device, dtype)
     if key not in _ASKERS:
-        lm = load_model(model, ensure_dir(cache_dir or default_cache_dir()), device, dtype)
+        lm = load_model(model, ensure_dir(_path(cache_dir) or default_cache_dir()), device, dtype)
         _ASKERS[key] = Asker(lm)
     return _ASKERS[key]
 
 
 def probe(
-    prefix: str, candidates: Sequence[str], model: str = "", *, device: str = "auto",
-    dtype: str = "auto", cache_dir: Path | None = None,
+    prefix: str, candidates: str | Sequence[str], model: str = "", *, device: str = "auto",
+    dtype: str = "auto", cache_dir: str | Path | None = None,
 ) -> pl.DataFrame:  # fmt: skip
     """Each candidate as the continuation of `prefix`: its pieces, chained probability, nll
     (nats), its first piece's rank, each piece's probability."""
     from inspector.run.probes import candidates_table
 
     asker = _asker(model, device, dtype, cache_dir)
-    return candidates_table(asker, asker.lm.source.name, prefix, list(candidates))
+    chosen = [candidates] if isinstance(candidates, str) else list(candidates)  # one, or several
+    return candidates_table(asker, asker.lm.source.name, prefix, chosen)
 
 
 def probes(
-    suite: Path | None = None, model: str | Sequence[str] = "", *, device: str = "auto",
-    dtype: str = "auto", cache_dir: Path | None = None,
+    suite: str | Path | None = None, model: str | Sequence[str] = "", *, device: str = "auto",
+    dtype: str = "auto", cache_dir: str | Path | None = None,
 ) -> pl.DataFrame:  # fmt: skip
     """A probe suite (default: the bundled one) per model: for each probe the expected
     continuation's nll, the best foil's, the margin in nats and whether it won."""
@@ -174,7 +182,7 @@ def probes(
     from corpora.probes import read_probes
     from inspector.run.probes import probe_results
 
-    found = read_probes(suite or bundled_path() / "probes.jsonl")
+    found = read_probes(_path(suite) or bundled_path() / "probes.jsonl")
     models = [model] if isinstance(model, str) else list(model)
     parts = []
     for m in models:

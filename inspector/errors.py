@@ -58,6 +58,8 @@ MESSAGES: dict[str, str] = {
     "ray_with_shard": "--engine ray makes its own shards: give --workers N, not --shard",
     "stream_option_alone": "{name} shapes a streamed run: give it with --parts DIR (without --parts the whole corpus is scored here, in memory)",
     "workers_without_ray": "--workers is the number of Ray tasks: give it with --engine ray",
+    "out_suffix": "--out {out}: this command does not write '{suffix}' files; use {formats}",
+    "out_clash": "--format {fmt} but --out {out} names {named}; make them agree (or leave out --format)",
     "plot_by": "--plot draws tasks: use it with --by task",
     "plot_format": "--plot {path}: an image is .svg or .png; give one of those (or --plot alone for the terminal)",
     "tasks_out_format": "{out}: unknown output format '{suffix}'; use {tasks_formats}, or name one with --format",

@@ -86,9 +86,9 @@ async def test_a_probes_note_and_result(tiny_model_dir: Path, tmp_path: Path) ->
         app.session.goto("probe-world")
         app.refresh_view(tables=True)
         await pilot.pause()
-        assert any("'Baku' should beat 'London'" in str(n.message) for n in app._notifications)
-        # the model scored this corpus, so it is in memory: the probe's verdict comes too
-        await until(lambda: any("against ' London'" in str(n.message) for n in app._notifications))
+        # the model scored this corpus, so it is in memory: the note comes with its verdict
+        await until(lambda: any("'Baku' should beat 'London'" in str(n.message)
+                                and "against ' London'" in str(n.message) for n in app._notifications))  # fmt: skip
         await pilot.press("P")
         shown = await report(app)
         assert "' Baku'" in shown and "' London'" in shown and "over the best foil" in shown
@@ -117,7 +117,29 @@ async def test_your_own_text_is_scored_opened_and_saved(
             await pilot.press(*(["backspace"] * 20), *str(out), "enter")
             await pilot.pause()
         lines = [json.loads(x) for x in out.read_text().splitlines()]
-        assert lines == [{"id": "your text 1", "text": "The capital of Azerbaijan is Baku."}] * 2
+        assert lines == [{"id": "your text 1", "text": "The capital of Azerbaijan is Baku."}]
+
+
+def test_saving_texts_never_duplicates_or_breaks_a_file(tmp_path: Path) -> None:
+    from inspector.tui.asking import SaveError, save_texts
+
+    path = tmp_path / "mine.jsonl"
+    path.write_text('{"id": "your text 1", "text": "older"}')  # no newline at its end
+    texts = [Document("your text 1", "new one"), Document("your text 2", "older")]
+    assert save_texts(path, texts) == 1  # "older" is there already
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    assert rows == [
+        {"id": "your text 1", "text": "older"},
+        {"id": "your text 1 (2)", "text": "new one"},
+    ]
+    assert save_texts(path, texts) == 0 and len(path.read_text().splitlines()) == 2
+    with pytest.raises(SaveError, match=r"a \.jsonl file"):
+        save_texts(tmp_path / "notes.md", texts)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("not json\n")
+    with pytest.raises(SaveError, match="not a JSONL file"):
+        save_texts(broken, texts)
+    assert broken.read_text() == "not json\n"  # refused, never changed
 
 
 async def test_overview_sorts_and_opens_documents(tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -129,7 +151,7 @@ async def test_overview_sorts_and_opens_documents(tiny_model_dir: Path, tmp_path
         grid = app.screen.query_one(DataTable)
         assert grid.row_count == len(DOCS)
         columns = app.screen.table.columns
-        assert {"tokens", "mean_loss", "top10", "top100", "top1000", "beyond"} <= set(columns)
+        assert {"tokens", "mean_loss", "rank 1-10", "11-100", "101-1000", ">1000"} <= set(columns)
         await pilot.press(*(["right"] * columns.index("mean_loss")), "s")
         losses = [
             float(str(grid.get_row_at(i)[columns.index("mean_loss")]))

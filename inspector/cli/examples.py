@@ -43,12 +43,12 @@ def add_arguments(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from inspector.cli.options import out_format
     from inspector.tables.examples import examples
     from inspector.tables.render import render, write
 
-    fmt = args.format or {".csv": "csv", ".jsonl": "jsonl", ".json": "json", ".md": "md"}.get(
-        args.out.suffix.lower() if args.out else "", "table"
-    )
+    by_suffix = {".csv": "csv", ".jsonl": "jsonl", ".json": "json", ".md": "md"}
+    fmt = out_format(args.out, args.format, by_suffix, "table")
     if args.out is not None:
         from inspector.files import check_new_file
 
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text if text is not None else render(table, fmt))
     else:
-        write(table, fmt if fmt != "table" else "csv", args.out, args.force)
+        write(table, fmt, args.out, args.force)
         print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

@@ -144,13 +144,14 @@ def add_corpus_options(p: argparse.ArgumentParser) -> None:
         nargs="*",
         type=Path,
         metavar="PATH",
-        help=".txt/.md/.jsonl/.ndjson/.csv/.parquet files or folders (default: the bundled samples)",
+        help=".txt/.md/.jsonl/.ndjson/.csv/.parquet/.arrow files (text, JSONL and CSV also as .gz/.bz2/.xz/.zst), "
+        "folders, or Hugging Face datasets folders (default: the bundled samples)",
     )
     g.add_argument(
         "--text-field",
         default="text",
         metavar="NAME",
-        help="JSONL field holding the text (default: text)",
+        help="JSONL field holding the text, a dotted path for a nested one (meta.body) (default: text)",
     )
     g.add_argument(
         "--text-column",
@@ -171,3 +172,20 @@ def tag_workers_of(args: argparse.Namespace) -> int:
     if args.tag_workers is None:
         return max(1, min(os.cpu_count() or 1, 16))
     return int(args.tag_workers)
+
+
+def out_format(out: Path | None, fmt: str | None, by_suffix: dict[str, str], default: str) -> str:
+    """The output format: --format, else --out's extension, else `default`. An --out whose
+    extension this command does not write, or that contradicts --format, is refused (a file
+    named .parquet holding CSV would mislead whoever opens it)."""
+    from inspector.errors import ExportError, message
+
+    if out is None:
+        return fmt or default
+    suffix = out.suffix.lower()
+    if suffix not in by_suffix:
+        raise ExportError(message("out_suffix", out=out, suffix=suffix or "(none)",
+                                  formats=", ".join(by_suffix)))  # fmt: skip
+    if fmt is not None and fmt != by_suffix[suffix]:
+        raise ExportError(message("out_clash", fmt=fmt, out=out, named=by_suffix[suffix]))
+    return by_suffix[suffix]

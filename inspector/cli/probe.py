@@ -96,9 +96,12 @@ def run_probes(args: argparse.Namespace) -> int:
     from corpora import bundled_path
     from corpora.probes import read_probes
     from inspector import visible
+    from inspector.cli.options import out_format
     from inspector.run.probes import probe_results, task_shares
     from inspector.tables.render import render, write
 
+    by_suffix = {".csv": "csv", ".jsonl": "jsonl", ".json": "json", ".parquet": "parquet"}
+    out_fmt = out_format(args.out, None, by_suffix, "csv")
     if args.out is not None:
         from inspector.files import check_new_file
 
@@ -107,10 +110,7 @@ def run_probes(args: argparse.Namespace) -> int:
     probes = read_probes(path)
     results = pl.concat([probe_results(a, name, probes) for name, a in _askers(args)])
     if args.out is not None:
-        fmt = {".csv": "csv", ".jsonl": "jsonl", ".json": "json", ".parquet": "parquet"}.get(
-            args.out.suffix.lower(), "csv"
-        )
-        write(results, fmt, args.out, args.force)
+        write(results, out_fmt, args.out, args.force)
         print(f"wrote {args.out}", file=sys.stderr)
     if args.format not in ("table", "md"):
         sys.stdout.write(render(results, args.format))
@@ -125,7 +125,7 @@ def run_probes(args: argparse.Namespace) -> int:
     )  # fmt: skip
     shares = task_shares(results)
     shown = "the bundled suite (corpora/samples/probes.jsonl)" if args.suite is None else str(path)
-    lines = [f"{len(probes)} probes of {shown}",
+    lines = [f"{len(probes)} probe{'' if len(probes) == 1 else 's'} of {shown}",
              "model " + models[0] if not several else "models " + " · ".join(models),
              "margin: the best foil's nll minus the expected continuation's, in nats (won: > 0 for every foil)"]  # fmt: skip
     page = "\n".join(visible.line(x) for x in lines) + "\n\n" + render(per_probe, args.format)

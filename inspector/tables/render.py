@@ -26,7 +26,7 @@ def render(table: pl.DataFrame, fmt: str) -> str:
             for c in lists
         ).write_csv()
     if fmt == "json":
-        return table.write_json()
+        return table.write_json() + "\n"
     if fmt == "jsonl":
         return table.write_ndjson()
     if fmt in ("table", "md"):
@@ -69,6 +69,8 @@ def cell(value: Any, column: str = "") -> str:
         return f"{value:,.1f}".removesuffix(".0")  # a rank, or halfway between two
     if column == "n_params" and isinstance(value, int):
         return param_count(value)  # 135M, 1.7B: the exact count is in csv, json and parquet
+    if column in ("prob", "p", "expected_prob") and isinstance(value, float) and 0 < value < 1e-3:
+        return f"{value:.2e}"  # a probability too small for 4 decimals still shows its size
     if isinstance(value, float):
         return f"{value:.4f}"
     if isinstance(value, int):

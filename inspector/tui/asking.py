@@ -69,7 +69,7 @@ class AskingApp(BrowsingApp):
         text = self.session.document.text
         true = text[row["char_start"] : row["char_end"]]
         lead = true[: len(true) - len(true.lstrip())]
-        question = f"what else could follow here? (instead of {true!r}; separate with |)"
+        question = f"instead of {true!r}: other continuations? (a | b)"
         self._read_ahead(text[: row["char_start"]])  # while the question is typed
         self.push_screen(
             PromptScreen(question, 'Baku | London | "exactly this"'),
@@ -88,7 +88,10 @@ class AskingApp(BrowsingApp):
     def _asked(self, prefix: str, true: str, lead: str, answer: str | None) -> None:
         candidates = candidates_of(answer or "", lead)
         if not candidates:
+            if answer is not None:
+                self.notify("no candidates given: type words separated by |", markup=False)
             return
+        self._loading_hint()
         title = f"after …{prefix[-40:]!r}"
         self.push_screen(ReportScreen(title, partial(self._contrast, prefix, true, candidates)))
 
@@ -107,7 +110,7 @@ class AskingApp(BrowsingApp):
                 "p": [a.prob for a in answers],
                 "nll": [a.nll for a in answers],
                 "rank": [a.rank for a in answers],
-                "pieces (p of each given those before)": [
+                "pieces (p each)": [
                     " · ".join(
                         f"{p!r} {math.exp(lp):.1%}"
                         for p, lp in zip(a.pieces, a.piece_logprobs, strict=True)
@@ -136,10 +139,11 @@ class AskingApp(BrowsingApp):
         if probe is None or self._probe_noted == probe.id:
             return
         self._probe_noted = probe.id
-        self.notify(f"{probe.note} (P asks the model)", title=f"probe: {probe.task}",
-                    timeout=8, markup=False)  # fmt: skip
         if self._asker is not None or getattr(self.source, "loaded", None) is not None:
-            self._probe_verdict(probe)  # the model is in memory: its answer too
+            self._probe_verdict(probe)  # the model is in memory: the note with its answer
+        else:
+            self.notify(f"{probe.note} (P asks the model)", title=f"probe: {probe.task}",
+                        timeout=6, markup=False)  # fmt: skip
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="probe-verdict")
     def _probe_verdict(self, probe: Any) -> None:
@@ -151,10 +155,10 @@ class AskingApp(BrowsingApp):
         except (_NoModel, *USER_ERRORS):
             return
         verdict = "won" if r["won"] else "lost"
-        text = (f"{r['expected']!r} {r['expected_nll']:.2f} nats against {r['best_foil']!r} "
-                f"{r['best_foil_nll']:.2f}: {verdict} by {abs(r['margin']):.2f} nats")  # fmt: skip
+        text = (f"{probe.note}\n{r['expected']!r} {r['expected_nll']:.2f} nats against "
+                f"{r['best_foil']!r} {r['best_foil_nll']:.2f}: {verdict} by {abs(r['margin']):.2f}")  # fmt: skip
         self.call_from_thread(
-            self.notify, text, title=f"probe: {probe.id}", timeout=8, markup=False
+            self.notify, text, title=f"probe: {probe.task}", timeout=8, markup=False
         )
 
     def action_run_probe(self) -> None:
@@ -162,7 +166,13 @@ class AskingApp(BrowsingApp):
         if probe is None:
             self.notify("this document is not a probe", severity="warning", markup=False)
             return
+        self._loading_hint()
         self.push_screen(ReportScreen(f"probe {probe.id}", partial(self._probe, probe)))
+
+    def _loading_hint(self) -> None:
+        if self._asker is None and getattr(self.source, "loaded", None) is None:
+            self.notify("loading the model for the first question (a few seconds)…", timeout=5,
+                        markup=False)  # fmt: skip
 
     def _probe(self, probe: Any) -> Report:
         from inspector.run.probes import probe_results
@@ -233,22 +243,15 @@ class AskingApp(BrowsingApp):
         )
 
     def _save_written(self, answer: str | None) -> None:
-        import json
-
         if not answer:
             return
-        path = Path(answer).expanduser()
-        lines = "".join(json.dumps({"id": d.id, "text": d.text}, ensure_ascii=False) + "\n"
-                        for d in self.written)  # fmt: skip
         try:
-            with path.open("a", encoding="utf-8") as f:
-                f.write(lines)
-        except OSError as e:
-            self.notify(
-                f"could not save to {path}: {e.strerror or e}", severity="error", markup=False
-            )
+            saved = save_texts(Path(answer).expanduser(), self.written)
+        except SaveError as e:
+            self.notify(str(e), severity="error", markup=False)
             return
-        self.notify(f"{len(self.written)} text(s) added to {path}", markup=False)
+        self.notify(f"{saved} new text(s) added to {answer}" if saved else
+                    f"your texts are already in {answer}", markup=False)  # fmt: skip
 
     # -- across documents ---------------------------------------------------------------
     def action_overview(self) -> None:
@@ -265,6 +268,7 @@ class AskingApp(BrowsingApp):
             before = self.session.doc
             self.session.goto(doc_id, 0)
             self._moved(True, doc_changed=self.session.doc != before)
+            self._scroll_later()
 
     def action_examples(self, task: str | None = None) -> None:
         import polars as pl
@@ -286,6 +290,58 @@ class AskingApp(BrowsingApp):
             before = self.session.doc
             self.session.goto(*where)
             self._moved(True, doc_changed=self.session.doc != before)
+            self._scroll_later()
+
+    def _scroll_later(self) -> None:
+        """Bring the target on screen once the screen that chose it is gone (while it
+        covered the text, the text's height was not known)."""
+        from inspector.tui.widgets.document_view import DocumentView
+
+        self.call_after_refresh(self.query_one(DocumentView).scroll_to_selected)
+
+
+class SaveError(Exception):
+    """Your texts cannot be added to that file."""
+
+
+def save_texts(path: Path, texts: list[Document]) -> int:
+    """Add to the JSONL file `path` the texts not in it yet (by text), each with an id not in
+    it yet; a file that is not JSONL is refused, never changed. Returns how many were added."""
+    import json
+
+    if path.suffix.lower() not in (".jsonl", ".ndjson"):
+        raise SaveError(f"{path}: your texts go to a .jsonl file (one JSON object a line)")
+    ids, seen, old = set(), set(), ""
+    if path.exists():
+        try:
+            old = path.read_text(encoding="utf-8")
+            for line in filter(str.strip, old.splitlines()):
+                obj = json.loads(line)
+                if isinstance(obj, dict):
+                    ids.add(str(obj.get("id")))
+                    seen.add(obj.get("text"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise SaveError(
+                f"{path}: not a JSONL file this can add to ({e}); choose another"
+            ) from e
+    lines = []
+    for doc in texts:
+        if doc.text in seen:
+            continue
+        doc_id, n = doc.id, 1
+        while doc_id in ids:
+            n += 1
+            doc_id = f"{doc.id} ({n})"
+        ids.add(doc_id)
+        seen.add(doc.text)
+        lines.append(json.dumps({"id": doc_id, "text": doc.text}, ensure_ascii=False) + "\n")
+    if lines:
+        try:
+            with path.open("a", encoding="utf-8") as f:
+                f.write(("\n" if old and not old.endswith("\n") else "") + "".join(lines))
+        except OSError as e:
+            raise SaveError(f"could not save to {path}: {e.strerror or e}") from e
+    return len(lines)
 
 
 class _NoModel(Exception):

@@ -14,7 +14,8 @@ from textual.widgets import DataTable, Static
 
 from inspector import visible
 
-BUCKETS = (("top10", 10), ("top100", 100), ("top1000", 1000))
+# where the true tokens ranked, as shares of the document's targets (bands, adding up to 1)
+BUCKETS = (("rank 1-10", 10), ("11-100", 100), ("101-1000", 1000))
 
 
 def overview(tables: list[pl.DataFrame], tasks: int = 4) -> pl.DataFrame:
@@ -32,7 +33,7 @@ def overview(tables: list[pl.DataFrame], tasks: int = 4) -> pl.DataFrame:
         pl.col("nll").mean().alias("mean_loss"),
         *(pl.col("nll").filter(pl.col("task") == t).mean().alias(t) for t in top),
         *shares,
-        (pl.col("rank") > BUCKETS[-1][1]).mean().alias("beyond"),
+        (pl.col("rank") > BUCKETS[-1][1]).mean().alias(">1000"),
     )
 
 
@@ -58,7 +59,9 @@ class OverviewScreen(ModalScreen[str | None]):
             box.border_title = "documents"
             hint = "arrows: a column · s: sort by it (again: reverse) · enter: open · esc: close"
             yield Static(Text(f"{self.note}{hint}", style="dim"))
-            grid: DataTable[object] = DataTable(zebra_stripes=True, cursor_type="cell")
+            grid: DataTable[object] = DataTable(
+                zebra_stripes=True, cursor_type="cell", fixed_columns=1
+            )
             for name in self.table.columns:
                 grid.add_column(visible.line(name), key=name)
             for row in self.table.iter_rows():
@@ -70,7 +73,7 @@ class OverviewScreen(ModalScreen[str | None]):
         column = self.table.columns[grid.cursor_column]
         descending = self.sorted != (column, True)  # numbers: biggest first, then the other way
         self.sorted = (column, descending)
-        grid.sort(column, key=_key, reverse=descending)
+        grid.sort(column, key=lambda v: _key(v, descending), reverse=descending)
 
     def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
         self.dismiss(str(event.cell_key.row_key.value))
@@ -87,10 +90,12 @@ def _cell(value: object) -> object:
     return Text(visible.line("-" if value is None else value))
 
 
-def _key(value: object) -> object:
-    """A cell's sort key: its number (a dash sorts last), else its text."""
+def _key(value: object, descending: bool) -> object:
+    """A cell's sort key: its number, else its text; a dash (no value) last either way."""
     text = value.plain if isinstance(value, Text) else str(value)
+    if text == "-":
+        return (0 if descending else 2, 0.0)
     try:
-        return (0, float(text.replace(",", "")))
+        return (1, float(text.replace(",", "")))
     except ValueError:
-        return (1, 0.0) if text == "-" else (0, text)
+        return (1, text)

@@ -122,6 +122,9 @@ class ReportScreen(ModalScreen[None]):
         await self.query_one("#report-wait").remove()
         await box.mount_all([w for part in message.report.parts for w in _widgets(part)])
         self.report = message.report
+        tables = self.query(DataTable)
+        if tables:
+            tables.first().focus()  # arrows move in the first table at once; Tab to the next
 
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
         self.dismiss(result)
