@@ -124,7 +124,7 @@ class ReportScreen(ModalScreen[None]):
         self.report = message.report
         tables = self.query(DataTable)
         if tables:
-            tables.first().focus()  # arrows move in the first table at once; Tab to the next
+            tables.first().focus(scroll_visible=False)  # arrows move in it at once; Tab: the next
 
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
         self.dismiss(result)
