@@ -163,12 +163,10 @@ def _load_folder(
     label = source.spec or source.name
     try:
         with _quiet():
-            tokenizer = AutoTokenizer.from_pretrained(
-                folder, local_files_only=True, trust_remote_code=False
-            )
-            model = AutoModelForCausalLM.from_pretrained(
-                folder, dtype=dtype, local_files_only=True, trust_remote_code=False
-            )
+            tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False,
+                                                      local_files_only=True)  # fmt: skip
+            model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=False,
+                                                         dtype=dtype, local_files_only=True)  # fmt: skip
     except Exception as e:  # untrusted files: whatever the loader raises, the folder is at fault
         raise _load_error(label, e) from e
     if not getattr(tokenizer, "is_fast", False):
@@ -237,12 +235,10 @@ def _convert_gguf(source: ModelSource, out: Path) -> None:
     log.info(_converting_message(source))
     try:
         with _quiet():
-            tokenizer = AutoTokenizer.from_pretrained(
-                folder, gguf_file=name, local_files_only=True, trust_remote_code=False
-            )
-            loaded = AutoModelForCausalLM.from_pretrained(
-                folder, gguf_file=name, dtype="float32", local_files_only=True,
-                trust_remote_code=False,
+            tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False,
+                                                      gguf_file=name, local_files_only=True)  # fmt: skip
+            loaded = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=False,
+                gguf_file=name, dtype="float32", local_files_only=True,
             )  # fmt: skip
             config_dict = loaded.config.to_dict()
             config_dict.pop("quantization_config", None)

@@ -142,8 +142,8 @@ class AskingApp(BrowsingApp):
         if self._asker is not None or getattr(self.source, "loaded", None) is not None:
             self._probe_verdict(probe)  # the model is in memory: the note with its answer
         else:
-            self.notify(f"{probe.note} (P asks the model)", title=f"probe: {probe.task}",
-                        timeout=6, markup=False)  # fmt: skip
+            self.notify(markup=False, message=f"{probe.note} (P asks the model)",
+                        title=f"probe: {probe.task}", timeout=6)  # fmt: skip
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="probe-verdict")
     def _probe_verdict(self, probe: Any) -> None:
@@ -171,8 +171,8 @@ class AskingApp(BrowsingApp):
 
     def _loading_hint(self) -> None:
         if self._asker is None and getattr(self.source, "loaded", None) is None:
-            self.notify("loading the model for the first question (a few seconds)…", timeout=5,
-                        markup=False)  # fmt: skip
+            self.notify(markup=False, timeout=5,
+                        message="loading the model for the first question (a few seconds)…")  # fmt: skip
 
     def _probe(self, probe: Any) -> Report:
         from inspector.run.probes import probe_results
@@ -250,8 +250,8 @@ class AskingApp(BrowsingApp):
         except SaveError as e:
             self.notify(str(e), severity="error", markup=False)
             return
-        self.notify(f"{saved} new text(s) added to {answer}" if saved else
-                    f"your texts are already in {answer}", markup=False)  # fmt: skip
+        self.notify(markup=False, message=f"{saved} new text(s) added to {answer}" if saved
+                    else f"your texts are already in {answer}")  # fmt: skip
 
     # -- across documents ---------------------------------------------------------------
     def action_overview(self) -> None:

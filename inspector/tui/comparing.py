@@ -101,17 +101,14 @@ class ComparingApp(BrowsingApp):
     def on_comparison_ready(self, message: ComparisonReady) -> None:
         self.compare_view, self.compare_pending = message.view, False
         view = message.view
-        self.notify(
-            f"comparing {' → '.join(view.names)} by {view.unit}: d switches compare mode off",
-            timeout=5, markup=False,
-        )  # fmt: skip
+        self.notify(markup=False, timeout=5, message=(
+            f"comparing {' → '.join(view.names)} by {view.unit}: d switches compare mode off"))  # fmt: skip
         self._set_comparing(True)
 
     def on_comparison_failed(self, message: ComparisonFailed) -> None:
         self.compare_pending = False
-        self.notify(
-            message.error, title="no comparison", severity="warning", timeout=10, markup=False
-        )
+        self.notify(markup=False, message=message.error, title="no comparison",
+                    severity="warning", timeout=10)  # fmt: skip
 
     def _set_comparing(self, on: bool) -> None:
         self.comparing = on and self.compare_view is not None
@@ -196,10 +193,9 @@ class ComparingApp(BrowsingApp):
             self.notify(f"no more {kind}s", timeout=2, markup=False)
             return
         step, total = view.rank_of(kind)
-        self.notify(
+        self.notify(markup=False, timeout=2, message=(
             f"{kind} {step} of {total:,} (every {'fall' if kind == 'improvement' else 'rise'} "
-            "in loss, biggest first)", timeout=2, markup=False,
-        )  # fmt: skip
+            "in loss, biggest first)"))  # fmt: skip
         self._go_unit(*hit)
 
     def action_pick_trend(self) -> None:
