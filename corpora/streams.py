@@ -51,6 +51,7 @@ class _Zstd(io.RawIOBase):
         self._inflate = zstandard.ZstdDecompressor().decompressobj()
         self._pending = b""
         self._done = False
+        self._started = False  # a file with no bytes at all is an empty stream, not a cut one
 
     def readable(self) -> bool:
         return True
@@ -73,8 +74,6 @@ class _Zstd(io.RawIOBase):
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]
         return n
-
-    _started = False
 
     def close(self) -> None:
         self._raw.close()

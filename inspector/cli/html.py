@@ -60,9 +60,9 @@ def run(args: argparse.Namespace) -> int:
         raise ExportError(message("html_no_doc", doc=missing[0], count=len(ids)))
     rows = table.filter(pl.col("doc_id").is_in(chosen)).collect()
     if texts is None:
-        from inspector.tables.examples import _rebuilt
+        from inspector.tables.examples import rebuilt_texts
 
-        texts = _rebuilt(rows.lazy(), chosen)
+        texts = rebuilt_texts(rows.lazy(), chosen)
     header = describe([run])
     if not args.doc and len(ids) > FIRST:
         header.append(f"the first {FIRST} of {len(ids):,} documents (--doc chooses)")

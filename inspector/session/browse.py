@@ -17,20 +17,9 @@ import polars as pl
 
 from corpora import Document
 from inspector.files import atomic_path, ensure_dir
+from inspector.tables.buckets import loss_bucket, rank_bucket
 
-LOSS_EDGES = (0.5, 1.0, 2.0, 4.0, 8.0)  # nats; six colour buckets
-RANK_BUCKETS = ((1, "top-1"), (10, "top-10"), (100, "top-100"), (None, "beyond"))  # as GLTR
 JUMPS = ("task", "loss", "outside")  # what `next_match` can look for
-
-
-def loss_bucket(nll: np.ndarray) -> np.ndarray:
-    """0 (under 0.5 nats) to 5 (8 nats or more) per target."""
-    return np.searchsorted(np.asarray(LOSS_EDGES), nll, side="right")
-
-
-def rank_bucket(rank: np.ndarray) -> np.ndarray:
-    """0 top-1, 1 top-10, 2 top-100, 3 beyond, per target."""
-    return np.searchsorted(np.asarray([1, 10, 100]), rank, side="left")
 
 
 @dataclass

@@ -33,7 +33,6 @@ from inspector.errors import message
 from inspector.tables.run import Run
 from inspector.tables.tasks import TasksError
 
-UNITS = ("auto", "token", "word")
 KEY = ["doc_id", "pos"]
 
 

@@ -59,7 +59,7 @@ def examples(
         .collect()
     )
     if texts is None:
-        texts = _rebuilt(frame, rows["doc_id"].unique().to_list())
+        texts = rebuilt_texts(frame, rows["doc_id"].unique().to_list())
     left, target, right = [], [], []
     for r in rows.iter_rows(named=True):
         text = texts.get(r["doc_id"], "")
@@ -74,7 +74,7 @@ def examples(
     ).select(COLUMNS)
 
 
-def _rebuilt(frame: pl.LazyFrame, doc_ids: list[str]) -> dict[str, str]:
+def rebuilt_texts(frame: pl.LazyFrame, doc_ids: list[str]) -> dict[str, str]:
     """Each document's text as its targets spell it (their text laid at their spans)."""
     parts = (
         frame.filter(pl.col("doc_id").is_in(doc_ids))

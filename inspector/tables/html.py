@@ -13,13 +13,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import polars as pl
 
+from inspector.tables.buckets import loss_bucket, loss_labels, rank_bucket, rank_labels
 from inspector.tables.figure import svg
 from inspector.tables.tasks import summarize
 
-LOSS_EDGES = (0.5, 1.0, 2.0, 4.0, 8.0)
-RANK_EDGES = (1, 10, 100)
 TOP_SHOWN = 10  # candidates per token in the page (the table keeps its k)
 
 STYLE = """
@@ -85,10 +85,6 @@ SCRIPT = """
 """
 
 
-def _bucket(value: float, edges: Sequence[float]) -> int:
-    return sum(value > e for e in edges)
-
-
 def page(
     table: pl.DataFrame, texts: dict[str, str], header: Sequence[str], top: int = TOP_SHOWN
 ) -> str:
@@ -107,10 +103,12 @@ def page(
         f"<td>{r['loss_contribution']:.3f}</td><td>{r['loss_share']:.1%}</td><td>{r['top1_accuracy']:.1%}</td></tr>"
         for r in summary.iter_rows(named=True)
     )
-    loss_legend = "".join(f'<span class="b{i}">{esc(lab)}</span>' for i, lab in enumerate(
-        ["0-0.5", "0.5-1", "1-2", "2-4", "4-8", "8+"]))  # fmt: skip
-    rank_legend = "".join(f'<span class="r{i}">{esc(lab)}</span>' for i, lab in enumerate(
-        ["top-1", "top-10", "top-100", "beyond"]))  # fmt: skip
+    loss_legend = "".join(
+        f'<span class="b{i}">{esc(lab)}</span>' for i, lab in enumerate(loss_labels())
+    )
+    rank_legend = "".join(
+        f'<span class="r{i}">{esc(lab)}</span>' for i, lab in enumerate(rank_labels())
+    )
     blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     chart = svg(summary, header)
     return f"""<!doctype html>
@@ -148,12 +146,12 @@ def _spans(rows: pl.DataFrame, text: str, data: list[list[Any]], top: int) -> st
             out.append(esc(text[at:a]))
         i = len(data)
         ids = list(r["top_ids"][:top])
-        lb = _bucket(r["nll"], LOSS_EDGES)
+        lb = int(loss_bucket(np.asarray([r["nll"]]))[0])
         # one array per token (see SCRIPT): token, nll, rank, p, entropy, task, rule, loss and
         # rank buckets, the candidates (token, p) and which of them is the true one (-1: none)
         data.append([
             r["token"], round(r["nll"], 3), r["rank"], float(f"{r['prob']:.4g}"),
-            round(r["entropy"], 2), r["task"], r["task_reason"], lb, _bucket(r["rank"], RANK_EDGES),
+            round(r["entropy"], 2), r["task"], r["task_reason"], lb, int(rank_bucket(np.asarray([r["rank"]]))[0]),
             [[t, round(float(p), 4)] for t, p in zip(r["top_tokens"][:top], r["top_probs"][:top], strict=False)],
             ids.index(r["token_id"]) if r["token_id"] in ids else -1,
         ])  # fmt: skip

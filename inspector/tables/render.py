@@ -69,7 +69,7 @@ def cell(value: Any, column: str = "") -> str:
         return f"{value:,.1f}".removesuffix(".0")  # a rank, or halfway between two
     if column == "n_params" and isinstance(value, int):
         return param_count(value)  # 135M, 1.7B: the exact count is in csv, json and parquet
-    if column in ("prob", "p", "expected_prob") and isinstance(value, float) and 0 < value < 1e-3:
+    if column in ("prob", "p") and isinstance(value, float) and 0 < value < 1e-3:
         return f"{value:.2e}"  # a probability too small for 4 decimals still shows its size
     if isinstance(value, float):
         return f"{value:.4f}"

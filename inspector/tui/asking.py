@@ -7,6 +7,7 @@ the event loop."""
 from __future__ import annotations
 
 import math
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from inspector.tui.screens.prompt import PromptScreen
 from inspector.tui.screens.report import Note, Report, ReportScreen, Table
 from inspector.tui.screens.write import WriteScreen
 
+_LOADING = threading.Lock()
 NO_MODEL = (
     "asking needs the model, and a table opened with --from has none: open the corpus with --model"
 )
@@ -54,10 +56,11 @@ class AskingApp(BrowsingApp):
         """The model's question answerer, loading the model the first time (in a worker)."""
         from inspector.lm.continuations import Asker
 
-        if self._asker is None:
-            if not hasattr(self.source, "model"):
-                raise _NoModel(NO_MODEL)
-            self._asker = Asker(self.source.model(self.cache_dir))
+        with _LOADING:  # the read-ahead and a question may both ask first: one load
+            if self._asker is None:
+                if not hasattr(self.source, "model"):
+                    raise _NoModel(NO_MODEL)
+                self._asker = Asker(self.source.model(self.cache_dir))
         return self._asker
 
     # -- contrast at the cursor ---------------------------------------------------------

@@ -6,12 +6,11 @@ from rich.text import Text
 from textual.widgets import Static
 
 from inspector.session.compare import DELTA_LABELS
+from inspector.tables.buckets import loss_labels, rank_labels
 from inspector.tui.widgets.styles import (
     DELTA_STYLES,
     LOSS_STYLES,
     RANK_STYLES,
-    loss_labels,
-    rank_labels,
 )
 
 

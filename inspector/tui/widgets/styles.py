@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from itertools import pairwise
-
 from rich.style import Style
-
-from inspector.session.browse import LOSS_EDGES, RANK_BUCKETS
 
 # Colours of the xterm 256-colour cube, so a 256-colour terminal shows them exactly, chosen to
 # fall on six different colours of the 16 too, each with the text colour (black or white) that
@@ -27,12 +23,3 @@ DELTA_STYLES = tuple(
 )
 UNSCORED = Style(color="#8a8a8a")
 SELECTED = Style(color="#000000", bgcolor="#ffffff", bold=True, underline=True)
-
-
-def loss_labels() -> list[str]:
-    edges = ["0", *(f"{e:g}" for e in LOSS_EDGES)]
-    return [f"{a}-{b}" for a, b in pairwise(edges)] + [f"{LOSS_EDGES[-1]:g}+"]
-
-
-def rank_labels() -> list[str]:
-    return [label for _, label in RANK_BUCKETS]
