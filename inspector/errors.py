@@ -132,6 +132,12 @@ MESSAGES: dict[str, str] = {
     "task_unknown": "--task {unknown}: no such task in this table; tasks here: {present}",
     # probes
     "probe_empty_candidate": "give one or more candidate continuations, none of them empty",
+    # serve
+    "serve_app": "serve runs the app: give browse or annotate, then its options, after serve's own "
+    "(inspector serve --port 8000 annotate CORPUS --db FILE); got '{got}'",
+    "no_browser": "no headless browser: {why}; install them (apt-get install chromium chromium-driver, "
+    "or make test, which does) and try again",
+    "serve_listen": "cannot listen on {host}:{port} ({reason}); choose another --port (or --host)",
     "html_no_doc": "--doc {doc}: no such document in this run ({count:,} documents); give a document id",
     # comparisons
     "compare_one_run": "compare needs two runs or more ({given} given): repeat --model, or give tables with --from",

@@ -22,6 +22,7 @@ from inspector.cli import (
     html,
     probe,
     score,
+    serve,
     tasks,
 )
 from inspector.cli.bench import SHAPES  # noqa: F401  (the --shape choices, for tests)
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         compare,
         probe,
         html,
+        serve,
         exchange,
         agreement,
         bench,
@@ -73,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:  # options but no command
         parser.error(
-            "give a command (score, browse, tasks, examples, compare, probe, probes, html, annotate, annotations, agreement, bench)"
+            "give a command (score, browse, tasks, examples, compare, probe, probes, html, serve, annotate, annotations, agreement, bench)"
         )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from inspector.cli.stderr import show_library_messages

@@ -57,6 +57,11 @@ def add_arguments(sub: Any) -> None:
         "--annotator", default=None, metavar="NAME", help="whose labels these are (default: $USER)"
     )
     annotate.add_argument(
+        "--ask-annotator",
+        action="store_true",
+        help="ask for the annotator's name when the app opens (inspector serve does this for a tab without ?annotator=)",
+    )
+    annotate.add_argument(
         "--order",
         default="text",
         metavar="ORDER",
@@ -91,7 +96,7 @@ def run(args: argparse.Namespace, annotate: bool = False) -> int:
         Store(args.db).close()  # a locked, damaged or newer database fails here, untouched
         options = AnnotateOptions(
             args.db,
-            args.annotator or getpass.getuser() or "anonymous",
+            "" if args.ask_annotator else args.annotator or getpass.getuser() or "anonymous",
             args.order,
             ", ".join(str(p.resolve()) for p in (args.paths or [bundled_path()])),
         )
@@ -115,3 +120,34 @@ def run(args: argparse.Namespace, annotate: bool = False) -> int:
 
 def run_annotate(args: argparse.Namespace) -> int:
     return run(args, annotate=True)
+
+
+def prepare(args: argparse.Namespace) -> None:
+    """Everything the app will need, checked and ready before `inspector serve` opens it in
+    browser tabs: the corpus read, the rules, the order and the annotation database checked,
+    and each run in the cache (scored now, with progress, if it was not), so every tab opens
+    from the cache instead of scoring the corpus again."""
+    from corpora import bundled_path
+    from corpora.readers import read_for_browsing
+    from inspector.cli.options import cache_dir_of, score_config
+    from taggers.rules import load_rules
+
+    rules = load_rules(args.rules)
+    docs, _ = read_for_browsing(args.paths or [bundled_path()], args.text_field, args.text_column)
+    if args.command == "annotate":
+        from inspector.labels.queue import parse_order
+        from inspector.labels.store import Store
+
+        parse_order(args.order)
+        Store(args.db).close()
+    if getattr(args, "table", None):
+        from inspector.run.stored import open_table
+
+        open_table(args.table)
+        return
+    from inspector.cli.runs import expand_models
+    from inspector.cli.score import scored
+
+    models = args.model if isinstance(args.model, list) else [args.model or ""]
+    for model in expand_models(models) if args.command == "browse" else models:
+        scored(docs, model, args.device, args.dtype, score_config(args), rules, cache_dir_of(args))

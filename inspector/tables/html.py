@@ -63,8 +63,9 @@ SCRIPT = """
     task.textContent = "task " + d[5] + " (rule " + d[6] + ")";
     const table = document.createElement("table");
     d[9].forEach(function (c, i) { table.appendChild(row([String(i + 1), JSON.stringify(c[0]), (100 * c[1]).toFixed(1) + "%"], i === d[10] ? "true" : "")); });
+    tip.append(head, task);
     if (d[10] < 0) { const out = document.createElement("div"); out.textContent = "the true token is not among these (rank " + d[2] + ")"; tip.append(out); }
-    tip.append(head, task, table);
+    tip.append(table);
     tip.hidden = false;
   }
   for (const el of document.querySelectorAll(".t")) {

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
 from textual.binding import Binding
 
+from inspector.labels.columns import ANNOTATOR_NAME as NAME
 from inspector.labels.queue import Labelling
 from inspector.labels.store import Store
 from inspector.run.errors import USER_ERRORS
@@ -91,9 +92,36 @@ class AnnotatingApp(BrowsingApp):
         self.refresh_bindings()
         self.refresh_view()
 
-    def _start_annotating(self) -> None:
+    def ask_annotator(self) -> None:
+        """Who is annotating, asked before any label is given (`--ask-annotator`: a browser
+        tab of `inspector serve` opened without ?annotator=NAME). Asked again until named."""
 
+        def named(answer: str | None) -> None:
+            name = (answer or "").strip()
+            if not NAME.fullmatch(name):
+                self.notify(
+                    "a name is needed: labels are kept per annotator "
+                    "(1-64 letters, digits or . @ + - _, no spaces)",
+                    severity="warning",
+                    markup=False,
+                )
+                self.ask_annotator()
+                return
+            self.annotate_options = replace(self.annotate_options, annotator=name)
+            self.sub_title = f"annotator {name}"
+            if self.mode == "annotate" and self.labelling is None and self.session.rows:
+                self._start_annotating()
+                self.refresh_view()
+
+        self.push_screen(
+            PromptScreen("Who is annotating? Your labels are saved under this name.", "your name"),
+            named,
+        )
+
+    def _start_annotating(self) -> None:
         opts = self.annotate_options
+        if not opts.annotator:  # still being asked (ask_annotator starts it once named)
+            return
         try:
             self.store = Store(opts.db)
             self.labelling = Labelling(

@@ -153,6 +153,8 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
         self.refresh_view(tables=True)
         self.load()
         self._request_rows()
+        if self.mode == "annotate" and not self.annotate_options.annotator:
+            self.ask_annotator()
 
     # -- drawing ------------------------------------------------------------------------
     def refresh_view(self, tables: bool = False) -> None:

@@ -1,0 +1,74 @@
+"""`inspector serve`: the app (browse or annotate, with all their options) in a web browser,
+one app process per browser tab, on textual-serve (`tui/serving.py`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+APPS = ("browse", "annotate")
+
+
+def add_arguments(sub: Any) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="the app in a web browser: browse or annotate, several people at once",
+        description="Serve the app to web browsers: every tab runs its own app. Give serve's "
+        "options, then browse or annotate with theirs (default: browse the bundled samples). The "
+        "corpus is scored into the cache first, so each tab opens at once. Annotators open "
+        "/?annotator=NAME (or the app asks for a name); their labels go to one --db. There is no "
+        "login: it listens on 127.0.0.1 only unless --host says otherwise; from another machine "
+        "use an SSH tunnel (ssh -L 8000:127.0.0.1:8000 HOST).",
+        usage="inspector serve [--host HOST] [--port PORT] [--public-url URL] [browse|annotate [OPTIONS]]",
+    )
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 is every network)")  # fmt: skip
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    p.add_argument("--public-url", default=None, metavar="URL",
+                   help="the address browsers use, when behind a proxy (https://... for wss)")  # fmt: skip
+    p.add_argument("app", nargs=argparse.REMAINDER, metavar="browse|annotate [OPTIONS]",
+                   help="the app and its options, as on the command line")  # fmt: skip
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from inspector.cli import build_parser
+    from inspector.cli.browse import prepare
+    from inspector.errors import InspectorError, message
+
+    app_args = list(args.app) or ["browse"]
+    if app_args[0] not in APPS:
+        raise InspectorError(message("serve_app", got=app_args[0]))
+    app = build_parser().parse_args(app_args)  # a bad option fails now, in one line
+    prepare(app)  # every input checked, every run in the cache: tabs open without scoring
+    _check_port(args.host, args.port)
+    from inspector.tui.serving import AppServer
+
+    server = AppServer(app_args, args.host, args.port, args.public_url)
+    url = server.public_url.replace("://0.0.0.0", "://127.0.0.1")
+    print(f"inspector serve: {' '.join(app_args)} at {url}", file=sys.stderr)
+    if server.annotating:
+        print(f"  each annotator opens {url}/?annotator=NAME", file=sys.stderr)
+    print("  no login: anyone who can reach this address can use the app; Ctrl+C stops",
+          file=sys.stderr)  # fmt: skip
+    server.serve()
+    return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail in one line now if the address cannot be listened on (in use, not ours)."""
+    import socket
+
+    from inspector.errors import InspectorError, message
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself binds
+        try:
+            s.bind((host, port))
+        except (OSError, OverflowError) as e:
+            reason = getattr(e, "strerror", None) or str(e)
+            raise InspectorError(
+                message("serve_listen", host=host, port=port, reason=reason)
+            ) from None

@@ -1,0 +1,241 @@
+"""The HTML page and `inspector serve` in a real browser (issue 18): Debian's headless
+Chromium, driven by Selenium with Debian's ChromeDriver. `make test` installs both with
+apt-get where it can; without them these tests are skipped and say why.
+
+What the tests can read: the page's DOM for `inspector html`; for `inspector serve`, whose
+screen is drawn on a canvas, the terminal output the page receives (a WebSocket wrapper
+installed before the page's own script) and the annotation database the tabs write to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import run_cli
+from inspector.bench.browser import chromium, missing, open_served, terminal_text, type_keys
+
+WHY = missing()
+pytestmark = pytest.mark.skipif(
+    WHY is not None,
+    reason=f"no headless browser: {WHY} (make test installs them with apt-get when it runs "
+    "as root; else: apt-get install chromium chromium-driver)",
+)
+
+HOSTILE = {
+    "script": "Before <script>document.title='pwned';window.ran=1</script> after.",
+    "attr": 'Look "><img src=x onerror="document.title=1;window.ran=1"> here & there.',
+    "plain": "Biden married Neilia Hunter, a student.\n\nCafé 日本語.",
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as driver:
+        yield driver
+
+
+def _wait(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"waited {timeout:.0f} s for {what}")
+
+
+# -- the HTML page --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def page(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("page")
+    corpus = folder / "c.jsonl"
+    corpus.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in HOSTILE.items()))
+    out = folder / "page.html"
+    done = run_cli("html", str(corpus), "--model", str(tiny_model_dir), "--cache-dir",
+                   str(folder / "cache"), "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_the_hostile_documents_run_nothing_in_the_browser(browser: Any, page: Path) -> None:
+    browser.get(page.as_uri())
+    assert browser.title.startswith("inspector: 3 document")  # not 'pwned', not '1'
+    ran = browser.execute_script(
+        "return [window.ran === undefined, document.images.length, document.scripts.length]"
+    )
+    assert ran == [True, 0, 2]  # no image element, only the page's data and code
+    body = browser.find_element("tag name", "body").text
+    assert "<script>document.title='pwned'" in body and '"><img src=x onerror=' in body
+
+
+def test_hovering_or_focusing_a_token_shows_its_candidates(browser: Any, page: Path) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(page.as_uri())
+    data = browser.execute_script(
+        "return JSON.parse(document.getElementById('tokens').textContent)"
+    )
+    tip = browser.find_element("id", "tip")
+    assert not tip.is_displayed()
+    spans = browser.find_elements("css selector", ".t")
+    i = len(data) - 4  # in the plain document
+    ActionChains(browser).move_to_element(spans[i]).perform()
+    _wait(tip.is_displayed, "the tip to show on hover", 5)
+    _, nll, rank, _, _, task, rule, _, _, top, true_at = data[i]
+    text = tip.text
+    assert f"loss {nll:.2f} nats" in text and f"rank {rank}" in text
+    assert f"task {task} (rule {rule})" in text
+    for candidate, p in top:  # every candidate with its probability, best first
+        assert f"{json.dumps(candidate, ensure_ascii=False)} {100 * p:.1f}%" in text
+    assert (true_at < 0) == ("not among these" in text)
+    # the keyboard reaches every token: Tab from the buttons lands on the first one
+    browser.find_element("css selector", "button[data-mode=rank]").send_keys(Keys.TAB)
+    focused = browser.switch_to.active_element
+    assert focused.get_attribute("data-i") == "0"
+    assert tip.text.startswith(f"target {json.dumps(data[0][0], ensure_ascii=False)}")
+
+
+def test_the_toggle_and_the_dark_scheme(browser: Any, page: Path, tmp_path: Path) -> None:
+    browser.get(page.as_uri())
+    data = browser.execute_script(
+        "return JSON.parse(document.getElementById('tokens').textContent)"
+    )
+    browser.find_element("css selector", "button[data-mode=rank]").click()
+    classes = browser.execute_script(
+        "return [...document.querySelectorAll('.t')].map(e => e.className)"
+    )
+    assert classes == [f"t r{d[8]}" for d in data]  # each token's rank bucket
+    assert browser.find_element("id", "legend-rank").is_displayed()
+    assert not browser.find_element("id", "legend-loss").is_displayed()
+    for scheme, dark in (("light", False), ("dark", True)):
+        browser.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia",
+            {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
+        )
+        fg, bg = browser.execute_script(
+            "const s = getComputedStyle(document.body); return [s.color, s.backgroundColor]"
+        )
+        assert (_luminance(bg) < 0.1) == dark and _contrast(fg, bg) >= 7, (scheme, fg, bg)
+        assert browser.save_screenshot(str(tmp_path / f"page-{scheme}.png"))
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
+def _luminance(css: str) -> float:
+    r, g, b = (int(v) / 255 for v in re.findall(r"\d+", css)[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+# -- inspector serve ------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """`inspector serve ... annotate` on the tiny model, its database, its address."""
+    folder = tmp_path_factory.mktemp("serve")
+    corpus = folder / "c.jsonl"
+    corpus.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in HOSTILE.items()))
+    db, port = folder / "team.sqlite", _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "serve", "--port", str(port), "annotate", str(corpus),
+         "--model", str(tiny_model_dir), "--cache-dir", str(folder / "cache"), "--db", str(db)],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert process.stderr is not None
+    first = process.stderr.readline()  # said once every run is in the cache and it listens
+    assert f"at http://127.0.0.1:{port}" in first, first + process.stderr.read()
+    url = f"http://127.0.0.1:{port}"
+    _wait(lambda: _status(url + "/") == 200, "the server to answer", 30)
+    try:
+        yield {"url": url, "db": db, "port": port}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _status(url: str, headers: dict[str, str] | None = None) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {})) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as e:
+        return int(e.code)
+    except OSError:
+        return 0
+
+
+def _labels(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT annotator, label FROM labels ORDER BY id").fetchall()
+
+
+def test_annotators_in_two_tabs_label_into_one_database(
+    browser: Any, served: dict, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    db = served["db"]
+    alice = open_served(browser, served["url"] + "/?annotator=alice", new_tab=True)
+    _wait(lambda: "alice → team.sqlite" in terminal_text(browser), "alice's app to open")
+    assert browser.save_screenshot(str(tmp_path / "serve.png"))
+    someone = open_served(
+        browser, served["url"] + "/", new_tab=True
+    )  # no name in the URL: the app asks
+    _wait(lambda: "Who is annotating?" in terminal_text(browser), "the app to ask for a name")
+    type_keys(browser, someone, "carol" + Keys.ENTER)
+    _wait(lambda: "carol → team.sqlite" in terminal_text(browser), "carol's app to open")
+    for saved in range(1, 7):  # turn by turn, each tab labels its next target
+        tab, key = (alice, "1") if saved % 2 else (someone, "2")
+        type_keys(browser, tab, key)
+        _wait(lambda n=saved: len(_labels(db)) == n, f"label {saved} to be saved", 15)
+    labels = _labels(db)
+    assert sorted(labels) == [("alice", "grammar")] * 3 + [("carol", "world_knowledge")] * 3
+
+
+def test_the_server_refuses_other_hosts_origins_and_names(served: dict) -> None:
+    import asyncio
+
+    import aiohttp
+
+    url, port = served["url"], served["port"]
+    assert _status(url + "/", {"Host": f"attacker.example:{port}"}) == 403  # DNS rebinding
+    assert _status(url + "/?annotator=a%20b") == 400
+    assert _status(url + "/?annotator=" + "x" * 65) == 400
+    assert _status(url + "/?annotator=bob") == 200
+
+    async def handshake(origin: str) -> int:
+        async with aiohttp.ClientSession() as session:
+            try:
+                ws = await session.ws_connect(url.replace("http", "ws") + "/ws/bob",
+                                              headers={"Origin": origin})  # fmt: skip
+            except aiohttp.WSServerHandshakeError as e:
+                return e.status
+            await ws.close()
+            return 101
+
+    assert asyncio.run(handshake("https://attacker.example")) == 403  # another site's page
+    assert asyncio.run(handshake(url)) == 101  # the server's own page
