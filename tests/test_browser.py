@@ -239,3 +239,13 @@ def test_the_server_refuses_other_hosts_origins_and_names(served: dict) -> None:
 
     assert asyncio.run(handshake("https://attacker.example")) == 403  # another site's page
     assert asyncio.run(handshake(url)) == 101  # the server's own page
+
+
+def test_bench_html_measures_the_page_in_the_browser(tiny_model_dir: Path, tmp_path: Path) -> None:
+    done = run_cli("bench", "--html", "--tokens", "300", "--model", str(tiny_model_dir),
+                   "--cache-dir", str(tmp_path), "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["tokens"] == 300 and result["page"]["bytes"] > result["plain"]["bytes"] > 0
+    for name in ("page", "plain"):  # three loads each, every one timed by the browser
+        assert len(result[name]["load_ms"]) == 3 and min(result[name]["load_ms"]) > 0

@@ -43,7 +43,7 @@ def add_arguments(sub: Any) -> None:
         type=at_least(1),
         default=None,
         metavar="N",
-        help="tokens to score (default: 1,048,576 on CUDA, 8,192 elsewhere)",
+        help="tokens to score (default: 1,048,576 on CUDA, 8,192 elsewhere; with --compare 1,000,000, with --html 10,000)",
     )
     shape.add_argument(
         "--window",
@@ -78,6 +78,12 @@ def add_arguments(sub: Any) -> None:
         help="measure instead how fast the app's questions about continuations (p) are answered, "
         "after prefixes of 16 to 1,024 tokens",
     )
+    bench.add_argument(
+        "--html",
+        action="store_true",
+        help="measure instead the HTML page of --tokens tokens (default 10,000; the bundled corpus "
+        "scored by --model, repeated): its size and how fast it opens in headless Chromium",
+    )
     bench.set_defaults(func=run)
 
 
@@ -90,6 +96,15 @@ def run(args: argparse.Namespace) -> int:
 
         rows = measure_asking(args.model, args.device, cache_dir_of(args))
         print(json.dumps(rows) if args.json else format_asking(rows, args.device))
+        return 0
+    if args.html:
+        import json
+
+        from inspector.bench.html import TOKENS, format_html, measure_html
+        from inspector.cli.options import cache_dir_of
+
+        result = measure_html(args.model, args.device, cache_dir_of(args), args.tokens or TOKENS)
+        print(json.dumps(result) if args.json else format_html(result))
         return 0
     if args.compare:
         import json

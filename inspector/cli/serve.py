@@ -41,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if app_args[0] not in APPS:
         raise InspectorError(message("serve_app", got=app_args[0]))
     app = build_parser().parse_args(app_args)  # a bad option fails now, in one line
+    _check_port(args.host, args.port)  # before the scoring, which can take minutes
     prepare(app)  # every input checked, every run in the cache: tabs open without scoring
-    _check_port(args.host, args.port)
     from inspector.tui.serving import AppServer
 
     server = AppServer(app_args, args.host, args.port, args.public_url)

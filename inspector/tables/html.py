@@ -33,7 +33,7 @@ body { font: 15px/1.55 system-ui, sans-serif; color: var(--fg); background: var(
 .b0 { background: #005f00; color: #fff; } .b1 { background: #5fd75f; color: #000; } .b2 { background: #d7d75f; color: #000; }
 .b3 { background: #ff875f; color: #000; } .b4 { background: #d70000; color: #fff; } .b5 { background: #af00af; color: #fff; }
 .r0 { background: #005f00; color: #fff; } .r1 { background: #d7d75f; color: #000; } .r2 { background: #d70000; color: #fff; } .r3 { background: #af00af; color: #fff; }
-#tip { position: fixed; right: 1rem; top: 1rem; width: 22rem; max-height: 80vh; overflow: auto; background: var(--box); border: 1px solid var(--muted); border-radius: 6px; padding: 0.6rem 0.8rem; font-size: 0.85rem; }
+#tip { position: absolute; width: 22rem; max-width: calc(100vw - 2rem); max-height: 70vh; overflow: auto; box-shadow: 0 2px 8px rgba(0,0,0,.25); z-index: 2; background: var(--box); border: 1px solid var(--muted); border-radius: 6px; padding: 0.6rem 0.8rem; font-size: 0.85rem; }
 #tip table { border-collapse: collapse; width: 100%; } #tip td { padding: 0 0.3rem; }
 #tip .true { font-weight: bold; text-decoration: underline; }
 table.tasks { border-collapse: collapse; } table.tasks th, table.tasks td { padding: 0.15rem 0.6rem; text-align: right; }
@@ -57,8 +57,10 @@ SCRIPT = """
     const d = data[el.dataset.i];  // [token, nll, rank, p, entropy, task, rule, lb, rb, top, true]
     tip.replaceChildren();
     const head = document.createElement("div");
+    const pct = 100 * d[3];
     head.textContent = "target " + JSON.stringify(d[0]) + " · loss " + d[1].toFixed(2) +
-      " nats · rank " + d[2] + " · p " + (100 * d[3]).toFixed(2) + "% · entropy " + d[4].toFixed(2);
+      " nats · rank " + d[2] + " · p " + (pct >= 0.01 ? pct.toFixed(2) : pct.toExponential(1)) +
+      "% · entropy " + d[4].toFixed(2);
     const task = document.createElement("div");
     task.textContent = "task " + d[5] + " (rule " + d[6] + ")";
     const table = document.createElement("table");
@@ -67,6 +69,11 @@ SCRIPT = """
     if (d[10] < 0) { const out = document.createElement("div"); out.textContent = "the true token is not among these (rank " + d[2] + ")"; tip.append(out); }
     tip.append(table);
     tip.hidden = false;
+    // beside the token: below it, or above it where the window ends; never off the page
+    const r = el.getBoundingClientRect(), w = tip.offsetWidth, h = tip.offsetHeight;
+    const below = r.bottom + 6 + h <= window.innerHeight || r.top < h + 6;
+    tip.style.left = Math.max(8, Math.min(r.left, document.documentElement.clientWidth - w - 8)) + window.scrollX + "px";
+    tip.style.top = (below ? r.bottom + 6 : r.top - h - 6) + window.scrollY + "px";
   }
   for (const el of document.querySelectorAll(".t")) {
     el.addEventListener("mouseenter", function () { show(el); });
