@@ -137,6 +137,8 @@ MESSAGES: dict[str, str] = {
     "(inspector serve --port 8000 annotate CORPUS --db FILE); got '{got}'",
     "no_browser": "no headless browser: {why}; install them (apt-get install chromium chromium-driver, "
     "or make test, which does) and try again",
+    "serve_url": "--public-url {url}: give the address browsers use, as http(s)://HOST[:PORT] "
+    "(no path), e.g. https://inspect.example.org",
     "serve_listen": "cannot listen on {host}:{port} ({reason}); choose another --port (or --host)",
     "html_no_doc": "--doc {doc}: no such document in this run ({count:,} documents); give a document id",
     # comparisons

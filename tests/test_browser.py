@@ -37,6 +37,7 @@ HOSTILE = {
     "script": "Before <script>document.title='pwned';window.ran=1</script> after.",
     "attr": 'Look "><img src=x onerror="document.title=1;window.ran=1"> here & there.',
     "plain": "Biden married Neilia Hunter, a student.\n\nCafé 日本語.",
+    "long": "x" * 3000 + " 🚀🚀",  # no place to break a line; pieces of one character
 }
 
 
@@ -71,7 +72,7 @@ def page(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 def test_the_hostile_documents_run_nothing_in_the_browser(browser: Any, page: Path) -> None:
     browser.get(page.as_uri())
-    assert browser.title.startswith("inspector: 3 document")  # not 'pwned', not '1'
+    assert browser.title.startswith("inspector: 4 document")  # not 'pwned', not '1'
     ran = browser.execute_script(
         "return [window.ran === undefined, document.images.length, document.scripts.length]"
     )
@@ -90,9 +91,12 @@ def test_hovering_or_focusing_a_token_shows_its_candidates(browser: Any, page: P
     )
     tip = browser.find_element("id", "tip")
     assert not tip.is_displayed()
-    spans = browser.find_elements("css selector", ".t")
-    i = len(data) - 4  # in the plain document
-    ActionChains(browser).move_to_element(spans[i]).perform()
+    plain = browser.find_elements("css selector", "section")[2]  # "Biden married ..."
+    span = next(
+        e for e in plain.find_elements("css selector", ".t")[3:] if not e.get_attribute("data-n")
+    )
+    i = int(span.get_attribute("data-i"))
+    ActionChains(browser).move_to_element(span).perform()
     _wait(tip.is_displayed, "the tip to show on hover", 5)
     _, nll, rank, _, _, task, rule, _, _, top, true_at = data[i]
     text = tip.text
@@ -108,16 +112,46 @@ def test_hovering_or_focusing_a_token_shows_its_candidates(browser: Any, page: P
     assert tip.text.startswith(f"target {json.dumps(data[0][0], ensure_ascii=False)}")
 
 
+def test_the_tip_goes_away_and_nothing_is_wider_than_a_phone(browser: Any, page: Path) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(page.as_uri())
+    tip = browser.find_element("id", "tip")
+    spans = browser.find_elements("css selector", ".t")
+    ActionChains(browser).move_to_element(spans[3]).perform()
+    _wait(tip.is_displayed, "the tip", 5)
+    ActionChains(browser).move_to_element(browser.find_element("tag name", "h1")).perform()
+    _wait(lambda: not tip.is_displayed(), "the tip to go when the pointer leaves", 5)
+    spans[3].send_keys(Keys.TAB)  # focus moves on: the next token's tip
+    assert tip.is_displayed() and browser.switch_to.active_element == spans[4]
+    ActionChains(browser).send_keys(Keys.ESCAPE).perform()
+    assert not tip.is_displayed()
+    browser.set_window_size(400, 800)
+    try:
+        wide = browser.execute_script("return document.documentElement.scrollWidth > innerWidth")
+        assert not wide  # 3,000 letters without a space wrap; the task table scrolls in its box
+        ActionChains(browser).move_to_element(spans[-1]).perform()
+        left, right = browser.execute_script(
+            "const r = document.getElementById('tip').getBoundingClientRect(); return [r.left, r.right]"
+        )
+        assert left >= 0 and right <= browser.execute_script("return innerWidth")
+    finally:
+        browser.set_window_size(1280, 900)
+
+
 def test_the_toggle_and_the_dark_scheme(browser: Any, page: Path, tmp_path: Path) -> None:
     browser.get(page.as_uri())
     data = browser.execute_script(
         "return JSON.parse(document.getElementById('tokens').textContent)"
     )
     browser.find_element("css selector", "button[data-mode=rank]").click()
-    classes = browser.execute_script(
-        "return [...document.querySelectorAll('.t')].map(e => e.className)"
+    spans = browser.execute_script(
+        "return [...document.querySelectorAll('.t')].map(e => [e.className, e.dataset.i, e.dataset.n])"
     )
-    assert classes == [f"t r{d[8]}" for d in data]  # each token's rank bucket
+    for cls, i, n in spans:  # each token's rank bucket (several pieces of one text: the worst)
+        pieces = data[int(i) : int(i) + int(n or 1)]
+        assert cls == f"t r{max(d[8] for d in pieces)}"
     assert browser.find_element("id", "legend-rank").is_displayed()
     assert not browser.find_element("id", "legend-loss").is_displayed()
     for scheme, dark in (("light", False), ("dark", True)):
@@ -129,6 +163,16 @@ def test_the_toggle_and_the_dark_scheme(browser: Any, page: Path, tmp_path: Path
             "const s = getComputedStyle(document.body); return [s.color, s.backgroundColor]"
         )
         assert (_luminance(bg) < 0.1) == dark and _contrast(fg, bg) >= 7, (scheme, fg, bg)
+        # every coloured token and legend cell, and the grey notes: 4.5:1 or more (WCAG AA)
+        pairs = browser.execute_script(
+            "return [...document.querySelectorAll('.t, .legend span, .meta, .hint')].map(e => {"
+            " const s = getComputedStyle(e); let b = s.backgroundColor, p = e;"
+            " while (b === 'rgba(0, 0, 0, 0)' && p.parentElement) {"
+            "  p = p.parentElement; b = getComputedStyle(p).backgroundColor; }"
+            " return [e.className, s.color, b]; })"
+        )
+        low = {(c, f, b) for c, f, b in pairs if _contrast(f, b) < 4.5}
+        assert not low, (scheme, low)
         assert browser.save_screenshot(str(tmp_path / f"page-{scheme}.png"))
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
 
@@ -226,6 +270,10 @@ def test_the_server_refuses_other_hosts_origins_and_names(served: dict) -> None:
     assert _status(url + "/?annotator=a%20b") == 400
     assert _status(url + "/?annotator=" + "x" * 65) == 400
     assert _status(url + "/?annotator=bob") == 200
+    assert _status(url + "/?annotator=--help") == 400  # never read as an option by the tab
+    assert _status(url + "/static/js/textual.js", {"Host": "attacker.example"}) == 403
+    assert _status(url + "/static/js/textual.js") == 200
+    assert _status(url + "/?fontsize=%C2%B2") == 200  # a digit that is not 0-9: the default
 
     async def handshake(origin: str) -> int:
         async with aiohttp.ClientSession() as session:

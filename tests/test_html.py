@@ -45,8 +45,11 @@ def test_the_page_is_self_contained_and_escapes_every_text(
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "@import" not in page and not re.search(r"url\((?!#)", page) and "<link" not in page
     # every document's text is in the page, and one span per shown target carries its data
-    spans = re.findall(r'<span class="t b(\d)" tabindex="0" data-i="(\d+)">', page)
-    assert len(spans) == len(data) and [int(i) for _, i in spans] == list(range(len(data)))
+    spans = re.findall(
+        r'<span class="t b(\d)" tabindex="0" data-i="(\d+)"(?: data-n="(\d+)")?', page
+    )
+    covered = [k for _, i, n in spans for k in range(int(i), int(i) + int(n or 1))]
+    assert covered == list(range(len(data)))  # every target in exactly one span, in order
     assert {"Biden", "Hunter", "Café", "日本語"} <= {w for w in re.findall(r"\w+", text)}
     assert "prefers-color-scheme: dark" in page and "<svg" in page and "Loss by task" in page
     missing = run_cli("html", str(_corpus(tmp_path)), "--model", str(tiny_model_dir), "--cache-dir",
@@ -77,3 +80,49 @@ def test_the_chart_as_an_image_carries_its_runs(tiny_model_dir: Path, tmp_path: 
     assert wrong.returncode == 2 and ".svg or .png" in wrong.stderr
     table = pl.read_csv(run_cli("tasks", *common, "--format", "csv").stdout.encode())
     assert "loss_contribution" in table.columns
+
+
+def test_the_chart_across_models_names_them_by_size(
+    tiny_family: list[Path], tmp_path: Path
+) -> None:
+    corpus = _corpus(tmp_path)
+    models = [arg for folder in tiny_family for arg in ("--model", str(folder))]
+    out = tmp_path / "sizes.svg"
+    done = run_cli("tasks", str(corpus), *models, "--cache-dir", str(tmp_path / "c"),
+                   "--plot", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    drawing = out.read_text()
+    assert "per-task loss against model size" in drawing and "parameters (log scale)" in drawing
+    for folder in tiny_family:  # each run named in the caption
+        assert folder.name in drawing
+
+
+def test_every_target_is_in_the_page_even_pieces_of_one_character(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    docs = {
+        "emoji": "Rockets 🚀🚀 and 😀 faces, עברית, \u2028 done.",
+        "empty": "",
+        "plain": "Café.",
+    }
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in docs.items()))
+    common = [str(corpus), "--model", str(tiny_model_dir), "--cache-dir", str(tmp_path / "c")]
+    assert run_cli("score", *common, "--out", str(tmp_path / "t.parquet")).returncode == 0
+    table = pl.read_parquet(tmp_path / "t.parquet")
+    out = tmp_path / "page.html"
+    done = run_cli("html", *common, "--top", "50", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "the run kept 20 candidates per target; the page shows 20" in done.stderr
+    page = out.read_text()
+    data = json.loads(
+        re.findall(r'<script type="application/json" id="tokens">(.*?)</script>', page, re.S)[0]
+    )
+    assert len(data) == table.height  # no piece of the emoji or the Hebrew left out
+    assert [d[1] for d in data] == [round(x, 3) for x in table["nll"]]
+    shared = re.findall(r'data-i="(\d+)" data-n="(\d+)"', page)
+    assert shared, "the byte pieces of an emoji share one span"
+    assert '<h2>empty</h2><p class="meta">an empty document: no targets</p>' in page
+    assert "top 20 candidates" in page and "<title>inspector: 3 document(s)</title>" in page
+    alone = run_cli("html", *common, "--doc", "empty", "--out", str(tmp_path / "e.html"))
+    assert alone.returncode == 0, alone.stderr

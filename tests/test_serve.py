@@ -20,15 +20,15 @@ from inspector.tui.source import Scoring
 def test_each_tab_runs_the_app_with_its_annotator_quoted() -> None:
     server = AppServer(["annotate", "my corpus.txt", "--db", "team.sqlite"], "127.0.0.1", 8000)
     args = shlex.split(server.command_for("alice"))
-    assert args[-6:] == ["annotate", "my corpus.txt", "--db", "team.sqlite", "--annotator", "alice"]
+    assert args[-5:] == ["annotate", "my corpus.txt", "--db", "team.sqlite", "--annotator=alice"]
     assert shlex.split(server.command_for(""))[-1] == "--ask-annotator"  # the app asks
     fixed = AppServer(["annotate", "--annotator", "bob"], "127.0.0.1", 8000)
     assert shlex.split(fixed.command_for(""))[-2:] == ["--annotator", "bob"]
-    assert shlex.split(fixed.command_for("carol"))[-2:] == ["--annotator", "carol"]  # URL wins
+    assert shlex.split(fixed.command_for("carol"))[-1] == "--annotator=carol"  # the URL wins
     browse = AppServer(["browse", "--model", "m"], "127.0.0.1", 8000)
     assert shlex.split(browse.command_for("alice"))[-3:] == ["browse", "--model", "m"]
     assert check_name("jo.smith@lab-1") == "jo.smith@lab-1" and check_name("Zoë") == "Zoë"
-    for bad in ("a b", "x;rm -rf ~", "$(id)", "", "é" * 65, "a\nb", "../x"):
+    for bad in ("a b", "x;rm -rf ~", "$(id)", "", "é" * 65, "a\nb", "../x", "--help", "-h"):
         with pytest.raises(BadRequest):
             check_name(bad)
 
@@ -46,6 +46,12 @@ def test_serve_says_what_is_wrong_in_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     done = run_cli("serve", "browse", "--nope")
     assert done.returncode == 2 and "unrecognized arguments: --nope" in done.stderr
+    done = run_cli("serve", "--cache-dir", "x", "browse")
+    assert done.returncode == 2 and "the app's options go after browse or annotate" in done.stderr
+    done = run_cli("serve", "browse", "--port", "9")
+    assert done.returncode == 2 and "serve's own options go before browse" in done.stderr
+    done = run_cli("serve", "--public-url", "notaurl")
+    assert done.returncode == 2 and "--public-url notaurl: give the address" in done.stderr
     done = run_cli("serve", "annotate", str(tmp_path / "missing.txt"))
     assert done.returncode == 2 and "no such file" in done.stderr
     with socket.socket() as busy:

@@ -83,6 +83,12 @@ def measure_html(model: str, device: str, cache_dir: Path, tokens: int = TOKENS)
     return out
 
 
+def _first_paint(times: list[float]) -> str:
+    """The best first-contentful-paint time of the loads that recorded one (-1: none did)."""
+    seen = [t for t in times if t >= 0]
+    return f"{min(seen):5.0f} ms" if seen else "  n/a (not recorded)"
+
+
 def format_html(r: dict[str, Any]) -> str:
     def line(name: str, what: str) -> str:
         m = r[name]
@@ -90,7 +96,7 @@ def format_html(r: dict[str, Any]) -> str:
         return (
             f"  {what:<38} {size / 1e6:6.2f} MB  {size / r['tokens']:5.0f} B/token   "
             f"loaded {min(m['load_ms']):6.0f} ms best, {statistics.median(m['load_ms']):6.0f} median"
-            f"   first paint {min(m['paint_ms']):5.0f} ms"
+            f"   first paint {_first_paint(m['paint_ms'])}"
         )
 
     ratio = min(r["page"]["load_ms"]) / max(min(r["plain"]["load_ms"]), 1e-9)

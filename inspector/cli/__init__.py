@@ -65,14 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser | None:
+    """The parser of one command (its errors name the command and its --help)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser | None = action.choices.get(command)
+            return found
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     given = list(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(given or ["browse"])  # no command: the app
     if extra:  # named by the command they were given to, with its --help
-        commands = {a.dest: a for a in parser._actions if isinstance(a, argparse._SubParsersAction)}
-        sub = commands["command"].choices.get(args.command) if args.command else None
-        (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
+        sub = subparser(parser, args.command) if args.command else None
+        hint = " (the app's options go after browse or annotate)" if args.command == "serve" else ""
+        (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     if args.command is None:  # options but no command
         parser.error(
             "give a command (score, browse, tasks, examples, compare, probe, probes, html, serve, annotate, annotations, agreement, bench)"

@@ -66,6 +66,12 @@ def add_arguments(sub: Any) -> None:
         metavar="N",
         help="timed runs of each way (default: 3)",
     )
+    _add_other_measures(bench)
+    bench.set_defaults(func=run)
+
+
+def _add_other_measures(bench: Any) -> None:
+    """The flags that measure something else than scoring."""
     bench.add_argument(
         "--compare",
         action="store_true",
@@ -84,7 +90,6 @@ def add_arguments(sub: Any) -> None:
         help="measure instead the HTML page of --tokens tokens (default 10,000; the bundled corpus "
         "scored by --model, repeated): its size and how fast it opens in headless Chromium",
     )
-    bench.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     run, texts = _run(args)
     table = run.frame
     ids = table.select(pl.col("doc_id").unique(maintain_order=True)).collect()["doc_id"].to_list()
+    if texts is not None:  # the corpus's order, its empty documents (no targets) included
+        ids = list(texts)
     chosen = args.doc or ids[:FIRST]
     missing = [d for d in chosen if d not in set(ids)]
     if missing:
@@ -66,7 +68,11 @@ def run(args: argparse.Namespace) -> int:
     header = describe([run])
     if not args.doc and len(ids) > FIRST:
         header.append(f"the first {FIRST} of {len(ids):,} documents (--doc chooses)")
-    text = page(rows, texts, header, args.top)
+    top = min(args.top, run.settings.get("top_k") or args.top)
+    if top < args.top:
+        print(f"inspector html: --top {args.top}: the run kept {top} candidates per target; the page "
+              f"shows {top} (score with --top-k {args.top} for more)", file=sys.stderr)  # fmt: skip
+    text = page(rows, texts, header, top, docs=chosen)
     write_new(args.out, lambda tmp: tmp.write_text(text, encoding="utf-8"), args.force)
     print(
         f"wrote {args.out} ({len(text.encode()) / 1e6:.2f} MB, {rows.height:,} tokens)",

@@ -33,20 +33,33 @@ def add_arguments(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.cli import build_parser
+    from inspector.cli import build_parser, subparser
     from inspector.cli.browse import prepare
     from inspector.errors import InspectorError, message
 
     app_args = list(args.app) or ["browse"]
     if app_args[0] not in APPS:
         raise InspectorError(message("serve_app", got=app_args[0]))
-    app = build_parser().parse_args(app_args)  # a bad option fails now, in one line
+    parser = build_parser()
+    app, extra = parser.parse_known_args(app_args)  # a bad option fails now, in one line
+    if extra:
+        (subparser(parser, app_args[0]) or parser).error(
+            f"unrecognized arguments: {' '.join(extra)} (serve's own options go before {app_args[0]})"
+        )
+    if args.public_url is not None:
+        _check_url(args.public_url)
     _check_port(args.host, args.port)  # before the scoring, which can take minutes
     prepare(app)  # every input checked, every run in the cache: tabs open without scoring
     from inspector.tui.serving import AppServer
 
     server = AppServer(app_args, args.host, args.port, args.public_url)
-    url = server.public_url.replace("://0.0.0.0", "://127.0.0.1")
+    url = server.public_url
+    if args.host in ("0.0.0.0", "::") and args.public_url is None:  # every address
+        import socket
+
+        url = f"http://{socket.gethostname()}:{args.port}"
+        print(f"inspector serve: listening on every address, port {args.port} "
+              f"(here: http://127.0.0.1:{args.port})", file=sys.stderr)  # fmt: skip
     print(f"inspector serve: {' '.join(app_args)} at {url}", file=sys.stderr)
     if server.annotating:
         print(f"  each annotator opens {url}/?annotator=NAME", file=sys.stderr)
@@ -54,6 +67,16 @@ def run(args: argparse.Namespace) -> int:
           file=sys.stderr)  # fmt: skip
     server.serve()
     return 0
+
+
+def _check_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    from inspector.errors import InspectorError, message
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise InspectorError(message("serve_url", url=url))
 
 
 def _check_port(host: str, port: int) -> None:

@@ -183,9 +183,14 @@ def _figure(runs: list[Any], table: Any, path: Path, force: bool) -> None:
     from inspector.files import write_new
     from inspector.tables.compare import describe
     from inspector.tables.figure import save_figure
+    from inspector.tables.render import param_count
 
     chart = _with_model(runs, table)
-    write_new(path, lambda tmp: save_figure(chart, tmp, describe(runs), path.suffix), force)
+    caption = describe(runs)
+    if len(runs) > 1 and "n_params" in chart.columns:  # which point is which run
+        named = chart.select("model", "n_params").unique(maintain_order=True).rows()
+        caption.append("runs: " + ", ".join(f"{m} ({param_count(n)})" for m, n in named))
+    write_new(path, lambda tmp: save_figure(chart, tmp, caption, path.suffix), force)
     print(f"wrote {path}", file=sys.stderr)
 
 

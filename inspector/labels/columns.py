@@ -18,7 +18,7 @@ from inspector.errors import InspectorError, message
 
 CONTEXT_CHARS = 80  # of the document kept on each side of a labelled span
 # an annotator's name given in a browser (a URL of `inspector serve`, or the app's prompt)
-ANNOTATOR_NAME = re.compile(r"[\w.@+-]{1,64}")
+ANNOTATOR_NAME = re.compile(r"[\w.@+][\w.@+-]{0,63}")  # not "-...": never read as an option
 
 # name: (SQL declaration, polars type). A column without a default that is NOT NULL is
 # required in an import; the text columns with a default may be absent (older exports).

@@ -39,7 +39,8 @@ def check_name(name: str) -> str:
     """An annotator's name as given in a URL, or BadRequest saying what is allowed."""
     if not NAME.fullmatch(name):
         raise BadRequest(
-            "an annotator's name is 1-64 letters, digits or . @ + - _ (no spaces): "
+            "an annotator's name is 1-64 letters, digits or . @ + - _ (no spaces, not "
+            "starting with -): "
             f"{name[:70]!r} is not"
         )
     return name
@@ -107,7 +108,7 @@ class AppServer(Server):
         args = [sys.executable, "-m", "inspector", *self.app_args]
         if self.annotating:
             if name:
-                args += ["--annotator", name]  # the last --annotator wins
+                args.append(f"--annotator={name}")  # the last --annotator wins
             elif not self.named:
                 args.append("--ask-annotator")
         return shlex.join(args)
@@ -123,12 +124,18 @@ class AppServer(Server):
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
+        app.middlewares.append(self._checked)
         app.router.add_get("/ws/{annotator}", self.handle_websocket, name="websocket_named")
         return app
 
+    @web.middleware
+    async def _checked(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Every route (the page, the websocket, the static files, downloads) checked."""
+        self.check_request(request)
+        return await handler(request)
+
     @aiohttp_jinja2.template("index.html")
     async def handle_index(self, request: web.Request) -> dict[str, Any]:
-        self.check_request(request)
         name = request.query.get("annotator", "")
         try:
             if name:
@@ -141,11 +148,10 @@ class AppServer(Server):
         return {
             "title": self.title + (f" ({name})" if name else ""),
             "websocket_url": f"{scheme}://{request.host}{path}",
-            "font_size": min(max(int(size), 8), 40) if size.isdigit() else 16,
+            "font_size": _size(size, 16, 8, 40),
         }
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
-        self.check_request(request)
         name = request.match_info.get("annotator", "")
         try:
             if name:
@@ -172,6 +178,7 @@ class AppServer(Server):
         return websocket
 
 
-def _size(value: str | None, default: int) -> int:
-    """A terminal dimension from the query, within what a screen can hold."""
-    return min(max(int(value), 10), 1000) if value and value.isdigit() else default
+def _size(value: str | None, default: int, low: int = 10, high: int = 1000) -> int:
+    """A size from the query (ASCII digits only), kept within `low`..`high`."""
+    ok = value is not None and value.isascii() and value.isdigit()
+    return min(max(int(value), low), high) if ok and value else default
