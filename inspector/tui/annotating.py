@@ -101,7 +101,7 @@ class AnnotatingApp(BrowsingApp):
             if not NAME.fullmatch(name):
                 self.notify(
                     "a name is needed: labels are kept per annotator "
-                    "(1-64 letters, digits or . @ + - _, no spaces)",
+                    "(1-64 letters, digits or . @ + - _, no spaces, not starting with -)",
                     severity="warning",
                     markup=False,
                 )
