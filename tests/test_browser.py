@@ -258,6 +258,11 @@ def test_annotators_in_two_tabs_label_into_one_database(
         _wait(lambda n=saved: len(_labels(db)) == n, f"label {saved} to be saved", 15)
     labels = _labels(db)
     assert sorted(labels) == [("alice", "grammar")] * 3 + [("carol", "world_knowledge")] * 3
+    type_keys(browser, alice, "333")  # at once now: both apps write while the other does
+    type_keys(browser, someone, "444")
+    _wait(lambda: len(_labels(db)) == 12, "all twelve labels", 30)
+    time.sleep(1)  # nothing more arrives
+    assert sorted(_labels(db)[6:]) == [("alice", "punctuation")] * 3 + [("carol", "arbitrary")] * 3
 
 
 def test_the_server_refuses_other_hosts_origins_and_names(served: dict) -> None:

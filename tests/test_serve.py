@@ -87,3 +87,15 @@ async def test_the_app_asks_who_is_annotating(tiny_model_dir: Path, tmp_path: Pa
         await pilot.press("space", "enter")  # no name: asked again, nothing labelled
         await pilot.pause()
         assert isinstance(app.screen, PromptScreen) and app.labelling is None
+
+
+async def test_behind_a_proxy_the_page_connects_through_it() -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    server = AppServer(["browse"], "127.0.0.1", 8000, public_url="https://inspect.example.org")
+    async with TestClient(TestServer(await server._make_app())) as client:
+        page = await client.get("/?annotator=ana", headers={"Host": "inspect.example.org"})
+        assert page.status == 200
+        assert 'data-session-websocket-url="wss://inspect.example.org/ws/ana"' in await page.text()
+        other = await client.get("/", headers={"Host": "elsewhere.example"})
+        assert other.status == 403

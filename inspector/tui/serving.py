@@ -77,6 +77,7 @@ class AppServer(Server):
             a.startswith("--annotator=") for a in app_args
         )
         self.hosts = self._allowed_hosts(host, public_url)
+        self.behind_proxy = urlsplit(public_url).netloc if public_url else ""  # the browser's host
 
     @staticmethod
     def _allowed_hosts(host: str, public_url: str | None) -> set[str]:
@@ -136,28 +137,18 @@ class AppServer(Server):
 
     @aiohttp_jinja2.template("index.html")
     async def handle_index(self, request: web.Request) -> dict[str, Any]:
-        name = request.query.get("annotator", "")
-        try:
-            if name:
-                check_name(name)
-        except BadRequest as e:
-            raise web.HTTPBadRequest(text=f"inspector serve: {e}\n") from None
+        name = _annotator(request.query.get("annotator", ""))
         scheme = "wss" if request.secure or self.public_url.startswith("https") else "ws"
         path = f"/ws/{quote(name, safe='')}" if name else "/ws"
         size = request.query.get("fontsize", "16")
         return {
             "title": self.title + (f" ({name})" if name else ""),
-            "websocket_url": f"{scheme}://{request.host}{path}",
+            "websocket_url": f"{scheme}://{self.behind_proxy or request.host}{path}",
             "font_size": _size(size, 16, 8, 40),
         }
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
-        name = request.match_info.get("annotator", "")
-        try:
-            if name:
-                check_name(name)
-        except BadRequest as e:
-            raise web.HTTPBadRequest(text=f"inspector serve: {e}\n") from None
+        name = _annotator(request.match_info.get("annotator", ""))
         width = _size(request.query.get("width"), 80)
         height = _size(request.query.get("height"), 24)
         websocket = web.WebSocketResponse(heartbeat=15)
@@ -176,6 +167,14 @@ class AppServer(Server):
         finally:
             await service.stop()
         return websocket
+
+
+def _annotator(name: str) -> str:
+    """An annotator's name from a request ('' for none), or 400 saying what is allowed."""
+    try:
+        return check_name(name) if name else ""
+    except BadRequest as e:
+        raise web.HTTPBadRequest(text=f"inspector serve: {e}\n") from None
 
 
 def _size(value: str | None, default: int, low: int = 10, high: int = 1000) -> int:
