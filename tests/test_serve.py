@@ -99,3 +99,13 @@ async def test_behind_a_proxy_the_page_connects_through_it() -> None:
         assert 'data-session-websocket-url="wss://inspect.example.org/ws/ana"' in await page.text()
         other = await client.get("/", headers={"Host": "elsewhere.example"})
         assert other.status == 403
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    def websocket(origin: str) -> object:  # as a proxy that rewrites Host forwards it
+        headers = {"Host": "127.0.0.1:8000", "Origin": origin}
+        return make_mocked_request("GET", "/ws/ana", headers=headers)
+
+    server.check_request(websocket("https://inspect.example.org"))  # the public page: allowed
+    with pytest.raises(web.HTTPForbidden):
+        server.check_request(websocket("https://attacker.example"))

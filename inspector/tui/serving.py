@@ -101,7 +101,8 @@ class AppServer(Server):
         if host not in self.hosts and not (wildcard and _is_ip(host)):
             raise web.HTTPForbidden(text=f"inspector serve: not served to host {host!r}\n")
         origin = request.headers.get("Origin")
-        if origin is not None and urlsplit(origin).netloc.lower() != request.host.lower():
+        ours = {request.host.lower(), self.behind_proxy.lower()} - {""}  # a proxy may rewrite Host
+        if origin is not None and urlsplit(origin).netloc.lower() not in ours:
             raise web.HTTPForbidden(text="inspector serve: a page of another origin\n")
 
     def command_for(self, name: str) -> str:
