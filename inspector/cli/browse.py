@@ -70,16 +70,35 @@ def add_arguments(sub: Any) -> None:
     annotate.set_defaults(func=run_annotate)
 
 
-def run(args: argparse.Namespace, annotate: bool = False) -> int:
+def _inputs(args: argparse.Namespace) -> tuple[Any, list[Any], list[str], list[str]]:
+    """The rules, the documents, what could not be read and the models (a pattern expanded
+    when browsing), with annotation's order and database checked: every mistake fails here,
+    in one line, before any app opens (a database is never written by the check)."""
     from corpora import bundled_path
+    from corpora.readers import read_for_browsing
     from taggers.rules import load_rules
 
     rules = load_rules(args.rules)
-    from corpora.readers import read_for_browsing
+    docs, problems = read_for_browsing(args.paths or [bundled_path()], args.text_field,
+                                       args.text_column)  # fmt: skip
+    models = args.model if isinstance(args.model, list) else [args.model or ""]
+    if args.command == "annotate":
+        from inspector.labels.queue import parse_order
+        from inspector.labels.store import Store
 
-    docs, problems = read_for_browsing(
-        args.paths or [bundled_path()], args.text_field, args.text_column
-    )
+        parse_order(args.order)
+        Store(args.db).close()  # locked, damaged or newer: refused here, untouched
+    elif models:
+        from inspector.cli.runs import expand_models
+
+        models = expand_models(models)
+    return rules, docs, problems, models
+
+
+def run(args: argparse.Namespace, annotate: bool = False) -> int:
+    from corpora import bundled_path
+
+    rules, docs, problems, models = _inputs(args)
     config = score_config(args)
     name = "bundled samples" if not args.paths else ", ".join(p.name for p in args.paths)
     from inspector.tui.app import InspectorApp
@@ -88,12 +107,8 @@ def run(args: argparse.Namespace, annotate: bool = False) -> int:
     if annotate:
         import getpass
 
-        from inspector.labels.queue import parse_order
-        from inspector.labels.store import Store
         from inspector.tui.annotating import AnnotateOptions
 
-        parse_order(args.order)  # a bad --order fails here, not in the app
-        Store(args.db).close()  # a locked, damaged or newer database fails here, untouched
         options = AnnotateOptions(
             args.db,
             "" if args.ask_annotator else args.annotator or getpass.getuser() or "anonymous",
@@ -103,11 +118,6 @@ def run(args: argparse.Namespace, annotate: bool = False) -> int:
     from inspector.tui.source import OnDisk, Scoring, Source
 
     table = getattr(args, "table", None)
-    models = args.model if isinstance(args.model, list) else [args.model or ""]
-    if not annotate and models:
-        from inspector.cli.runs import expand_models
-
-        models = expand_models(models)
     source: Source = (
         OnDisk(docs, config, rules, path=table)
         if table
@@ -127,27 +137,13 @@ def prepare(args: argparse.Namespace) -> None:
     browser tabs: the corpus read, the rules, the order and the annotation database checked,
     and each run in the cache (scored now, with progress, if it was not), so every tab opens
     from the cache instead of scoring the corpus again."""
-    from corpora import bundled_path
-    from corpora.readers import read_for_browsing
-    from inspector.cli.options import cache_dir_of, score_config
-    from taggers.rules import load_rules
-
-    rules = load_rules(args.rules)
-    docs, _ = read_for_browsing(args.paths or [bundled_path()], args.text_field, args.text_column)
-    if args.command == "annotate":
-        from inspector.labels.queue import parse_order
-        from inspector.labels.store import Store
-
-        parse_order(args.order)
-        Store(args.db).close()
+    rules, docs, _, models = _inputs(args)
     if getattr(args, "table", None):
         from inspector.run.stored import open_table
 
         open_table(args.table)
         return
-    from inspector.cli.runs import expand_models
     from inspector.cli.score import scored
 
-    models = args.model if isinstance(args.model, list) else [args.model or ""]
-    for model in expand_models(models) if args.command == "browse" else models:
+    for model in models:
         scored(docs, model, args.device, args.dtype, score_config(args), rules, cache_dir_of(args))

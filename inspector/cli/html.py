@@ -53,9 +53,13 @@ def run(args: argparse.Namespace) -> int:
     check_new_file(args.out, args.force)
     run, texts = _run(args)
     table = run.frame
-    ids = table.select(pl.col("doc_id").unique(maintain_order=True)).collect()["doc_id"].to_list()
-    if texts is not None:  # the corpus's order, its empty documents (no targets) included
-        ids = list(texts)
+    ids = (  # the corpus's order, its empty documents (no targets) included; else the table's
+        list(texts)
+        if texts is not None
+        else table.select(pl.col("doc_id").unique(maintain_order=True))
+        .collect()["doc_id"]
+        .to_list()
+    )
     chosen = args.doc or ids[:FIRST]
     missing = [d for d in chosen if d not in set(ids)]
     if missing:

@@ -99,12 +99,9 @@ class AnnotatingApp(BrowsingApp):
         def named(answer: str | None) -> None:
             name = (answer or "").strip()
             if not NAME.fullmatch(name):
-                self.notify(
-                    "a name is needed: labels are kept per annotator "
-                    "(1-64 letters, digits or . @ + - _, no spaces, not starting with -)",
-                    severity="warning",
-                    markup=False,
-                )
+                rule = "1-64 letters, digits or . @ + - _, no spaces, not starting with -"
+                self.notify(f"a name is needed: labels are kept per annotator ({rule})", markup=False,
+                            severity="warning")  # fmt: skip
                 self.ask_annotator()
                 return
             self.annotate_options = replace(self.annotate_options, annotator=name)
@@ -153,11 +150,8 @@ class AnnotatingApp(BrowsingApp):
 
     def action_label(self, number: int) -> None:
         if number > len(self.labels):
-            self.notify(
-                f"no label {number}: labels are 1-{len(self.labels)}",
-                severity="warning",
-                markup=False,
-            )
+            self.notify(f"no label {number}: labels are 1-{len(self.labels)}", markup=False,
+                        severity="warning")  # fmt: skip
             return
         self._labelled(lambda lab: lab.act(self.labels[number - 1]))
 

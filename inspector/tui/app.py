@@ -134,10 +134,8 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
     ) -> None:
         """Textual's notify, with markup off unless asked for (a message may hold file names,
         field names or a search) and control characters shown as escapes."""
-        super().notify(
-            visible.text(message), title=visible.line(title), severity=severity,
-            timeout=timeout, markup=markup,
-        )  # fmt: skip
+        super().notify(visible.text(message), markup=markup,  # markup: False unless asked for
+                       title=visible.line(title), severity=severity, timeout=timeout)  # fmt: skip
 
     def on_mount(self) -> None:
         self.notices = notices.attach(self)  # the library's warnings, as notifications
@@ -286,9 +284,8 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
         self.error = message.error
         self.scoring = "failed"
         self.query_one(ProgressBar).display = False
-        self.notify(
-            message.error, title="scoring failed", severity="error", timeout=30, markup=False
-        )
+        self.notify(message.error, markup=False, title="scoring failed", severity="error",
+                    timeout=30)  # fmt: skip
         self.refresh_view()
 
     async def action_quit(self) -> None:

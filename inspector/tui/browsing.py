@@ -82,9 +82,8 @@ class BrowsingApp(App[None]):
         else:  # the first press picks the task of the target under the cursor
             row = self.session.row()
             self.session.task_filter = row["task"] if row and row["task"] in tasks else tasks[0]
-        self.notify(
-            f"f / F jump to: {self.session.task_filter or 'no task'}", timeout=2, markup=False
-        )
+        chosen = self.session.task_filter or "no task"
+        self.notify(f"f / F jump to: {chosen}", timeout=2, markup=False)
         self.refresh_status()
 
     def action_jump(self, kind: str, direction: int) -> None:
