@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint setup clean browser
+.PHONY: run test bench lint setup clean browser peers
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: $(STAMP) browser
 
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/inspector bench
+
+# The peers of `inspector bench --peers` (llama-cpp-python compiles llama.cpp: minutes).
+peers: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,ray,peers]'
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check inspector corpora taggers tests

@@ -151,7 +151,8 @@ def test_postprocess_matches_softmax_and_sorting() -> None:
     ("config", "name"),
     [
         (ScoreConfig(window=1000), "--window"),
-        (ScoreConfig(window=32, stride=17), "--stride"),
+        (ScoreConfig(window=32, stride=33), "--stride"),
+        (ScoreConfig(window=32, stride=0), "--stride"),
         (ScoreConfig(top_k=0), "--top-k"),
     ],
 )

@@ -50,7 +50,8 @@ def forward_only(scorer: TableScorer, tokenized: list[Any]) -> None:
     with torch.inference_mode():
         for batch in scorer.batches(tokenized):
             ids, mask = scorer.batch_inputs(batch, tokenized)
-            logits = scorer.lm.model(input_ids=ids, attention_mask=mask, use_cache=False).logits
+            del mask  # right padding, causal attention: as the scorer, no mask is needed
+            logits = scorer.lm.model(input_ids=ids, use_cache=False).logits
             del logits  # (batch, time, vocab): computed, as a plain forward pass does, then dropped
 
 

@@ -291,9 +291,9 @@ def run_shape_bench(args: argparse.Namespace) -> int:
         args.device,
         args.dtype,
         n_tokens=args.tokens,
-        window=args.window,
+        window=args.window or 1024,
         top_k=args.top_k,
-        repeats=args.repeats,
+        repeats=args.repeats or 3,
     )
     print(json.dumps(results) if args.json else format_report(results))
     return 0

@@ -24,7 +24,8 @@ def add_arguments(sub: Any) -> None:
         type=at_least(1),
         default=None,
         metavar="N",
-        help="padded tokens per forward pass (default: 2048 on CPU; on CUDA what fits in free memory)",
+        help="padded tokens per forward pass, at least one window (default: 512 on CPU; on CUDA "
+        "what fits in free memory)",
     )
     bench.add_argument(
         "--json", action="store_true", help="print one JSON object instead of a table"
@@ -48,9 +49,9 @@ def add_arguments(sub: Any) -> None:
     shape.add_argument(
         "--window",
         type=at_least(2),
-        default=1024,
+        default=None,
         metavar="N",
-        help="tokens per document (default: 1024)",
+        help="tokens per document (default: 1024); with --lengths the window (default: the model's, at most 2048)",
     )
     shape.add_argument(
         "--top-k",
@@ -62,9 +63,9 @@ def add_arguments(sub: Any) -> None:
     shape.add_argument(
         "--repeats",
         type=at_least(1),
-        default=3,
+        default=None,
         metavar="N",
-        help="timed runs of each way (default: 3)",
+        help="timed runs of each way (default: 3; with --peers 1)",
     )
     _add_other_measures(bench)
     bench.set_defaults(func=run)
@@ -83,6 +84,21 @@ def _add_other_measures(bench: Any) -> None:
         action="store_true",
         help="measure instead how fast the app's questions about continuations (p) are answered, "
         "after prefixes of 16 to 1,024 tokens",
+    )
+    bench.add_argument(
+        "--peers",
+        action="store_true",
+        help="measure instead inspector beside what a CPU user would run instead (the plain "
+        "transformers forward pass, lm-eval, minicons, llama.cpp, CTranslate2; those not "
+        "installed are skipped: pip install -e '.[peers]') on --tokens tokens (default 20,000) "
+        "of real text, tokens/s and total loss of each",
+    )
+    bench.add_argument(
+        "--lengths",
+        action="store_true",
+        help="measure instead how the cost of a token grows with a document's length (1k to 16k "
+        "tokens) at strides of 1/2, 3/4 and 7/8 of the window, and what each stride does to "
+        "the loss per task",
     )
     bench.add_argument(
         "--html",
@@ -110,6 +126,26 @@ def run(args: argparse.Namespace) -> int:
 
         result = measure_html(args.model, args.device, cache_dir_of(args), args.tokens or TOKENS)
         print(json.dumps(result) if args.json else format_html(result))
+        return 0
+    if args.peers:
+        import json
+
+        from inspector.bench.peers import TOKENS, format_peers, measure_peers
+        from inspector.cli.options import cache_dir_of
+
+        result = measure_peers(
+            args.model, cache_dir_of(args), args.tokens or TOKENS, args.repeats or 1
+        )
+        print(json.dumps(result) if args.json else format_peers(result))
+        return 0
+    if args.lengths:
+        import json
+
+        from inspector.bench.lengths import format_lengths, measure_lengths
+        from inspector.cli.options import cache_dir_of
+
+        result = measure_lengths(args.model, cache_dir_of(args), args.window)
+        print(json.dumps(result) if args.json else format_lengths(result))
         return 0
     if args.compare:
         import json

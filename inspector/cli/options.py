@@ -108,14 +108,16 @@ def add_scoring_options(
         type=at_least(1),
         default=None,
         metavar="N",
-        help="new targets per later window (default: window // 2)",
+        help="new targets per later window, up to the window; a later window's first target "
+        "sees window - stride + 1 tokens (default: window // 2)",
     )
     g.add_argument(
         "--batch-tokens",
         type=at_least(1),
         default=None,
         metavar="N",
-        help="padded tokens per forward pass (default: 2048 on CPU; on CUDA what fits in free memory)",
+        help="padded tokens per forward pass, at least one window (default: 512 on CPU, so long "
+        "rows go alone; on CUDA what fits in free memory)",
     )
     g.add_argument(
         "--rules",

@@ -176,6 +176,12 @@ def _load_folder(
     return model, tokenizer
 
 
+def converted_gguf(source: ModelSource, cache_dir: Path) -> Path:
+    """The folder of the safetensors copy of a GGUF model (made now if missing), for tools
+    that read a Hugging Face folder (`inspector bench --peers` converts it for CTranslate2)."""
+    return _converted_gguf(source, cache_dir)[0]
+
+
 def _converted_gguf(source: ModelSource, cache_dir: Path) -> tuple[Path, bool]:
     """The safetensors copy of a GGUF model in the cache, made now if missing or damaged."""
     digest = source.identity.split(":", 1)[1][:16]

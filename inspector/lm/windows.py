@@ -32,8 +32,8 @@ def rolling_windows(n_tokens: int, window: int, stride: int) -> Iterator[Window]
     """The windows that score each of `n_tokens` targets once, with inputs of at most `window`."""
     if window < 2:
         raise ValueError(f"window must be at least 2, got {window}")
-    if not 1 <= stride <= window // 2:
-        raise ValueError(f"stride must be between 1 and window // 2 = {window // 2}, got {stride}")
+    if not 1 <= stride <= window:
+        raise ValueError(f"stride must be between 1 and the window, {window}, got {stride}")
     if n_tokens <= 0:
         return
     end = min(window, n_tokens)

@@ -13,6 +13,20 @@ def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
+def _windowed(table: Any, settings: dict[str, Any]) -> str:
+    """What rolling windows did, when a document was longer than one: how many targets were
+    scored after a first window, and the fewest tokens any of them was predicted from."""
+    import polars as pl
+
+    if "ctx_len" not in table.columns or not table.height:
+        return ""
+    later = table.filter(pl.col("pos") >= settings["window"])
+    if not later.height:
+        return ""
+    fewest = int(later["ctx_len"].min())  # type: ignore[arg-type]
+    return f"; {count(later.height, 'target')} after a first window, each from at least {fewest} tokens"
+
+
 def run_summary(
     table: Any,
     settings: dict[str, Any],
@@ -41,7 +55,8 @@ def run_summary(
         f"corpus   {count(settings['documents'], 'document')}, {count(n, 'token')} "
         f"(corpus hash {str(settings.get('corpus_hash'))[:8]})",
         f"model    {visible.line(settings['model'])}  ({settings['n_params'] / 1e6:,.0f}M parameters, {settings['device']}, {settings['dtype']})",
-        f"windows  {settings['window']} tokens, stride {settings['stride']}; document start {settings['prefix_token']!r} ({settings['prefix_kind']})",
+        f"windows  {settings['window']} tokens, stride {settings['stride']}; document start {settings['prefix_token']!r} ({settings['prefix_kind']})"
+        + _windowed(table, settings),
         f"rules    {visible.line(settings.get('tagger_rules', '?'))} "
         f"(hash {str(settings.get('tagger_rules_hash'))[:8]})",
         f"loss     {s['nll']:.3f} nats/token = {s['nll'] / math.log(2):.3f} bits, perplexity {math.exp(s['nll']):,.1f}",
