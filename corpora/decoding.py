@@ -10,7 +10,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from corpora.errors import CorpusError, message
-from corpora.streams import DECOMPRESSION_ERRORS, damaged, open_binary, split_suffix
+from corpora.streams import (
+    DECOMPRESSION_ERRORS,
+    TABLE_MB,
+    check_regular,
+    damaged,
+    document_limit,
+    open_binary,
+    split_suffix,
+    too_long,
+)  # fmt: skip
 
 WIDE_SAMPLE = 4096  # bytes at the start of a file looked at to tell UTF-16/32 text from binary
 BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
@@ -21,21 +30,32 @@ BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
 )
 
 
-def read_bytes(path: Path) -> bytes:
-    """The file's bytes, decompressed when its name says so (`.gz`, `.bz2`, `.xz`, `.zst`)."""
+def read_bytes(path: Path, limit: int | None = None) -> bytes:
+    """The file's bytes, decompressed when its name says so (`.gz`, `.bz2`, `.xz`, `.zst`):
+    at most `limit` bytes (a document; more is an error), a compressed table at most
+    TABLE_MB decompressed (a bomb stops there)."""
+    check_regular(path)
+    error = too_long
+    if limit is None and split_suffix(path)[1] is not None:
+        limit, error = TABLE_MB * 1_000_000, _table_too_long
     try:
-        if split_suffix(path)[1] is None:
-            return path.read_bytes()
         stream = open_binary(path)
     except OSError as e:
         raise CorpusError(message("unreadable", path=path, reason=e.strerror or e)) from e
     try:
         with stream:
-            return bytes(stream.read())
+            data = stream.read() if limit is None else stream.read(limit + 1)
     except DECOMPRESSION_ERRORS as e:
         if isinstance(e, OSError) and e.strerror:  # the file itself, not its contents
             raise CorpusError(message("unreadable", path=path, reason=e.strerror)) from e
         raise damaged(path, e) from e
+    if limit is not None and len(data) > limit:
+        raise error(path, limit)
+    return bytes(data)
+
+
+def _table_too_long(path: Path | str, limit: int) -> CorpusError:
+    return CorpusError(message("table_too_long", path=path, mb=f"{limit / 1_000_000:g}"))
 
 
 def decode(path: Path, data: bytes) -> str:
@@ -111,7 +131,8 @@ def _mostly_text(data: bytes, encoding: str) -> bool:
 
 
 def read_text(path: Path) -> str:
-    return decode(path, read_bytes(path))
+    """The UTF-8 text of a file that is one document (at most `document_limit()` bytes)."""
+    return decode(path, read_bytes(path, document_limit()))
 
 
 def kind(value: object) -> str:

@@ -37,6 +37,15 @@ MESSAGES: dict[str, str] = {
     "probe_duplicate": "{path}:{line}: probe id '{id}' appears twice; give each probe a unique id",
     "probes_folder": "{path}: a folder; give a probe suite file (JSONL, one probe a line)",
     "probes_empty": "{path}: no probes in this file (one JSON object per line)",
+    "too_long": "{path}: a document of more than {mb} MB of text, which inspector holds whole "
+    "(about 1.5 GB of memory per MB); split it into smaller documents (files or JSONL lines), "
+    "or raise the limit with {variable}=MB",
+    "table_too_long": "{path}: decompresses to more than {mb} MB, and a table is read whole; "
+    "give it as JSONL (read line by line) or uncompressed",
+    "bad_limit": "{variable}={value} is not a number of MB; set it to one (e.g. 50) or unset it",
+    "not_a_file": "{path}: {what}, not a file; give a file or folder",
+    "outside_dataset": "{path}: its {file} names {name}, which is not inside the folder; "
+    "save it again with save_to_disk",
     "empty_corpus": "the corpus has no text to score ({paths}); give files with some text in them",
 }
 

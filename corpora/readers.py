@@ -22,7 +22,15 @@ from typing import Any
 from corpora.decoding import WIDE_SAMPLE, kind, names, not_utf8, read_text, show
 from corpora.document import Document
 from corpora.errors import CorpusError, message
-from corpora.streams import DECOMPRESSION_ERRORS, damaged, open_binary, split_suffix
+from corpora.streams import (
+    DECOMPRESSION_ERRORS,
+    check_regular,
+    damaged,
+    document_limit,
+    open_binary,
+    split_suffix,
+    too_long,
+)  # fmt: skip
 from corpora.tables import is_dataset, read_dataset, read_table
 
 TEXT_SUFFIXES = {".txt", ".md"}
@@ -96,6 +104,7 @@ def _readable(path: Path) -> bool:
 
 
 def _read_file(path: Path, name: str, text_field: str, text_column: str) -> Iterator[Document]:
+    check_regular(path)
     suffix, compression = split_suffix(path)
     if not _readable(path):
         shown = "".join(path.suffixes[-2:]).lower() if compression else suffix
@@ -132,10 +141,13 @@ def _lone_surrogate(obj: dict[str, Any], text_field: str) -> tuple[str, str] | N
 
 def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(line number, text) of a JSONL file, read line by line; bad bytes name their offset."""
-    offset = 0
+    offset, limit = 0, document_limit()
+    check_regular(path)
     try:
         with open_binary(path) as f:
-            for lineno, raw in enumerate(f, start=1):
+            for lineno, raw in enumerate(iter(lambda: f.readline(limit + 1), b""), start=1):
+                if len(raw) > limit and not raw.endswith(b"\n"):  # read no further: a bomb?
+                    raise too_long(f"{path}:{lineno}", limit)
                 nul = raw.find(b"\x00")
                 if nul >= 0:
                     raise not_utf8(path, _head(f), "binary", offset + nul)

@@ -8,6 +8,9 @@ import bz2
 import gzip
 import io
 import lzma
+import os
+import stat
+import zlib
 from pathlib import Path
 from typing import IO, Any
 
@@ -16,6 +19,49 @@ import zstandard
 from corpora.errors import CorpusError, message
 
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd"}
+# One document's text is held whole (its tokens, tags and table: about 1.5 GB per MB of
+# text), so a document is at most this many MB (10^6 bytes) of UTF-8, which the variable
+# raises; a compressed table is read whole too, and decompressed to at most TABLE_MB.
+DOCUMENT_MB, DOCUMENT_MB_VARIABLE = 8, "INSPECTOR_MAX_DOCUMENT_MB"
+TABLE_MB = 2000
+
+
+def document_limit() -> int:
+    """The most bytes of one document's text (DOCUMENT_MB unless the variable says)."""
+    raw = os.environ.get(DOCUMENT_MB_VARIABLE, "").strip()
+    try:
+        mb = float(raw) if raw else DOCUMENT_MB
+    except ValueError:
+        mb = float("nan")
+    if not 0 < mb < 1e7:
+        raise CorpusError(
+            message(
+                "bad_limit",
+                variable=DOCUMENT_MB_VARIABLE,
+                value=raw[:40].encode("unicode_escape").decode(),
+            )
+        )
+    return int(mb * 1_000_000)
+
+
+def too_long(path: Path | str, limit: int) -> CorpusError:
+    """The error of a document (or decompressed table) longer than `limit` bytes."""
+    mb = f"{limit / 1_000_000:g}"
+    return CorpusError(message("too_long", path=path, mb=mb, variable=DOCUMENT_MB_VARIABLE))
+
+
+def check_regular(path: Path) -> None:
+    """Refuse a FIFO, device or socket named like a corpus file: reading one blocks or never
+    ends (`/dev/zero`)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as e:
+        raise CorpusError(message("unreadable", path=path, reason=e.strerror or e)) from e
+    if not stat.S_ISREG(mode):
+        what = (
+            "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        )
+        raise CorpusError(message("not_a_file", path=path, what=what))
 
 
 def split_suffix(path: Path) -> tuple[str, str | None]:
@@ -44,12 +90,12 @@ class _Zstd(io.RawIOBase):
     """A zstd file read frame after frame; a file that ends inside a frame (cut off) raises
     at its end instead of passing for a shorter text, as zstandard's own reader lets it."""
 
-    CHUNK = 1 << 16
+    CHUNK = 256  # compressed bytes a call: at most ~8 MB out (zstd blocks: 128 KB from 4 bytes)
 
     def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
         self._inflate = zstandard.ZstdDecompressor().decompressobj()
-        self._pending = b""
+        self._pending, self._at = b"", 0  # decompressed bytes not yet read, from _at on
         self._done = False
         self._started = False  # a file with no bytes at all is an empty stream, not a cut one
 
@@ -57,7 +103,7 @@ class _Zstd(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        while not self._pending and not self._done:
+        while self._at == len(self._pending) and not self._done:
             data = self._raw.read(self.CHUNK)
             if not data:
                 self._done = True
@@ -65,14 +111,14 @@ class _Zstd(io.RawIOBase):
                     raise zstandard.ZstdError("the file ends inside a frame (cut off?)")
                 break
             self._started = True
-            self._pending = self._inflate.decompress(data)
+            self._pending, self._at = self._inflate.decompress(data), 0
             while self._inflate.eof and self._inflate.unused_data:  # the next frame
                 rest = self._inflate.unused_data
                 self._inflate = zstandard.ZstdDecompressor().decompressobj()
                 self._pending += self._inflate.decompress(rest)
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
+        n = min(len(buffer), len(self._pending) - self._at)
+        buffer[:n] = memoryview(self._pending)[self._at : self._at + n]
+        self._at += n
         return n
 
     def close(self) -> None:
@@ -88,5 +134,5 @@ def damaged(path: Path, error: Exception) -> CorpusError:
 
 
 DECOMPRESSION_ERRORS: tuple[type[Exception], ...] = (
-    OSError, EOFError, lzma.LZMAError, ValueError, zstandard.ZstdError,
+    OSError, EOFError, lzma.LZMAError, ValueError, zstandard.ZstdError, zlib.error,
 )  # fmt: skip

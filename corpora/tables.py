@@ -12,15 +12,18 @@ from typing import Any
 from corpora.decoding import decode, names, read_bytes, show
 from corpora.document import Document
 from corpora.errors import CorpusError, message
-from corpora.streams import split_suffix
+from corpora.streams import document_limit, split_suffix, too_long
 
 
-def read_table(path: Path, name: str, text_column: str) -> Iterator[Document]:
-    """The documents of a CSV, Parquet or Arrow file, one per row."""
+def read_table(
+    path: Path, name: str, text_column: str, kind: str | None = None
+) -> Iterator[Document]:
+    """The documents of a CSV, Parquet or Arrow file (`kind`, else from its name), one per
+    row."""
     import polars as pl
     from polars.exceptions import PanicException  # a BaseException: a bug in polars
 
-    kind = split_suffix(path)[0].lstrip(".")
+    kind = kind or split_suffix(path)[0].lstrip(".")
     data = read_bytes(path)
     if kind == "csv":
         decode(path, data)  # names the byte offset of bad UTF-8 before polars sees it
@@ -68,6 +71,9 @@ def rows(frame: Any, path: Path, name: str, text_column: str) -> Iterator[Docume
                 dtype=frame.schema[text_column],
             )  # fmt: skip
         )
+    limit, sizes = document_limit(), frame[text_column].str.len_bytes()
+    if frame.height and (sizes.max() or 0) > limit:
+        raise too_long(f"{path}:{int(sizes.arg_max() or 0) + 1}", limit)
     has_id = "id" in frame.columns
     for row_no, row in enumerate(frame.iter_rows(named=True), start=1):
         text = row[text_column] or ""
@@ -111,7 +117,9 @@ def read_dataset(folder: Path, name: str, text_column: str) -> Iterator[Document
             raise CorpusError(message("bad_dataset", path=folder, file="dataset_dict.json",
                                       reason="no list of splits"))  # fmt: skip
         for split in splits:
-            yield from read_dataset(folder / split, f"{name}/{split}", text_column)
+            yield from read_dataset(
+                _inside(folder, split, "dataset_dict.json"), f"{name}/{split}", text_column
+            )
         return
     files = _json(folder, "state.json").get("_data_files")
     if not isinstance(files, list) or not all(
@@ -121,12 +129,25 @@ def read_dataset(folder: Path, name: str, text_column: str) -> Iterator[Document
                                   reason="no list of _data_files"))  # fmt: skip
     count = 0
     for entry in files:
-        arrow = folder / str(entry["filename"])
-        for doc in read_table(arrow, name, text_column):
+        arrow = _inside(folder, str(entry["filename"]), "state.json")
+        for doc in read_table(arrow, name, text_column, kind="arrow"):
             count += 1
             if doc.id.startswith(f"{name}:"):  # numbered across the folder's files
                 doc = Document(f"{name}:{count}", doc.text, doc.meta, doc.source)
             yield doc
+
+
+def _inside(folder: Path, name: str, file: str) -> Path:
+    """`folder / name`, which `file` names, refused unless it lies inside `folder` (an
+    absolute name, `..` or a link out would read files the folder's owner did not give)."""
+    path = folder / name
+    try:
+        inside = path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        inside = False
+    if not inside:
+        raise CorpusError(message("outside_dataset", path=folder, file=file, name=show(name)))
+    return path
 
 
 def _json(folder: Path, file: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 TOP_K = 20  # candidates kept per target, best first
 WINDOW_CAP = 2048  # the default window is the model's context, capped here
+SERVE_TAB_MB = 1200  # memory of one `inspector serve` tab's app process once the model loads
 PART_CHARS = 400_000  # characters of text per `--parts` part: about 100,000 tokens of English
 
 # the embedded model: SmolLM2-135M-Instruct as a Q4_1 GGUF file inside a PyPI package

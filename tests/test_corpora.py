@@ -125,9 +125,9 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     path = tmp_path / "secret.txt"
     path.write_text("x")
 
-    def refuse(self: Path) -> bytes:
+    def refuse(self: Path, *args: object, **kwargs: object) -> bytes:
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)  # tests run as root, where chmod 0 still reads
+    monkeypatch.setattr(Path, "open", refuse)  # tests run as root, where chmod 0 still reads
     with pytest.raises(CorpusError, match=r"secret.txt: cannot be read \(Permission denied\)"):
         read_corpus([path])

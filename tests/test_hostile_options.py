@@ -60,6 +60,13 @@ def test_top_k_above_the_vocabulary_is_one_line(tiny_model_dir: Path, tmp_path: 
         ("score", "corpus/table.csv", "would be read as part of the corpus"),
         ("tasks", "c.jsonl", "that is an input of this command"),
         ("export", "labels.sqlite", "that is an input of this command"),
+        ("examples", "c.jsonl", "that is an input of this command"),
+        ("probes", "c.jsonl", "that is an input of this command"),
+        ("html", "c.jsonl", "html writes a web page; give a name ending in .html"),
+        ("html", "/dev/null", "html writes a web page"),
+        ("html", "pipe.html", "it is a device or FIFO"),
+        ("tasks", "/dev/null", "unknown output format"),
+        ("examples", "pipe.csv", "it is a device or FIFO"),
     ],
 )
 def test_an_output_that_is_an_input_is_refused_even_with_force(
@@ -69,6 +76,8 @@ def test_an_output_that_is_an_input_is_refused_even_with_force(
     (tmp_path / "corpus" / "a.txt").write_text("Some text.")
     (tmp_path / "c.jsonl").write_text('{"text": "Some text."}\n')
     (tmp_path / "labels.sqlite").write_bytes(b"")
+    os.mkfifo(tmp_path / "pipe.html")  # an output that is not a file: never replaced
+    os.mkfifo(tmp_path / "pipe.csv")
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     if command == "export":
         args = ["annotations", "export", "--db", "labels.sqlite", "--out", out, "--force"]

@@ -46,11 +46,13 @@ def run(args: argparse.Namespace) -> int:
     import polars as pl
 
     from inspector.errors import ExportError, message
-    from inspector.files import check_new_file, write_new
+    from inspector.files import check_output, write_new
     from inspector.tables.compare import describe
     from inspector.tables.html import page
 
-    check_new_file(args.out, args.force)
+    if args.out.suffix.lower() not in (".html", ".htm"):
+        raise ExportError(message("html_suffix", path=args.out))
+    check_output(args.out, args.force, [*args.paths, args.table, args.rules])
     run, texts = _run(args)
     table = run.frame
     ids = (  # the corpus's order, its empty documents (no targets) included; else the table's

@@ -103,9 +103,9 @@ def run_probes(args: argparse.Namespace) -> int:
     by_suffix = {".csv": "csv", ".jsonl": "jsonl", ".json": "json", ".parquet": "parquet"}
     out_fmt = out_format(args.out, None, by_suffix, "csv")
     if args.out is not None:
-        from inspector.files import check_new_file
+        from inspector.files import check_output
 
-        check_new_file(args.out, args.force)
+        check_output(args.out, args.force, [args.suite or bundled_path() / "probes.jsonl"])
     path = args.suite or bundled_path() / "probes.jsonl"
     probes = read_probes(path)
     results = pl.concat([probe_results(a, name, probes) for name, a in _askers(args)])

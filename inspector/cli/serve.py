@@ -20,13 +20,17 @@ def add_arguments(sub: Any) -> None:
         "/?annotator=NAME (or the app asks for a name); their labels go to one --db. There is no "
         "login: it listens on 127.0.0.1 only unless --host says otherwise; from another machine "
         "use an SSH tunnel (ssh -L 8000:127.0.0.1:8000 HOST).",
-        usage="inspector serve [--host HOST] [--port PORT] [--public-url URL] [browse|annotate [OPTIONS]]",
+        usage="inspector serve [--host HOST] [--port PORT] [--public-url URL] [--max-tabs N] "
+        "[browse|annotate [OPTIONS]]",
     )
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 is every network)")  # fmt: skip
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     p.add_argument("--public-url", default=None, metavar="URL",
                    help="the address browsers use, when behind a proxy (https://... for wss)")  # fmt: skip
+    p.add_argument("--max-tabs", type=_tabs, default=None, metavar="N",
+                   help="app processes at once, one per tab, each about 1.2 GB (default: as "
+                   "many as 80%% of the memory available now allows)")  # fmt: skip
     p.add_argument("app", nargs=argparse.REMAINDER, metavar="browse|annotate [OPTIONS]",
                    help="the app and its options, as on the command line")  # fmt: skip
     p.set_defaults(func=run)
@@ -52,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     prepare(app)  # every input checked, every run in the cache: tabs open without scoring
     from inspector.tui.serving import AppServer
 
-    server = AppServer(app_args, args.host, args.port, args.public_url)
+    server = AppServer(app_args, args.host, args.port, args.public_url, args.max_tabs)
     url = server.public_url
     if args.host in ("0.0.0.0", "::") and args.public_url is None:  # every address
         import socket
@@ -63,10 +67,19 @@ def run(args: argparse.Namespace) -> int:
     print(f"inspector serve: {' '.join(app_args)} at {url}", file=sys.stderr)
     if server.annotating:
         print(f"  each annotator opens {url}/?annotator=NAME", file=sys.stderr)
-    print("  no login: anyone who can reach this address can use the app; Ctrl+C stops",
-          file=sys.stderr)  # fmt: skip
+    print(f"  at most {server.max_tabs} tabs at once (--max-tabs); no login: anyone who can "
+          "reach this address can use the app; Ctrl+C stops", file=sys.stderr)  # fmt: skip
     server.serve()
     return 0
+
+
+def _tabs(value: str) -> int:
+    """--max-tabs: a whole number of tabs, at least 1."""
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 10_000):
+        raise argparse.ArgumentTypeError(
+            f"give a number of tabs from 1 to 10000, not {value[:40]!r}"
+        )
+    return int(value)
 
 
 def _check_url(url: str) -> None:

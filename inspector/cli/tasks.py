@@ -99,19 +99,17 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None and args.by != "task":
         raise ExportError(message("plot_by"))
     figure = Path(args.plot) if args.plot else None
+    inputs = [*args.paths, *(args.tables or []), args.db, args.rules]
     if figure is not None:  # checked before any scoring, like --out
-        from inspector.files import check_new_file
+        from inspector.files import check_output
 
         if figure.suffix.lower() not in (".svg", ".png"):
             raise ExportError(message("plot_format", path=figure))
-        check_new_file(figure, args.force)
+        check_output(figure, args.force, inputs)
     if args.out is not None:  # every output problem is found before any scoring
-        from corpora.readers import SUFFIXES
-        from inspector.files import check_new_file, refuse_overwriting_inputs
+        from inspector.files import check_output
 
-        check_new_file(args.out, args.force)
-        inputs = [*args.paths, *(Path(t) for t in args.tables or []), args.db, args.rules]
-        refuse_overwriting_inputs(args.out, inputs, sorted(SUFFIXES))
+        check_output(args.out, args.force, inputs)
     runs = _runs(args)
     table = compare(runs, args.by, args.task_filter)
     if len(runs) == 1:

@@ -40,6 +40,7 @@ from inspector.tui.messages import (
     ScoringFailed,
     ScoringProgress,
 )
+from inspector.tui.orphans import end_with_server
 from inspector.tui.source import Context, Source
 from inspector.tui.widgets.annotation_panel import AnnotationPanel
 from inspector.tui.widgets.change_table import ChangeTable
@@ -139,6 +140,7 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
 
     def on_mount(self) -> None:
         self.notices = notices.attach(self)  # the library's warnings, as notifications
+        end_with_server(self)  # in a browser tab of `inspector serve`: not past the server
         place = load_place(self.cache_dir, self.corpus_key)
         if place and self.session.goto(str(place.get("doc_id", ""))):
             self.pending_pos = (self.session.doc, int(place.get("pos", 0)))
