@@ -128,10 +128,19 @@ MESSAGES: dict[str, str] = {
     "other_corpus": "{source} is a table of another corpus than {source2}; compare tables of the same corpus",
     "tasks_format": "--format {fmt}: use one of {formats}",
     "table_columns": "{path}: not a token table (missing columns: {missing})",
+    "table_edited": "{path}: {what} were edited after inspector wrote them (their seal does not "
+    "match); score the corpus again rather than trust it",
+    "table_settings": "{path}: its settings cannot be used ({reason}); score the corpus again",
+    "table_values": "{path}: {problem}, which no run gives (edited by hand?); score the corpus "
+    "again rather than trust its numbers",
     "table_unreadable": "{path}: not a readable token table ({value})",
     "bad_by": "--by {by}: use one of {groupings}",
     "task_unknown": "--task {unknown}: no such task in this table; tasks here: {present}",
     # probes
+    "probe_not_text": "the prefix or a candidate is not valid text (a lone surrogate: bytes that "
+    "were not UTF-8); give UTF-8 text",
+    "probe_long_candidate": "a candidate of {tokens} tokens does not fit the model's window of "
+    "{window} after any prefix; give a shorter one",
     "probe_empty_candidate": "give one or more candidate continuations, none of them empty",
     # serve
     "serve_app": "serve runs the app: give browse or annotate, then its options, after serve's own "

@@ -218,3 +218,23 @@ def test_a_tabs_app_ends_when_its_server_is_killed(tmp_path: Path) -> None:
         time.sleep(0.1)
     assert not _alive(child), "the tab's app outlived its server"
     assert "asked to exit" in log.read_text()
+
+
+def test_a_bad_request_is_logged_in_one_line() -> None:
+    import logging
+
+    try:
+        raise ValueError("Got more than 8190 bytes when reading\nsecond line")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord(
+            "aiohttp.server", logging.ERROR, __file__, 1, "Error handling request from %s",
+            ("127.0.0.1",), sys.exc_info(),
+        )  # fmt: skip
+    assert serving._one_line(record)
+    line = logging.Formatter("inspector serve: %(message)s").format(record)
+    assert line == (
+        "inspector serve: Error handling request from 127.0.0.1: ValueError Got more than 8190 "
+        "bytes when reading"
+    )

@@ -94,9 +94,7 @@ def lm_eval_rolling(lm: LoadedModel, window: int, batch_size: int = 8) -> Way:
     )
 
     def run(docs: Sequence[PeerDoc]) -> list[np.ndarray]:
-        requests = [
-            Instance("loglikelihood_rolling", {}, (d.text,), i) for i, d in enumerate(docs)
-        ]
+        requests = [Instance("loglikelihood_rolling", {}, (d.text,), i) for i, d in enumerate(docs)]
         with contextlib.redirect_stderr(io.StringIO()):  # its inner bar ignores disable_tqdm
             sums = harness.loglikelihood_rolling(requests, disable_tqdm=True)
         return [np.array([-s]) for s in sums]

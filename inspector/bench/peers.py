@@ -33,7 +33,6 @@ TOKENS = 20_000  # tokens of text, by default
 DOC_TOKENS = 1024  # at most this many tokens a document: one window for every peer
 
 
-
 def licence_texts() -> tuple[list[str], str]:
     """The texts to score and where they come from; the bundled prose where no licences are."""
     files = sorted(p for p in LICENCES.glob("*") if p.is_file() and not p.is_symlink())

@@ -69,6 +69,10 @@ def run_probe(args: argparse.Namespace) -> int:
 
     tables = [candidates_table(a, name, args.prefix, args.candidates) for name, a in _askers(args)]
     table = pl.concat(tables)
+    if table["prefix_cut"].any():
+        read = min(table["context_tokens"].to_list()) - 1  # the document-start token aside
+        print(f"inspector probe: the prefix is longer than the model's window leaves: only its last "
+              f"{read:,} tokens were read", file=sys.stderr)  # fmt: skip
     if args.format not in ("table", "md"):
         sys.stdout.write(render(table, args.format))
         return 0
@@ -109,6 +113,9 @@ def run_probes(args: argparse.Namespace) -> int:
     path = args.suite or bundled_path() / "probes.jsonl"
     probes = read_probes(path)
     results = pl.concat([probe_results(a, name, probes) for name, a in _askers(args)])
+    if cut := results["prefix_cut"].sum():
+        print(f"inspector probes: {cut:,} prefixes were longer than the model's window leaves and "
+              "were cut at their start (the context_tokens and prefix_cut columns)", file=sys.stderr)  # fmt: skip
     if args.out is not None:
         write(results, out_fmt, args.out, args.force)
         print(f"wrote {args.out}", file=sys.stderr)

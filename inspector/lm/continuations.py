@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
     from inspector.lm.loading import LoadedModel
 
 KEEP_PREFIXES = 4  # prefixes whose forward pass is kept for the next question
+BATCH = 64  # candidates read together after a prefix (each holds its pieces' distributions)
+ROOM = 64  # tokens kept free for the candidates when a prefix must be cut to the window
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class Continuation:
     piece_ids: tuple[int, ...]
     piece_logprobs: tuple[float, ...]  # natural log, each given the prefix and the pieces before
     piece_ranks: tuple[int, ...]
+    context_tokens: int = 0  # tokens the first piece was predicted from (document start included)
+    cut: bool = False  # whether the prefix was longer than the window leaves, and cut at its start
 
     @property
     def logprob(self) -> float:
@@ -66,6 +72,7 @@ class _Prefix:
     ids: list[int]
     logprobs: torch.Tensor  # (vocab,) float32: the next-token distribution after the prefix
     cache: Any  # the prefix's key-value cache, copied before each use
+    cut: bool = False  # its start was cut to fit the window
 
 
 class Asker:
@@ -95,26 +102,34 @@ class Asker:
 
         if not candidates or any(not c for c in candidates):
             raise ModelError(message("probe_empty_candidate"))
+        if any(SURROGATE.search(t) for t in (prefix, *candidates)):  # bytes not UTF-8, say
+            raise ModelError(message("probe_not_text"))
         context = self.split(prefix, "")[0]
         texts = [self.split(prefix, c)[1] for c in candidates]
         tok = self.lm.tokenizer
         pieces = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
         longest = max(len(p) for p in pieces)
+        if longest >= self.lm.context_length:
+            raise ModelError(message("probe_long_candidate", tokens=longest,
+                                     window=self.lm.context_length))  # fmt: skip
         state = self._prefix(context, longest)
-        out = [None] * len(texts)
-        with torch.inference_mode():
-            later = self._later_pieces(state, pieces) if longest > 1 else None
-        for i, (text, ids) in enumerate(zip(texts, pieces, strict=True)):
-            dists = [state.logprobs, *([] if later is None else later[i, : len(ids) - 1])]
-            lps, ranks = [], []
-            for dist, tid in zip(dists, ids, strict=True):
-                lp = dist[tid]
-                lps.append(float(lp))
-                ranks.append(int((dist > lp).sum()) + 1)
-            out[i] = Continuation(  # type: ignore[call-overload]
-                text, tuple(tok.decode([t]) for t in ids), tuple(ids), tuple(lps), tuple(ranks)
-            )
-        return out  # type: ignore[return-value]
+        out = []
+        for start in range(0, len(texts), BATCH):  # memory bounded however many candidates
+            batch = pieces[start : start + BATCH]
+            with torch.inference_mode():
+                later = self._later_pieces(state, batch) if max(map(len, batch)) > 1 else None
+            for i, ids in enumerate(batch):
+                dists = [state.logprobs, *([] if later is None else later[i, : len(ids) - 1])]
+                lps, ranks = [], []
+                for dist, tid in zip(dists, ids, strict=True):
+                    lp = dist[tid]
+                    lps.append(float(lp))
+                    ranks.append(int((dist > lp).sum()) + 1)
+                out.append(Continuation(
+                    texts[start + i], tuple(tok.decode([t]) for t in ids), tuple(ids), tuple(lps),
+                    tuple(ranks), len(state.ids), state.cut,
+                ))  # fmt: skip
+        return out
 
     def _prefix(self, context: str, longest: int) -> _Prefix:
         """The prefix read once: its next-token distribution and its key-value cache."""
@@ -126,21 +141,23 @@ class Asker:
         import torch
 
         kept = self._prefixes.get(context)
-        room = max(1, self.lm.context_length - longest)
-        if kept is not None and len(kept.ids) <= room:
+        window = self.lm.context_length
+        if kept is not None and len(kept.ids) + longest <= window:
             return kept
         ids = [
             self.lm.prefix_id,
             *self.lm.tokenizer(context, add_special_tokens=False)["input_ids"],
         ]
-        ids = ids[-room:]  # the longest context that leaves room for the candidate
+        cut = len(ids) + longest > window
+        if cut:  # the same cut for every candidate up to ROOM tokens: none moves another's score
+            ids = ids[-max(1, window - max(longest, min(ROOM, window // 4))) :]
         with torch.inference_mode():
             run = self.lm.model.base_model(
                 input_ids=torch.tensor([ids], device=self.lm.device), use_cache=True
             )
             logits = self.head(run.last_hidden_state[0, -1:])  # (1, vocab) float32
             logprobs = torch.log_softmax(logits, dim=-1)[0].cpu()
-        state = _Prefix(ids, logprobs, _cache_of(run))
+        state = _Prefix(ids, logprobs, _cache_of(run), cut)
         if len(self._prefixes) >= KEEP_PREFIXES:
             self._prefixes.pop(next(iter(self._prefixes)))
         self._prefixes[context] = state

@@ -13,7 +13,10 @@ if TYPE_CHECKING:
     from corpora.probes import Probe
     from inspector.lm.continuations import Asker
 
-CANDIDATE_COLUMNS = ("model", "prefix", "candidate", "pieces", "prob", "nll", "rank", "piece_probs")
+CANDIDATE_COLUMNS = (
+    "model", "prefix", "candidate", "pieces", "prob", "nll", "rank", "piece_probs",
+    "context_tokens", "prefix_cut",
+)  # fmt: skip
 
 
 def candidates_table(
@@ -28,13 +31,14 @@ def candidates_table(
             "model": model, "prefix": prefix, "candidate": c.text, "pieces": list(c.pieces),
             "prob": c.prob, "nll": c.nll, "rank": c.rank,
             "piece_probs": [math.exp(lp) for lp in c.piece_logprobs],
+            "context_tokens": c.context_tokens, "prefix_cut": c.cut,
         }
         for c in asker.ask(prefix, candidates)
     ]  # fmt: skip
     return pl.DataFrame(rows, schema={
         "model": pl.String, "prefix": pl.String, "candidate": pl.String,
         "pieces": pl.List(pl.String), "prob": pl.Float64, "nll": pl.Float64, "rank": pl.Int64,
-        "piece_probs": pl.List(pl.Float64),
+        "piece_probs": pl.List(pl.Float64), "context_tokens": pl.Int64, "prefix_cut": pl.Boolean,
     })  # fmt: skip
 
 
@@ -51,6 +55,7 @@ def probe_results(asker: Asker, model: str, probes: Sequence[Probe]) -> pl.DataF
             "expected_nll": expected.nll, "expected_rank": expected.rank, "best_foil": p.foils[foils.index(best)],
             "best_foil_nll": best.nll, "margin": best.nll - expected.nll,
             "won": all(f.nll > expected.nll for f in foils),
+            "context_tokens": expected.context_tokens, "prefix_cut": expected.cut,
         })  # fmt: skip
     return pl.DataFrame(rows)
 

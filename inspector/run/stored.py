@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import glob
-import json
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from inspector.errors import message
+from inspector.tables.integrity import check_rows, parquet_settings
 from inspector.tables.run import Run
 from inspector.tables.schema import SETTINGS_KEY, read_table
 from inspector.tables.tasks import NEEDED, TasksError
@@ -25,6 +25,7 @@ def open_table(spec: str) -> Run:
             files = [path]
         else:
             table, settings = read_table(path)
+            check_rows(table.lazy(), settings, spec)
             return Run(_label(settings, path), table.lazy(), settings, spec)
     elif path.is_dir():
         files = _listed_parts(path)
@@ -43,13 +44,18 @@ def open_table(spec: str) -> Run:
     missing = [c for c in NEEDED if c not in schema]
     if missing:
         raise TasksError(message("not_tagged", spec=spec, missing=", ".join(missing)))
-    part_settings = [json.loads(m[SETTINGS_KEY]) if SETTINGS_KEY in m else {} for m in metas]
+    part_settings = [parquet_settings(m, f) for m, f in zip(metas, files, strict=True)]
     models = {s.get("model_identity") for s in part_settings}
     if len(models) > 1:
         raise TasksError(message("parts_two_models", spec=spec))
     merged = dict(part_settings[0])
     merged["tokens"] = sum(s.get("tokens", 0) or 0 for s in part_settings)
-    return Run(_label(merged, Path(spec)), pl.scan_parquet(files), merged, spec, files=tuple(files))
+    frame = pl.scan_parquet(files)
+    wrong = [c for c in NEEDED if c != "doc_id" and c != "task" and not schema[c].is_numeric()]
+    if wrong:
+        raise TasksError(message("table_values", path=spec, problem=f"a column {wrong[0]} of text"))
+    check_rows(frame, merged if all(SETTINGS_KEY in m for m in metas) else {}, spec)
+    return Run(_label(merged, Path(spec)), frame, merged, spec, files=tuple(files))
 
 
 def _listed_parts(folder: Path) -> list[Path]:

@@ -4,7 +4,9 @@ hover or keyboard focus, the per-task table, and the chart of loss contribution 
 (matplotlib, inline SVG). No network: no external script, style, font or image. Every piece of
 document text is escaped (in the page, `html.escape`; in the data, JSON with `<` written as
 `\\u003c`), and the script writes only with `textContent`: a document holding `<script>` or
-`"><img onerror=...>` runs nothing."""
+`"><img onerror=...>` runs nothing. Control characters other than tab and line breaks, which
+a browser drops (NUL) or hides, are shown as their Control Pictures (U+2400 + code: ␀), so
+every target keeps a character to hover."""
 
 from __future__ import annotations
 
@@ -211,7 +213,7 @@ def _spans(rows: pl.DataFrame, text: str, data: list[list[Any]], top: int) -> st
             groups[-1][3] += 1
         else:
             groups.append([max(a, at), b, len(data) - 1, 1])
-    esc, out, at = html.escape, [], 0
+    esc, out, at = _shown, [], 0
     for a, b, first, n in groups:
         if a > at:
             out.append(esc(text[at:a]))
@@ -226,3 +228,11 @@ def _spans(rows: pl.DataFrame, text: str, data: list[list[Any]], top: int) -> st
         at = max(at, b)
     out.append(esc(text[at:]))
     return "".join(out)
+
+
+PICTURES = {c: 0x2400 + c for c in range(32) if chr(c) not in "\t\n\r"} | {0x7F: 0x2421}
+
+
+def _shown(text: str) -> str:
+    """Document text for the page: escaped, control characters as their pictures."""
+    return html.escape(text).translate(PICTURES)

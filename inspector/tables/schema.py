@@ -6,14 +6,22 @@ sidecar `<file>.settings.json`; CSV stores list columns as JSON arrays in one ce
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from inspector.errors import ExportError, InspectorError, message
+from inspector.errors import ExportError, message
 from inspector.files import check_new_file, write_new
+from inspector.tables.integrity import (
+    SEAL_KEY,
+    TableError,
+    parquet_settings,
+    seal,
+    settings_json,
+    sidecar_settings,
+    sidecar_text,
+)  # fmt: skip
 from taggers.tagger import TAG_COLUMNS
 
 SCORE_SCHEMA: dict[str, Any] = {
@@ -43,8 +51,7 @@ FORMATS = (".parquet", ".csv", ".jsonl")
 ROW_GROUP = 8192  # rows per Parquet row group
 
 
-class TableError(InspectorError):
-    """A token table file that cannot be read back."""
+__all__ = ["TableError"]  # raised here, defined with the checks of what is read back
 
 
 def settings_sidecar(path: Path) -> Path:
@@ -61,14 +68,13 @@ def write_table(
     suffix = path.suffix.lower()
     targets = check_table_output(path, force)
     sidecar = settings_sidecar(path)
-    settings_json = json.dumps(settings, indent=2, sort_keys=True)
+    text = settings_json(settings)
+    metadata = {SETTINGS_KEY: text, SEAL_KEY: seal(text)}  # an edit of the settings is found
     if suffix == ".parquet":
         write_new(
             path,
             # small row groups: a reader after a few documents skips the rest by statistics
-            lambda tmp: table.write_parquet(
-                tmp, metadata={SETTINGS_KEY: settings_json}, row_group_size=ROW_GROUP
-            ),
+            lambda tmp: table.write_parquet(tmp, metadata=metadata, row_group_size=ROW_GROUP),
             force,
         )
     elif suffix == ".csv":
@@ -76,7 +82,7 @@ def write_table(
     else:
         write_new(path, table.write_ndjson, force)
     if suffix != ".parquet":
-        write_new(sidecar, lambda tmp: tmp.write_text(settings_json + "\n"), force)
+        write_new(sidecar, lambda tmp: tmp.write_text(sidecar_text(settings)), force)
     return targets
 
 
@@ -113,10 +119,10 @@ def read_table(
         if suffix == ".parquet":
             meta = pl.read_parquet_metadata(path)
             table = pl.read_parquet(path)
-            settings = json.loads(meta[SETTINGS_KEY]) if SETTINGS_KEY in meta else {}
+            settings = parquet_settings(meta, path)
         else:
             sidecar = settings_sidecar(path)
-            settings = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+            settings = sidecar_settings(sidecar.read_text(), sidecar) if sidecar.is_file() else {}
             if suffix == ".csv":
                 table = pl.read_csv(
                     path, schema_overrides={c: pl.String for c in [*LIST_COLUMNS, "word", "token"]}
@@ -143,4 +149,8 @@ def read_table(
     missing = [c for c in schema if c not in table.columns]
     if missing:
         raise TableError(message("table_columns", path=path, missing=", ".join(missing)))
-    return table.cast(schema).select(list(schema)), settings  # type: ignore[arg-type]
+    try:
+        return table.cast(schema).select(list(schema)), settings  # type: ignore[arg-type]
+    except pl.exceptions.PolarsError as e:  # text where numbers belong, say
+        reason = (str(e).splitlines() or [type(e).__name__])[0][:120]
+        raise TableError(message("table_unreadable", path=path, value=reason)) from e
