@@ -61,6 +61,8 @@ MESSAGES: dict[str, str] = {
     "out_suffix": "--out {out}: this command does not write '{suffix}' files; use {formats}",
     "out_clash": "--format {fmt} but --out {out} names {named}; make them agree (or leave out --format)",
     "plot_by": "--plot draws tasks: use it with --by task",
+    "html_too_big": "the chosen documents hold {targets:,} targets: a page of about {mb} MB, more "
+    "than a browser opens well (at most {most}); choose fewer or shorter documents with --doc",
     "html_suffix": "--out {path}: html writes a web page; give a name ending in .html",
     "plot_format": "--plot {path}: an image is .svg or .png; give one of those (or --plot alone for the terminal)",
     "tasks_out_format": "{out}: unknown output format '{suffix}'; use {tasks_formats}, or name one with --format",

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from conftest import run_cli
 
@@ -130,3 +131,24 @@ def test_every_target_is_in_the_page_even_pieces_of_one_character(
     assert re.sub(r"<[^>]+>", "", shown) == "a\u2400b\u2401c\td"
     alone = run_cli("html", *common, "--doc", "empty", "--out", str(tmp_path / "e.html"))
     assert alone.returncode == 0, alone.stderr
+
+
+def test_a_page_too_big_for_a_browser_is_refused_before_it_is_written(
+    tiny_model_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from inspector.cli import html as command
+    from inspector.cli import main
+
+    corpus = tmp_path / "long.txt"
+    corpus.write_text("word " * 400)
+    monkeypatch.setattr(command, "MOST_TARGETS", 100)  # as a 1 MB word would be, in small
+    out = tmp_path / "page.html"
+    args = ["html", str(corpus), "--model", str(tiny_model_dir), "--cache-dir",
+            str(tmp_path / "c"), "--out", str(out)]  # fmt: skip
+    assert main(args) == 2
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert "a page of about" in err and "choose fewer or shorter documents with --doc" in err

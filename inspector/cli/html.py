@@ -15,6 +15,7 @@ from inspector.cli.options import (
 )
 
 FIRST = 20  # documents in the page when none are chosen
+MOST_TARGETS = 250_000  # a page holds every target's candidates: 320 bytes each at --top 10
 
 
 def add_arguments(sub: Any) -> None:
@@ -67,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise ExportError(message("html_no_doc", doc=missing[0], count=len(ids)))
     rows = table.filter(pl.col("doc_id").is_in(chosen)).collect()
+    if rows.height > MOST_TARGETS:  # a page a browser could not open
+        mb = rows.height * (70 + 25 * args.top) / 1e6  # measured: 320 bytes at --top 10
+        raise ExportError(message("html_too_big", targets=rows.height, mb=f"{mb:,.0f}",
+                                  most=f"{MOST_TARGETS:,}"))  # fmt: skip
     if texts is None:
         from inspector.tables.examples import rebuilt_texts
 
