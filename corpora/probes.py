@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from corpora.decoding import read_text
 from corpora.errors import CorpusError, message
 
 FIELDS = ("prefix", "expected", "foils", "task")
@@ -34,16 +35,11 @@ class Probe:
 def read_probes(path: Path) -> list[Probe]:
     """Every probe of a suite, in file order; a line that is not a probe stops with one
     message naming the file, the line and what is wrong."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise CorpusError(message("missing_path", path=path)) from None
-    except IsADirectoryError:
-        raise CorpusError(message("probes_folder", path=path)) from None
-    except UnicodeDecodeError as e:
-        raise CorpusError(message("bad_utf8", path=path, offset=e.start)) from None
-    except OSError as e:
-        raise CorpusError(message("unreadable", path=path, reason=e.strerror or e)) from None
+    if path.is_dir():
+        raise CorpusError(message("probes_folder", path=path))
+    if not path.exists():
+        raise CorpusError(message("missing_path", path=path))
+    lines = read_text(path).splitlines()  # binary, UTF-16, FIFOs: named as for a corpus
     probes, seen = [], set()
     for n, line in enumerate(lines, 1):
         if not line.strip():

@@ -108,7 +108,7 @@ def check_new_file(path: Path, force: bool = False) -> None:
         raise ExportError(message("export_write", path=path, reason="it is a folder"))
     if path.exists() and not path.is_file():  # /dev/null: the rename would replace the device
         raise ExportError(message("export_write", path=path, reason="it is a device or FIFO"))
-    if path.exists() and not force:
+    if (path.exists() or path.is_symlink()) and not force:  # a dangling link is there too
         raise ExportError(message("export_exists", path=path))
     if not path.parent.is_dir():
         raise ExportError(message("export_write", path=path, reason=f"no folder {path.parent}"))
@@ -140,15 +140,15 @@ def refuse_overwriting_inputs(
             raise ExportError(message("out_in_corpus", out=out, given=given))
 
 
-def check_output(out: Path, force: bool, inputs: Sequence[Path | str | None]) -> None:
+def check_output(
+    out: Path, force: bool, inputs: Sequence[Path | str | None], corpus_suffixes: Sequence[str]
+) -> None:
     """Every check of an export's --out, before any work: `check_new_file`, and never one of
     the command's `inputs` (corpus paths, tables, rules, probe suites) even with --force,
-    nor a corpus file inside an input folder."""
-    from corpora.readers import SUFFIXES
-
+    nor a file with one of `corpus_suffixes` inside an input folder."""
     given = [Path(p) if p is not None else None for p in inputs]
     check_new_file(out, force)
-    refuse_overwriting_inputs(out, given, sorted(SUFFIXES))
+    refuse_overwriting_inputs(out, given, corpus_suffixes)
 
 
 def write_new(path: Path, write: Callable[[Path], object], force: bool = False) -> None:

@@ -127,3 +127,14 @@ def test_written_files_get_the_umask_permissions_not_0600(tmp_path: Path) -> Non
     assert mode(tmp_path / "t.parquet") == 0o644
     assert mode(tmp_path / "t.csv") == mode(tmp_path / "t.csv.settings.json") == 0o644
     assert mode(tmp_path / "folder") == 0o755
+
+
+def test_a_dangling_link_at_out_is_there_too(tmp_path: Path) -> None:
+    from inspector.errors import ExportError
+    from inspector.files import check_new_file
+
+    link = tmp_path / "out.csv"
+    link.symlink_to(tmp_path / "gone.csv")
+    with pytest.raises(ExportError, match="exists"):
+        check_new_file(link)
+    check_new_file(link, force=True)  # with --force it may go

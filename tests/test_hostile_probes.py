@@ -62,3 +62,17 @@ def test_the_cli_says_it_in_one_line(tiny_model_dir, tmp_path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert b"only its last" in done.stderr and b"tokens were read" in done.stderr
+
+
+def test_a_probe_suite_that_is_not_utf8_is_named_as_a_corpus_would_be(tmp_path) -> None:
+    from corpora.errors import CorpusError
+    from corpora.probes import read_probes
+
+    suite = tmp_path / "suite.jsonl"
+    line = '{"prefix": "The capital of France is", "expected": " Paris", "foils": [" Rome"], '
+    suite.write_bytes((line + '"task": "world knowledge"}\n').encode("utf-16"))
+    with pytest.raises(CorpusError, match=r"looks like UTF-16 text.*iconv -f UTF-16"):
+        read_probes(suite)
+    suite.write_bytes(b"\x00\x01binary")
+    with pytest.raises(CorpusError, match=r"looks like a binary file"):
+        read_probes(suite)

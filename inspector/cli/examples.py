@@ -50,9 +50,10 @@ def run(args: argparse.Namespace) -> int:
     by_suffix = {".csv": "csv", ".jsonl": "jsonl", ".json": "json", ".md": "md"}
     fmt = out_format(args.out, args.format, by_suffix, "table")
     if args.out is not None:
+        from corpora.readers import SUFFIXES
         from inspector.files import check_output
 
-        check_output(args.out, args.force, [*args.paths, args.table, args.rules])
+        check_output(args.out, args.force, [*args.paths, args.table, args.rules], sorted(SUFFIXES))
     frame, texts = _rows(args)
     table = examples(frame, args.task_filter, args.top, args.min_loss, texts)
     text = _lines(table) if fmt == "table" else None

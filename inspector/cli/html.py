@@ -46,6 +46,7 @@ def add_arguments(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import polars as pl
 
+    from corpora.readers import SUFFIXES
     from inspector.errors import ExportError, message
     from inspector.files import check_output, write_new
     from inspector.tables.compare import describe
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out.suffix.lower() not in (".html", ".htm"):
         raise ExportError(message("html_suffix", path=args.out))
-    check_output(args.out, args.force, [*args.paths, args.table, args.rules])
+    check_output(args.out, args.force, [*args.paths, args.table, args.rules], sorted(SUFFIXES))
     run, texts = _run(args)
     table = run.frame
     ids = (  # the corpus's order, its empty documents (no targets) included; else the table's

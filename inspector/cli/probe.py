@@ -107,9 +107,12 @@ def run_probes(args: argparse.Namespace) -> int:
     by_suffix = {".csv": "csv", ".jsonl": "jsonl", ".json": "json", ".parquet": "parquet"}
     out_fmt = out_format(args.out, None, by_suffix, "csv")
     if args.out is not None:
+        from corpora.readers import SUFFIXES
         from inspector.files import check_output
 
-        check_output(args.out, args.force, [args.suite or bundled_path() / "probes.jsonl"])
+        check_output(
+            args.out, args.force, [args.suite or bundled_path() / "probes.jsonl"], sorted(SUFFIXES)
+        )
     path = args.suite or bundled_path() / "probes.jsonl"
     probes = read_probes(path)
     results = pl.concat([probe_results(a, name, probes) for name, a in _askers(args)])

@@ -101,15 +101,17 @@ def run(args: argparse.Namespace) -> int:
     figure = Path(args.plot) if args.plot else None
     inputs = [*args.paths, *(args.tables or []), args.db, args.rules]
     if figure is not None:  # checked before any scoring, like --out
+        from corpora.readers import SUFFIXES
         from inspector.files import check_output
 
         if figure.suffix.lower() not in (".svg", ".png"):
             raise ExportError(message("plot_format", path=figure))
-        check_output(figure, args.force, inputs)
+        check_output(figure, args.force, inputs, sorted(SUFFIXES))
     if args.out is not None:  # every output problem is found before any scoring
+        from corpora.readers import SUFFIXES
         from inspector.files import check_output
 
-        check_output(args.out, args.force, inputs)
+        check_output(args.out, args.force, inputs, sorted(SUFFIXES))
     runs = _runs(args)
     table = compare(runs, args.by, args.task_filter)
     if len(runs) == 1:
