@@ -140,6 +140,19 @@ def test_saving_texts_never_duplicates_or_breaks_a_file(tmp_path: Path) -> None:
     with pytest.raises(SaveError, match="not a JSONL file"):
         save_texts(broken, texts)
     assert broken.read_text() == "not json\n"  # refused, never changed
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text("[" * 100_000 + "]" * 100_000 + "\n")  # nested past the parser's depth
+    with pytest.raises(SaveError, match="not a JSONL file"):
+        save_texts(deep, texts)
+    import os
+
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)  # reading it would block the app
+    with pytest.raises(SaveError, match="not a file"):
+        save_texts(fifo, texts)
+    (tmp_path / "folder.jsonl").mkdir()
+    with pytest.raises(SaveError, match="not a file"):
+        save_texts(tmp_path / "folder.jsonl", texts)
 
 
 async def test_overview_sorts_and_opens_documents(tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -315,6 +315,8 @@ def save_texts(path: Path, texts: list[Document]) -> int:
     if path.suffix.lower() not in (".jsonl", ".ndjson"):
         raise SaveError(f"{path}: your texts go to a .jsonl file (one JSON object a line)")
     ids, seen, old = set(), set(), ""
+    if path.exists() and not path.is_file():  # a FIFO would block the app; a folder, a device
+        raise SaveError(f"{path}: not a file (a folder, FIFO or device); choose another")
     if path.exists():
         try:
             old = path.read_text(encoding="utf-8")
@@ -323,7 +325,7 @@ def save_texts(path: Path, texts: list[Document]) -> int:
                 if isinstance(obj, dict):
                     ids.add(str(obj.get("id")))
                     seen.add(obj.get("text"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (OSError, ValueError, RecursionError) as e:  # ValueError: bad JSON or UTF-8
             raise SaveError(
                 f"{path}: not a JSONL file this can add to ({e}); choose another"
             ) from e
