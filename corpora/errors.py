@@ -40,6 +40,9 @@ MESSAGES: dict[str, str] = {
     "too_long": "{path}: a document of more than {mb} MB of text, which inspector holds whole "
     "(about 1.5 GB of memory per MB); split it into smaller documents (files or JSONL lines), "
     "or raise the limit with {variable}=MB",
+    "corpus_too_big": "{paths}: more than {mb} MB of text, and this command holds a corpus whole "
+    "(scored whole: about 1 GB of memory per MB); stream it with score --parts FOLDER, or raise the limit "
+    "with {variable}=MB",
     "table_too_long": "{path}: decompresses to more than {mb} MB, and a table is read whole; "
     "give it as JSONL (read line by line) or uncompressed",
     "bad_limit": "{variable}={value} is not a number of MB; set it to one (e.g. 50) or unset it",

@@ -23,8 +23,10 @@ from corpora.decoding import WIDE_SAMPLE, kind, names, not_utf8, read_text, show
 from corpora.document import Document
 from corpora.errors import CorpusError, message
 from corpora.streams import (
+    CORPUS_MB_VARIABLE,
     DECOMPRESSION_ERRORS,
     check_regular,
+    corpus_limit,
     damaged,
     document_limit,
     open_binary,
@@ -44,8 +46,16 @@ SURROGATE = re.compile("[\ud800-\udfff]")
 def read_corpus(
     paths: Sequence[str | Path], text_field: str = "text", text_column: str = "text"
 ) -> list[Document]:
-    """All documents under `paths`, in order; ids are unique; at least one has text."""
-    docs = list(iter_corpus(paths, text_field, text_column))
+    """All documents under `paths`, in order; ids are unique; at least one has text. Held
+    whole, so at most `corpus_limit()` characters in all (`iter_corpus` streams any size)."""
+    docs, size, limit = [], 0, corpus_limit()
+    for doc in iter_corpus(paths, text_field, text_column):
+        size += len(doc.text)
+        if size > limit:  # a bomb of many small documents stops here too
+            shown = ", ".join(str(p) for p in paths)
+            raise CorpusError(message("corpus_too_big", paths=shown, mb=f"{limit / 1e6:g}",
+                                      variable=CORPUS_MB_VARIABLE))  # fmt: skip
+        docs.append(doc)
     if not any(d.text for d in docs):
         raise CorpusError(message("empty_corpus", paths=", ".join(str(p) for p in paths)))
     return docs

@@ -24,23 +24,31 @@ COMPRESSIONS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd"}
 # raises; a compressed table is read whole too, and decompressed to at most TABLE_MB.
 DOCUMENT_MB, DOCUMENT_MB_VARIABLE = 8, "INSPECTOR_MAX_DOCUMENT_MB"
 TABLE_MB = 2000
+# A corpus read whole (score without --parts, browse, html, tasks) is held with its table:
+# about 1 GB per MB of text at its peak when scored; at most CORPUS_MB of text (a bomb of many
+# small documents stops there) unless the variable raises it; --parts streams any size.
+CORPUS_MB, CORPUS_MB_VARIABLE = 200, "INSPECTOR_MAX_CORPUS_MB"
 
 
 def document_limit() -> int:
     """The most bytes of one document's text (DOCUMENT_MB unless the variable says)."""
-    raw = os.environ.get(DOCUMENT_MB_VARIABLE, "").strip()
+    return _limit(DOCUMENT_MB_VARIABLE, DOCUMENT_MB)
+
+
+def corpus_limit() -> int:
+    """The most characters of a corpus read whole (CORPUS_MB unless the variable says)."""
+    return _limit(CORPUS_MB_VARIABLE, CORPUS_MB)
+
+
+def _limit(variable: str, default: float) -> int:
+    raw = os.environ.get(variable, "").strip()
     try:
-        mb = float(raw) if raw else DOCUMENT_MB
+        mb = float(raw) if raw else default
     except ValueError:
         mb = float("nan")
     if not 0 < mb < 1e7:
-        raise CorpusError(
-            message(
-                "bad_limit",
-                variable=DOCUMENT_MB_VARIABLE,
-                value=raw[:40].encode("unicode_escape").decode(),
-            )
-        )
+        shown = raw[:40].encode("unicode_escape").decode()
+        raise CorpusError(message("bad_limit", variable=variable, value=shown))
     return int(mb * 1_000_000)
 
 

@@ -200,3 +200,18 @@ def test_long_documents_are_parsed_in_pieces_that_join_back(
     assert joined["word_start"][:n] == whole["word_start"]  # alignment unchanged
     same = sum(a == b for a, b in zip(joined["task"][:n], whole["task"], strict=True))
     assert same >= 0.98 * n  # the parse differs only next to a cut
+
+
+def test_a_bomb_of_many_small_documents_stops_at_the_corpus_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from corpora import iter_corpus
+
+    monkeypatch.setenv("INSPECTOR_MAX_CORPUS_MB", "1")
+    many = tmp_path / "many.jsonl.gz"
+    with gzip.open(many, "wt") as out:
+        for i in range(30_000):  # about 1.5 MB of text in 50-character documents
+            out.write(json.dumps({"text": f"document {i:06d} " + "x" * 34}) + "\n")
+    with pytest.raises(CorpusError, match=r"more than 1 MB of text.*score --parts"):
+        read_corpus([many])
+    assert sum(1 for _ in iter_corpus([many])) == 30_000  # streamed, any size is read
