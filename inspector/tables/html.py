@@ -6,7 +6,8 @@ document text is escaped (in the page, `html.escape`; in the data, JSON with `<`
 `\\u003c`), and the script writes only with `textContent`: a document holding `<script>` or
 `"><img onerror=...>` runs nothing. Control characters other than tab and line breaks, which
 a browser drops (NUL) or hides, are shown as their Control Pictures (U+2400 + code: ␀), so
-every target keeps a character to hover."""
+every target keeps a character to hover; bidirectional overrides are shown as `\\u202e`, as
+the app shows them, rather than reordering the text after them."""
 
 from __future__ import annotations
 
@@ -230,7 +231,10 @@ def _spans(rows: pl.DataFrame, text: str, data: list[list[Any]], top: int) -> st
     return "".join(out)
 
 
-PICTURES = {c: 0x2400 + c for c in range(32) if chr(c) not in "\t\n\r"} | {0x7F: 0x2421}
+PICTURES: dict[int, int | str] = {c: 0x2400 + c for c in range(32) if chr(c) not in "\t\n\r"}
+PICTURES[0x7F] = 0x2421
+for _c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)):  # bidi overrides: shown, not obeyed
+    PICTURES[_c] = f"\\u{_c:04x}"
 
 
 def _shown(text: str) -> str:
