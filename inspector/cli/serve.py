@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"inspector serve: {' '.join(app_args)} at {url}", file=sys.stderr)
     if server.annotating:
         print(f"  each annotator opens {url}/?annotator=NAME", file=sys.stderr)
-    print(f"  at most {server.max_tabs} tabs at once (--max-tabs); no login: anyone who can "
+    tabs = f"{server.max_tabs} tab{'s' if server.max_tabs != 1 else ''}"
+    print(f"  at most {tabs} at once (--max-tabs); no login: anyone who can "
           "reach this address can use the app; Ctrl+C stops", file=sys.stderr)  # fmt: skip
     server.serve()
     return 0

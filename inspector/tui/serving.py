@@ -175,7 +175,7 @@ class AppServer(Server):
         """503 when `max_tabs` tabs are running: each more would hold another model."""
         if self.tabs >= self.max_tabs:
             raise web.HTTPServiceUnavailable(
-                text=f"inspector serve: all {self.max_tabs} tabs are in use (each runs its own "
+                text=f"inspector serve: {_all_tabs(self.max_tabs)} in use (each runs its own "
                 f"app, about {SERVE_TAB_MB / 1000:g} GB); close one and reload this page, or "
                 "restart serve with a larger --max-tabs\n"
             )
@@ -242,6 +242,10 @@ class AppServer(Server):
                 await service.blur()
             elif kind == "focus":
                 await service.focus()
+
+
+def _all_tabs(n: int) -> str:
+    return f"all {n} tabs are" if n > 1 else "the one tab allowed is"
 
 
 def _cells(value: Any, default: int) -> int:
