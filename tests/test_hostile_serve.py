@@ -81,7 +81,7 @@ async def test_tabs_past_the_limit_are_refused_and_a_closed_tab_frees_its_place(
         assert page.status == 503 and "all 2 tabs are in use" in await page.text()
         assert "--max-tabs" in await page.text() and server.started == 2
         await one.close()  # the app will not quit: it is killed after QUIT_S
-        for _ in range(300):
+        for _ in range(600):
             if not _alive(pids[0]) and server.tabs == 1:
                 break
             await asyncio.sleep(0.05)
@@ -116,7 +116,7 @@ async def test_frames_the_page_never_sends_are_ignored_and_sizes_kept_in_range(
         reply = await asyncio.wait_for(ws.receive_json(), 10)
         assert reply == ["pong", "still here"]  # the tab survived every frame above
         await ws.close()
-    for _ in range(300):  # QUIT_S twice, with room for a loaded machine
+    for _ in range(600):  # QUIT_S twice, with room for a loaded machine
         if not _alive(pid):
             break
         await asyncio.sleep(0.05)
@@ -212,7 +212,7 @@ def test_a_tabs_app_ends_when_its_server_is_killed(tmp_path: Path) -> None:
         time.sleep(0.1)
     parent.send_signal(signal.SIGKILL)  # as an out-of-memory kill ends a server
     parent.wait()
-    for _ in range(150):
+    for _ in range(300):
         if not _alive(child):
             break
         time.sleep(0.1)

@@ -18,6 +18,7 @@ never send (not a JSON list, a size that is not a number) are ignored, not a cra
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import os
@@ -275,11 +276,12 @@ async def _end(service: AppService) -> None:
         await asyncio.wait_for(service.stop(), QUIT_S)
         if process is not None:
             await asyncio.wait_for(process.wait(), QUIT_S)
-    except TimeoutError:
+    except (TimeoutError, asyncio.CancelledError):  # cancelled: the server is shutting down
         pass
     if process is not None and process.returncode is None:
-        process.kill()
-        await process.wait()
+        process.kill()  # at once: every label is saved as it is made
+        with contextlib.suppress(asyncio.CancelledError):
+            await process.wait()
 
 
 def _one_line(record: Any) -> bool:
