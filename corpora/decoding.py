@@ -14,9 +14,9 @@ from corpora.streams import (
     DECOMPRESSION_ERRORS,
     TABLE_MB,
     check_regular,
-    damaged,
     document_limit,
     open_binary,
+    read_failed,
     split_suffix,
     too_long,
 )  # fmt: skip
@@ -46,9 +46,7 @@ def read_bytes(path: Path, limit: int | None = None) -> bytes:
         with stream:
             data = stream.read() if limit is None else stream.read(limit + 1)
     except DECOMPRESSION_ERRORS as e:
-        if isinstance(e, OSError) and e.strerror:  # the file itself, not its contents
-            raise CorpusError(message("unreadable", path=path, reason=e.strerror)) from e
-        raise damaged(path, e) from e
+        raise read_failed(path, e) from e
     if limit is not None and len(data) > limit:
         raise error(path, limit)
     return bytes(data)

@@ -27,9 +27,9 @@ from corpora.streams import (
     DECOMPRESSION_ERRORS,
     check_regular,
     corpus_limit,
-    damaged,
     document_limit,
     open_binary,
+    read_failed,
     split_suffix,
     too_long,
 )  # fmt: skip
@@ -168,9 +168,7 @@ def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
                 offset += len(raw)
                 yield lineno, line.removeprefix("\ufeff") if lineno == 1 else line
     except DECOMPRESSION_ERRORS as e:
-        if isinstance(e, OSError) and e.strerror:  # the file itself, not its contents
-            raise CorpusError(message("unreadable", path=path, reason=e.strerror)) from e
-        raise damaged(path, e) from e
+        raise read_failed(path, e) from e
 
 
 def _field(obj: dict[str, Any], field: str, path: Path, lineno: int) -> Any:

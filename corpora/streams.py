@@ -134,6 +134,14 @@ class _Zstd(io.RawIOBase):
         super().close()
 
 
+def read_failed(path: Path, error: Exception) -> CorpusError:
+    """The error of one of DECOMPRESSION_ERRORS while reading `path`: the file itself (an
+    OSError with its reason), else its contents (a damaged stream)."""
+    if isinstance(error, OSError) and error.strerror:
+        return CorpusError(message("unreadable", path=path, reason=error.strerror))
+    return damaged(path, error)
+
+
 def damaged(path: Path, error: Exception) -> CorpusError:
     """The one-line error of a stream that cannot be decompressed."""
     kind = COMPRESSIONS.get(split_suffix(path)[1] or "", "compressed")

@@ -133,9 +133,10 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        """Textual's notify, with markup off unless asked for (a message may hold file names,
-        field names or a search) and control characters shown as escapes."""
-        super().notify(visible.text(message), markup=markup,  # markup: False unless asked for
+        """Textual's notify, never as markup (a message may hold file names, field names or a
+        search; `markup` is taken, as Textual's signature has it, and ignored) and with
+        control characters shown as escapes."""
+        super().notify(visible.text(message), markup=False,
                        title=visible.line(title), severity=severity, timeout=timeout)  # fmt: skip
 
     def on_mount(self) -> None:

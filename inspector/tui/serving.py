@@ -235,8 +235,8 @@ class AppServer(Server):
             if kind == "stdin" and isinstance(data, str):
                 await service.send_bytes(data.encode("utf-8", "replace"))  # a lone surrogate: ?
             elif kind == "resize" and isinstance(data, dict):
-                width = _cells(data.get("width"), 80)
-                await service.set_terminal_size(width, _cells(data.get("height"), 24))
+                width = _size(data.get("width"), 80)
+                await service.set_terminal_size(width, _size(data.get("height"), 24))
             elif kind == "ping" and isinstance(data, (str, int, float)):
                 await websocket.send_json(["pong", data])
             elif kind == "blur":
@@ -247,13 +247,6 @@ class AppServer(Server):
 
 def _all_tabs(n: int) -> str:
     return f"all {n} tabs are" if n > 1 else "the one tab allowed is"
-
-
-def _cells(value: Any, default: int) -> int:
-    """A terminal size from a frame: a number kept within 10..1000, else `default`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        return default
-    return int(min(max(value, 10), 1000))
 
 
 def _envelope(text: str) -> tuple[str, Any] | None:
@@ -303,8 +296,13 @@ def _annotator(name: str) -> str:
         raise web.HTTPBadRequest(text=f"inspector serve: {e}\n") from None
 
 
-def _size(value: str | None, default: int, low: int = 10, high: int = 1000) -> int:
-    """A size from the query (ASCII digits only), kept within `low`..`high`."""
-    if not (value and value.isascii() and value.isdigit()):
+def _size(value: Any, default: int, low: int = 10, high: int = 1000) -> int:
+    """A size from the query (ASCII digits) or a frame (a number), kept within `low`..`high`;
+    anything else is `default`."""
+    if isinstance(value, str):
+        if not (value and value.isascii() and value.isdigit()):
+            return default
+        value = int(value) if len(value) <= 7 else high  # no 5,000-digit int
+    elif isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
         return default
-    return min(max(int(value) if len(value) <= 7 else high, low), high)  # no 5,000-digit int
+    return int(min(max(value, low), high))
