@@ -26,6 +26,15 @@ from typing import Any
 import numpy as np
 
 from inspector import defaults
+from inspector.bench.card import (
+    TOO_BIG_ROWS,
+    agreement,
+    compiled_ways,
+    format_card,
+    oom_check,
+    profile_scoring,
+    sync,
+)
 from inspector.lm.batching import Tokenized
 from inspector.lm.config import ScoreConfig
 from inspector.lm.head import float32_logits
@@ -91,13 +100,6 @@ def random_corpus(n_tokens: int, window: int, seed: int = 0) -> list[Tokenized]:
     return [Tokenized(row, offsets) for row in ids]
 
 
-def _sync(lm: LoadedModel) -> None:
-    import torch
-
-    if lm.device.type == "cuda":
-        torch.cuda.synchronize(lm.device)
-
-
 def forward_pass(lm: LoadedModel, tokenized: list[Tokenized], window: int) -> None:
     """The plain forward pass with full logits, in batches of FORWARD_BATCH_TOKENS."""
     import torch
@@ -109,7 +111,7 @@ def forward_pass(lm: LoadedModel, tokenized: list[Tokenized], window: int) -> No
             batch = ids[i : i + rows].to(lm.device)
             logits = lm.model(input_ids=batch, use_cache=False).logits  # (rows, window, vocab)
             del logits
-    _sync(lm)
+    sync(lm)
 
 
 def _timed(lm: LoadedModel, fn: Any) -> tuple[float, Any, int]:
@@ -122,21 +124,10 @@ def _timed(lm: LoadedModel, fn: Any) -> tuple[float, Any, int]:
         torch.cuda.reset_peak_memory_stats(lm.device)
     started = time.perf_counter()
     result = fn()
-    _sync(lm)
+    sync(lm)
     seconds = time.perf_counter() - started
     peak = torch.cuda.max_memory_allocated(lm.device) if cuda else 0
     return seconds, result, peak
-
-
-def agreement(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, float]:
-    """How far two scorings of the same targets are apart."""
-    return {
-        "max_abs_nll_diff": float(np.abs(a["nll"] - b["nll"]).max()),
-        "max_abs_entropy_diff": float(np.abs(a["entropy"] - b["entropy"]).max()),
-        "rank_equal_share": float((a["rank"] == b["rank"]).mean()),
-        "top1_equal_share": float((a["top_ids"][:, 0] == b["top_ids"][:, 0]).mean()),
-        "max_abs_top_logprob_diff": float(np.abs(a["top_logprobs"] - b["top_logprobs"]).max()),
-    }
 
 
 def head_error(lm: LoadedModel, rows: int = 256) -> float:
@@ -161,22 +152,18 @@ def measure_shape(
     window: int = 1024,
     top_k: int = defaults.TOP_K,
     repeats: int = 3,
+    compile_backend: str | None = None,
 ) -> dict[str, Any]:
-    """Forward, fused and eager scoring tokens/s on a random-weight model of `shape`."""
-    import torch
-
+    """Forward, fused and eager scoring tokens/s on a random-weight model of `shape`; with
+    `compile_backend`, the forward pass and scoring beside themselves with the body compiled."""
     lm = random_model(shape, device, dtype)
     cuda = lm.device.type == "cuda"
     n_tokens = n_tokens or (1 << 20 if cuda else 8192)
     tokenized = random_corpus(n_tokens, window)
-    total = len(tokenized) * window
     config = ScoreConfig(top_k=top_k, window=window)
     fixed = ScoreConfig(top_k=top_k, window=window, batch_tokens=FORWARD_BATCH_TOKENS)
     eager = Scorer(lm, fixed, post="eager")
-    runs: dict[str, Any] = {
-        "forward": lambda: forward_pass(lm, tokenized, window),
-        "eager": lambda: eager.score_tokenized(tokenized),
-    }
+    runs: dict[str, Any] = {"forward": lambda: forward_pass(lm, tokenized, window)}
     batch_tokens = fixed.batch_tokens
     if cuda:
         fused_auto = Scorer(lm, config, post="fused")  # batch size probed from free memory
@@ -184,12 +171,45 @@ def measure_shape(
         batch_tokens = fused_auto.config.batch_tokens
         runs["fused"] = lambda: fused_auto.score_tokenized(tokenized)
         runs["fused_64x1024"] = lambda: fused_fixed.score_tokenized(tokenized)
+    runs["eager"] = lambda: eager.score_tokenized(tokenized)
     warm = tokenized[: min(len(tokenized), 4)]
     forward_pass(lm, warm, window)  # warm-up: kernels compiled, cuBLAS picked
     for post in ("eager", "fused") if cuda else ("eager",):
         Scorer(lm, fixed, post=post).score_tokenized(warm)
+    first: dict[str, float] = {}
+    if compile_backend:
+        runs = {name: runs[name] for name in ("forward", "fused" if cuda else "eager")}
+        compiled, first = compiled_ways(lm, runs, compile_backend)
+        runs |= compiled
     best, peaks, outputs = _best_of(lm, runs, repeats)
-    figures: dict[str, Any] = {
+    figures = _about(lm, shape, window, top_k, len(tokenized) * window, repeats)
+    figures |= {
+        "scoring_batch_tokens": batch_tokens,
+        "head_float32_rel_err": head_error(lm),
+        "head_float32": eager.head.state.path,  # how a half-precision head wrote float32 logits
+    }
+    for name, seconds in best.items():
+        figures[f"{name}_tok_s"] = figures["tokens"] / seconds
+        figures[f"{name}_peak_gpu_gb"] = peaks[name] / 1e9
+    if compile_backend:
+        figures["compile_backend"] = compile_backend
+        figures |= {f"{name}_first_run_s": s for name, s in first.items()}
+    scoring = "fused" if cuda else "eager"
+    pairs = [("fused", "eager")] if "eager" in outputs and cuda else []
+    pairs += [(f"{scoring}_compiled", scoring)] if compile_backend else []
+    for a, b in pairs:
+        figures |= {f"{a}_vs_{b}_{k}": v for k, v in agreement(outputs[a], outputs[b]).items()}
+    return figures
+
+
+def _about(
+    lm: LoadedModel, shape: str, window: int, top_k: int, tokens: int, repeats: int
+) -> dict[str, Any]:
+    """What was measured, on what: the head of every report."""
+    import torch
+
+    cuda = lm.device.type == "cuda"
+    return {
         "shape": shape,
         "model": lm.source.name,
         "n_params": lm.n_params,
@@ -199,23 +219,35 @@ def measure_shape(
         "dtype": str(lm.dtype).removeprefix("torch."),
         "window": window,
         "top_k": top_k,
-        "tokens": total,
+        "tokens": tokens,
         "repeats": repeats,
-        "scoring_batch_tokens": batch_tokens,
         "forward_batch_tokens": FORWARD_BATCH_TOKENS,
-        "head_float32_rel_err": head_error(lm),
-        "head_float32": eager.head.state.path,  # how a half-precision head wrote float32 logits
     }
-    for name, seconds in best.items():
-        figures[f"{name}_tok_s"] = total / seconds
-        figures[f"{name}_peak_gpu_gb"] = peaks[name] / 1e9
-    if "fused" in outputs:
-        figures.update(
-            {
-                f"fused_vs_eager_{k}": v
-                for k, v in agreement(outputs["fused"], outputs["eager"]).items()
-            }
-        )
+
+
+def measure_checks(
+    shape: str,
+    device: str = "auto",
+    dtype: str = "auto",
+    n_tokens: int | None = None,
+    window: int = 1024,
+    top_k: int = defaults.TOP_K,
+    profile: bool = True,
+    oom: bool = True,
+) -> dict[str, Any]:
+    """`--profile` and `--oom` (`card.py`) on a random-weight model of `shape`, scoring as
+    `inspector score` does (fused on CUDA, batch size from free memory)."""
+    lm = random_model(shape, device, dtype)
+    cuda = lm.device.type == "cuda"
+    n_tokens = n_tokens or (2 * TOO_BIG_ROWS * window if cuda else 2048)
+    tokenized = random_corpus(n_tokens, window)
+    scorer = Scorer(lm, ScoreConfig(top_k=top_k, window=window))
+    figures = _about(lm, shape, window, top_k, len(tokenized) * window, 1)
+    figures["scoring_batch_tokens"] = scorer.config.batch_tokens
+    if profile:
+        figures["profile"] = profile_scoring(scorer, tokenized)
+    if oom:
+        figures["oom"] = oom_check(lm, tokenized, scorer)
     return figures
 
 
@@ -239,61 +271,74 @@ def _best_of(
 def format_report(r: dict[str, Any]) -> str:
     head = (
         f"; float32 logits by {r['head_float32']} (error {r['head_float32_rel_err']:.1e} of the largest)"
-        if r["dtype"] != "float32"
+        if r["dtype"] != "float32" and "head_float32" in r
         else ""
     )
     lines = [
         f"inspector bench --shape {r['shape']}: {r['n_params'] / 1e6:,.0f}M parameters, random weights, "
         f"{r['dtype']} on {r['card']} (torch {r['torch']})",
         f"{r['tokens']:,} tokens in windows of {r['window']}, top-{r['top_k']}, "
-        f"best of {r['repeats']}{head}",
+        + ("checks" if "profile" in r or "oom" in r else f"best of {r['repeats']}{head}"),
     ]
-    rows = [
-        (
-            "forward",
-            f"plain forward pass, full {r['dtype']} logits, batches of {r['forward_batch_tokens']:,} tokens",
-        ),
-        (
-            "fused",
-            f"scoring, one-pass Triton post-processing, batches of {r['scoring_batch_tokens']:,} tokens (from free memory)",
-        ),
-        (
-            "fused_64x1024",
-            f"scoring, one-pass Triton post-processing, batches of {r['forward_batch_tokens']:,} tokens",
-        ),
-        (
-            "eager",
-            f"scoring, plain torch post-processing, batches of {r['forward_batch_tokens']:,} tokens",
-        ),
-    ]
-    for name, what in rows:
+    fused = "one-pass Triton post-processing"
+    compiled = f", body under torch.compile ({r.get('compile_backend')})"
+    forward = f"plain forward pass, full {r['dtype']} logits, batches of {r['forward_batch_tokens']:,} tokens"
+    probed = f"batches of {r['scoring_batch_tokens']:,} tokens (from free memory)"
+    eager = f"scoring, plain torch post-processing, batches of {r['forward_batch_tokens']:,} tokens"
+    rows = {
+        "forward": forward,
+        "forward_compiled": forward + compiled,
+        "fused": f"scoring, {fused}, {probed}",
+        "fused_compiled": f"scoring, {fused}, {probed}{compiled}",
+        "fused_64x1024": f"scoring, {fused}, batches of {r['forward_batch_tokens']:,} tokens",
+        "eager": eager,
+        "eager_compiled": eager + compiled,
+    }
+    for name, what in rows.items():
         if f"{name}_tok_s" in r:
             peak = r[f"{name}_peak_gpu_gb"]
             mem = f", peak {peak:.1f} GB" if peak else ""
-            lines.append(f"  {name:<14} {r[f'{name}_tok_s']:>12,.0f} tokens/s   {what}{mem}")
-    if "fused_vs_eager_max_abs_nll_diff" in r:
-        lines.append(
-            "fused vs eager: max |nll diff| {:.2e}, max |entropy diff| {:.2e}, ranks equal {:.4%}, "
-            "top-1 equal {:.4%}, max |top logprob diff| {:.2e}".format(
-                r["fused_vs_eager_max_abs_nll_diff"],
-                r["fused_vs_eager_max_abs_entropy_diff"],
-                r["fused_vs_eager_rank_equal_share"],
-                r["fused_vs_eager_top1_equal_share"],
-                r["fused_vs_eager_max_abs_top_logprob_diff"],
+            ratio = r[f"{name}_tok_s"] / r["forward_tok_s"]
+            first = r.get(f"{name}_first_run_s")
+            first_run = f", first run {first:.1f} s" if first is not None else ""
+            lines.append(
+                f"  {name:<16} {r[f'{name}_tok_s']:>12,.0f} tokens/s {ratio:5.2f}x forward   {what}{mem}{first_run}"
             )
-        )
-    return "\n".join(lines)
+    for key in r:
+        if key.endswith("_max_abs_nll_diff") and "_vs_" in key:
+            pair = key.removesuffix("_max_abs_nll_diff")
+            a, b = pair.split("_vs_")
+            lines.append(
+                f"{a} vs {b}: max |nll diff| {r[key]:.2e}, max |entropy diff| "
+                f"{r[pair + '_max_abs_entropy_diff']:.2e}, ranks equal {r[pair + '_rank_equal_share']:.4%}, "
+                f"top-1 equal {r[pair + '_top1_equal_share']:.4%}, max |top logprob diff| "
+                f"{r[pair + '_max_abs_top_logprob_diff']:.2e}"
+            )
+    return "\n".join(lines + format_card(r))
 
 
 def run_shape_bench(args: argparse.Namespace) -> int:
-    results = measure_shape(
-        args.shape,
-        args.device,
-        args.dtype,
-        n_tokens=args.tokens,
-        window=args.window or 1024,
-        top_k=args.top_k,
-        repeats=args.repeats or 3,
-    )
+    if args.profile or args.oom:
+        results = measure_checks(
+            args.shape,
+            args.device,
+            args.dtype,
+            n_tokens=args.tokens,
+            window=args.window or 1024,
+            top_k=args.top_k,
+            profile=args.profile,
+            oom=args.oom,
+        )
+    else:
+        results = measure_shape(
+            args.shape,
+            args.device,
+            args.dtype,
+            n_tokens=args.tokens,
+            window=args.window or 1024,
+            top_k=args.top_k,
+            repeats=args.repeats or 3,
+            compile_backend="inductor" if args.compile else None,
+        )
     print(json.dumps(results) if args.json else format_report(results))
     return 0

@@ -8,6 +8,7 @@ from typing import Any
 
 from inspector import defaults
 from inspector.cli.options import add_model_options, at_least
+from inspector.errors import InspectorError, message
 
 SHAPES = tuple(defaults.SHAPES)  # the --shape choices
 
@@ -67,8 +68,29 @@ def add_arguments(sub: Any) -> None:
         metavar="N",
         help="timed runs of each way (default: 3; with --peers 1)",
     )
+    _add_card_checks(shape)
     _add_other_measures(bench)
     bench.set_defaults(func=run)
+
+
+def _add_card_checks(shape: Any) -> None:
+    """The flags for a GPU session: torch.compile side by side, the profile, the out-of-memory path."""
+    shape.add_argument(
+        "--compile",
+        action="store_true",
+        help="also the forward pass and scoring with the model body under torch.compile, side by side",
+    )
+    shape.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead: where scoring's time goes, by stage and by GPU kernel (torch's profiler)",
+    )
+    shape.add_argument(
+        "--oom",
+        action="store_true",
+        help="instead: run out of GPU memory on purpose and check batches are halved, "
+        "with the same results (CUDA only)",
+    )
 
 
 def _add_other_measures(bench: Any) -> None:
@@ -109,6 +131,11 @@ def _add_other_measures(bench: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for flag in ("compile", "profile", "oom"):
+        if getattr(args, flag) and not args.shape:
+            raise InspectorError(message("needs_shape", flag=f"--{flag}", shapes=", ".join(SHAPES)))
+    if args.compile and (args.profile or args.oom):
+        raise InspectorError(message("separate_measures"))
     if args.ask:
         import json
 

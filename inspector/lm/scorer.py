@@ -29,6 +29,7 @@ from inspector.lm.batching import Batch, Tokenized, pack, probe_batch_tokens, sl
 from inspector.lm.config import CPU_CHUNK_ROWS, LOGIT_BYTES, POST_ROWS, ScoreConfig
 from inspector.lm.head import Head
 from inspector.lm.postprocess import postprocess
+from inspector.lm.stages import stage
 from inspector.lm.windows import Window
 
 if TYPE_CHECKING:
@@ -212,8 +213,9 @@ class Scorer:
         waiting: list[_Results] = []
 
         def write_out(results: _Results) -> None:
-            done = results.write(out)
-            self._check_finite(out, results.dest)
+            with stage("score.write"):  # waits for the copy, then writes on the host
+                done = results.write(out)
+                self._check_finite(out, results.dest)
             if progress is not None:
                 progress(done)
 
@@ -286,19 +288,18 @@ class Scorer:
     ) -> _Results:
         import torch
 
-        from inspector.lm.fused import fused_postprocess
-
         k = self.config.top_k
         ids, mask = self.batch_inputs(batch, tokenized)
         # No attention mask, even with padded rows: rows are padded on the right and attention
         # is causal, so no real position ever sees padding, and the maskless path is faster
         # (on a CPU 10% on licence text, results identical: tests/test_scoring.py).
         del mask
-        hidden = self.lm.model.base_model(
-            input_ids=ids, use_cache=False
-        ).last_hidden_state  # (batch, time, hidden); what padding positions get is never read
-        rows, cols, targets, dest, ctx = self._target_index(batch, tokenized, starts)
-        h = hidden[self._to_device(rows), self._to_device(cols)]  # (targets, hidden)
+        with stage("score.body"):  # the ranges `inspector bench --shape --profile` reads
+            hidden = self.lm.model.base_model(
+                input_ids=ids, use_cache=False
+            ).last_hidden_state  # (batch, time, hidden); what padding positions get is never read
+            rows, cols, targets, dest, ctx = self._target_index(batch, tokenized, starts)
+            h = hidden[self._to_device(rows), self._to_device(cols)]  # (targets, hidden)
         del hidden
         targets = self._to_device(targets)
         n = len(dest)
@@ -314,22 +315,31 @@ class Scorer:
         # (measured: 4x faster than the whole chunk at once)
         step = POST_ROWS.get(dev.type, self.chunk_rows) if self.post == "eager" else n
         for c in range(0, n, self.chunk_rows):
-            logits = self.head(h[c : c + self.chunk_rows])  # (chunk, vocab) float32
+            with stage("score.head"):
+                logits = self.head(h[c : c + self.chunk_rows])  # (chunk, vocab) float32
             for p in range(0, len(logits), step):
                 sl = slice(c + p, c + min(p + step, len(logits)))
-                part = None
-                if self.post == "fused":
-                    try:
-                        part = fused_postprocess(logits[p : p + step], targets[sl], k)
-                    except torch.OutOfMemoryError:
-                        raise  # the batch is halved by the caller
-                    except Exception as e:  # e.g. Triton cannot build for this GPU
-                        self._fused_failed(e)
-                if part is None:
-                    part = postprocess(logits[p : p + step], targets[sl], k)  # clobbers logits
-                for name, value in part.items():
-                    res[name][sl] = value
-        return _Results.copy(res, dest, ctx)
+                with stage("score.post"):
+                    for name, value in self._post(logits[p : p + step], targets[sl]).items():
+                        res[name][sl] = value
+        with stage("score.copy"):
+            return _Results.copy(res, dest, ctx)
+
+    def _post(self, logits: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Loss, rank, entropy and top-k of rows of float32 logits: fused, or in plain torch."""
+        import torch
+
+        from inspector.lm.fused import fused_postprocess
+
+        k = self.config.top_k
+        if self.post == "fused":
+            try:
+                return fused_postprocess(logits, targets, k)
+            except torch.OutOfMemoryError:
+                raise  # the batch is halved by the caller
+            except Exception as e:  # e.g. Triton cannot build for this GPU
+                self._fused_failed(e)
+        return postprocess(logits, targets, k)  # clobbers logits
 
     def _fused_failed(self, error: Exception) -> None:
         """Go on with the plain post-processing, saying once why."""
