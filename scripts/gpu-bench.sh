@@ -9,8 +9,9 @@
 #   under torch.compile beside it as it is, both shapes.
 # Three files come back: report.txt (what each step printed, and its exit code and seconds),
 # results.jsonl (one JSON object per bench step) and log.txt (standard error of every step).
-# DEVICE=cpu DIVIDE=256 scripts/gpu-bench.sh /tmp/dry tries the script itself on a CPU (token
-# counts divided by DIVIDE; the 1.7B steps run past their limits there). Not yet run on a GPU: the limits are guesses from the work (12.6 million tokens through
+# DEVICE=cpu DIVIDE=256 scripts/gpu-bench.sh /tmp/dry tries the script itself on a CPU, with
+# token counts divided by DIVIDE (card and sweep fail there: no nvidia-smi, no CUDA).
+# Not yet run on a GPU: the limits are guesses from the work (12.6 million tokens through
 # the 135M shape, 3.1 million through the 1.7B one, at the target speeds).
 set -uo pipefail
 out=${1:-${OUT:-.}}

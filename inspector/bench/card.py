@@ -43,6 +43,22 @@ def sync(lm: LoadedModel) -> None:
         torch.cuda.synchronize(lm.device)
 
 
+def timed(lm: LoadedModel, fn: Callable[[], Any]) -> tuple[float, Any, int]:
+    """Seconds, result and peak GPU memory (bytes; 0 elsewhere) of fn()."""
+    import torch
+
+    cuda = lm.device.type == "cuda"
+    sync(lm)
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(lm.device)
+    started = time.perf_counter()
+    result = fn()
+    sync(lm)
+    seconds = time.perf_counter() - started
+    peak = torch.cuda.max_memory_allocated(lm.device) if cuda else 0
+    return seconds, result, peak
+
+
 def agreement(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, float]:
     """How far two scorings of the same targets are apart."""
     return {
@@ -134,10 +150,8 @@ def oom_check(lm: LoadedModel, tokenized: Sequence[Tokenized], scorer: Scorer) -
     sync(lm)
     torch.cuda.empty_cache()
     weights = torch.cuda.memory_allocated(dev)
-    torch.cuda.reset_peak_memory_stats(dev)
-    reference = fits.score_tokenized(tokenized)
-    sync(lm)
-    limit = memory_limit(weights, torch.cuda.max_memory_allocated(dev))
+    _, reference, peak = timed(lm, lambda: fits.score_tokenized(tokenized))
+    limit = memory_limit(weights, peak)
     total = torch.cuda.get_device_properties(dev).total_memory
     asked = TOO_BIG_ROWS * window
     big = Scorer(lm, replace(scorer.config, batch_tokens=asked), scorer.post)

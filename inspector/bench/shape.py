@@ -34,6 +34,7 @@ from inspector.bench.card import (
     oom_check,
     profile_scoring,
     sync,
+    timed,
 )
 from inspector.lm.batching import Tokenized
 from inspector.lm.config import ScoreConfig
@@ -112,22 +113,6 @@ def forward_pass(lm: LoadedModel, tokenized: list[Tokenized], window: int) -> No
             logits = lm.model(input_ids=batch, use_cache=False).logits  # (rows, window, vocab)
             del logits
     sync(lm)
-
-
-def _timed(lm: LoadedModel, fn: Any) -> tuple[float, Any, int]:
-    """Seconds, result and peak GPU memory (bytes; 0 elsewhere) of fn()."""
-    import torch
-
-    cuda = lm.device.type == "cuda"
-    if cuda:
-        torch.cuda.synchronize(lm.device)
-        torch.cuda.reset_peak_memory_stats(lm.device)
-    started = time.perf_counter()
-    result = fn()
-    sync(lm)
-    seconds = time.perf_counter() - started
-    peak = torch.cuda.max_memory_allocated(lm.device) if cuda else 0
-    return seconds, result, peak
 
 
 def head_error(lm: LoadedModel, rows: int = 256) -> float:
@@ -261,7 +246,7 @@ def _best_of(
     outputs: dict[str, Any] = {}
     for _ in range(repeats):
         for name, run in runs.items():
-            seconds, out, peak = _timed(lm, run)
+            seconds, out, peak = timed(lm, run)
             if seconds < best.get(name, float("inf")):
                 best[name], peaks[name] = seconds, peak
             outputs[name] = out
