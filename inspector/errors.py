@@ -104,6 +104,7 @@ MESSAGES: dict[str, str] = {
     "db_read_only": "{path}: opened read-only; nothing can be saved to it",
     "db_unreadable": "{path}: cannot be read ({reason}); check its permissions",
     # models
+    "bench_child_failed": "bench: {what} failed in its own process: {last}",
     "needs_shape": "{flag} measures a random-weight model of a named shape: give --shape too (one of {shapes})",
     "separate_measures": "--compile measures speed and --profile/--oom check where time and memory go: run them as two commands",
     "out_of_memory": "out of memory on {device} for one window of {length} tokens; use a smaller --window or --dtype bfloat16",

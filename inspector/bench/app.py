@@ -68,14 +68,15 @@ def key_latency(
 
 FIRST_FRAME = """
 import asyncio, json, sys, time
-started = float(sys.argv[1])
+started, model = float(sys.argv[1]), sys.argv[3]
 from pathlib import Path
 from corpora import bundled_path, read_corpus
 from inspector.tui.app import InspectorApp
 from inspector.tui.source import Scoring
 
 async def main():
-    app = InspectorApp(Scoring(read_corpus([bundled_path()])), "bundled samples", Path(sys.argv[2]))
+    source = Scoring(read_corpus([bundled_path()]), model_spec=model)
+    app = InspectorApp(source, "bundled samples", Path(sys.argv[2]))
     async with app.run_test(size=(120, 40)) as pilot:
         first = time.time() - started
         while app.scoring not in ("done", "failed"):
@@ -87,11 +88,11 @@ asyncio.run(main())
 """
 
 
-def first_frame(cache_dir: Path) -> dict[str, Any]:
+def first_frame(cache_dir: Path, model: str = "") -> dict[str, Any]:
     """In a fresh interpreter, the seconds until the app's first frame and until the cached
-    scores of the bundled corpus are on screen (the corpus must be in the cache)."""
+    scores of the bundled corpus by `model` are on screen (they must be in the cache)."""
     out = subprocess.run(
-        [sys.executable, "-c", FIRST_FRAME, repr(time.time()), str(cache_dir)],
+        [sys.executable, "-c", FIRST_FRAME, repr(time.time()), str(cache_dir), model],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -1,5 +1,6 @@
 """Comparing runs at scale: runs of N tokens (default 1,000,000) written as Parquet parts, as
-`score --parts` writes them, then compared from the files in a fresh process: the seconds and
+`score --parts` writes them (sealed settings, a manifest), then read back as any stored run
+is (every check of `open_table`) and compared from the files in a fresh process: the seconds and
 peak memory of `compare_runs` with its per-task table, by position (two runs of one
 tokenizer) and by word (the same text cut into pieces by another tokenizer).
 
@@ -23,12 +24,17 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from inspector import __version__
 from inspector.defaults import TOP_K
-from inspector.tables.schema import ROW_GROUP, SETTINGS_KEY
+from inspector.errors import InspectorError, message
+from inspector.run.cache import TABLE_FORMAT
+from inspector.run.manifests import run_key
+from inspector.tables.schema import write_table
 
 TOKENS = 1_000_000
 WORDS_PER_DOC = 650  # about 1,000 pieces at 1.5 pieces a word
 PART_ROWS = 250_000
+WINDOW = 1024  # every document fits one window: each target sees its whole document
 TASKS = ("grammar", "world_knowledge", "punctuation", "arbitrary", "whitespace")
 
 
@@ -90,9 +96,62 @@ def _table(pieces: pl.DataFrame, seed: int, base: pl.DataFrame | None) -> pl.Dat
     )  # fmt: skip
 
 
+def run_settings(name: str, documents: int, tokens: int) -> dict[str, Any]:
+    """The settings of synthetic run `name` (a part of it: `documents`, `tokens`), the fields
+    a scored run has, each true of these tables: no model made them, so the model is named
+    as synthetic, and its token count is the part's rows."""
+    return {
+        "inspector_version": __version__,
+        "table_format": TABLE_FORMAT,
+        "model": f"bench-{name}",
+        "model_spec": f"synthetic:{name}",
+        "model_kind": "synthetic",
+        "model_identity": f"bench:{name}",
+        "n_params": 1_000 * (1 + "abc".index(name)),
+        "device": "cpu",
+        "dtype": "float32",
+        "context_length": WINDOW,
+        "window": WINDOW,
+        "stride": WINDOW // 2,
+        "top_k": TOP_K,
+        "corpus_hash": "bench-synthetic",
+        "documents": documents,
+        "tokens": tokens,
+        "tagger_rules": "synthetic (tasks drawn at random)",
+    }
+
+
+def write_parts(folder: Path, name: str, table: pl.DataFrame) -> None:
+    """`table` as `score --parts` leaves a run: parts of whole documents, about `PART_ROWS`
+    rows each, written (and sealed) by the table writer with their own settings, listed in
+    the folder's manifest."""
+    folder.mkdir()
+    ends = (
+        table.with_row_index("row")
+        .group_by("doc_id", maintain_order=True)
+        .agg(pl.col("row").max() + 1)["row"]
+        .to_list()
+    )
+    entries, start, k = [], 0, 0
+    for end in ends:
+        if end - start < PART_ROWS and end != ends[-1]:
+            continue
+        part = table.slice(start, end - start)
+        docs = part["doc_id"].n_unique()
+        path = folder / f"part-s0of1-{k:05d}.parquet"
+        settings = {**run_settings(name, docs, part.height), "part": k, "shard": "0/1"}
+        write_table(part, path, settings)
+        entries.append({"file": path.name, "ids_hash": f"bench-{k}", "docs": docs,
+                        "tokens": part.height})  # fmt: skip
+        start, k = end, k + 1
+    manifest = {"settings": run_key(run_settings(name, 0, 0)), "part_chars": None,
+                "parts": entries}  # fmt: skip
+    (folder / "manifest-s0of1.json").write_text(json.dumps(manifest, indent=1))
+
+
 def write_runs(folder: Path, tokens: int) -> dict[str, Path]:
-    """Three runs as folders of Parquet parts: `a` and `b` of one tokenizer, `c` of another."""
-    words = _words(int(tokens / 1.5), seed=1)
+    """Three runs as parts folders: `a` and `b` of one tokenizer, `c` of another."""
+    words = _words(max(1, int(tokens / 1.5)), seed=1)
     cut_ab = _pieces(words, seed=2)
     words = _words(int(words.height * tokens / cut_ab.height) + 1, seed=1)  # about `tokens`
     cut_ab, cut_c = _pieces(words, seed=2), _pieces(words, seed=3)
@@ -104,16 +163,7 @@ def write_runs(folder: Path, tokens: int) -> dict[str, Path]:
     }
     out = {}
     for name, table in runs.items():
-        settings = {"model": f"bench-{name}", "model_identity": f"bench:{name}",
-                    "corpus_hash": "bench", "n_params": 1_000 * (1 + "abc".index(name)),
-                    "dtype": "float32", "window": 1024, "stride": 512, "top_k": TOP_K}  # fmt: skip
-        (folder / name).mkdir()
-        for k, start in enumerate(range(0, table.height, PART_ROWS)):
-            table.slice(start, PART_ROWS).write_parquet(
-                folder / name / f"part-{k:05d}.parquet",
-                metadata={SETTINGS_KEY: json.dumps(settings)},
-                row_group_size=ROW_GROUP,
-            )
+        write_parts(folder / name, name, table)
         out[name] = folder / name
     return out
 
@@ -162,10 +212,14 @@ def measure_compare(tokens: int = TOKENS) -> dict[str, Any]:
             "word": ("a", "c", "word"),
         }.items():
             child = subprocess.run(
-                [sys.executable, "-m", "inspector.bench.compare", str(runs[x] / "*.parquet"),
-                 str(runs[y] / "*.parquet"), unit],
-                capture_output=True, text=True, check=True, env={**os.environ},
+                [sys.executable, "-m", "inspector.bench.compare", str(runs[x]), str(runs[y]), unit],
+                capture_output=True, text=True, env={**os.environ},
             )  # fmt: skip
+            if child.returncode != 0:  # its last line is the error (a traceback ends with it)
+                last = (child.stderr.strip().splitlines() or ["no output"])[-1]
+                raise InspectorError(
+                    message("bench_child_failed", what=f"comparing by {unit}", last=last)
+                )
             results[key] = json.loads(child.stdout.strip().splitlines()[-1])
     return results
 

@@ -55,10 +55,14 @@ def _open(driver: Any, path: Path) -> list[float]:
 
 
 def measure_html(model: str, device: str, cache_dir: Path, tokens: int = TOKENS) -> dict[str, Any]:
-    from inspector.bench.browser import chromium
+    from inspector.bench.browser import chromium, missing
+    from inspector.errors import InspectorError, message
     from inspector.tables.compare import describe
     from inspector.tables.html import page
 
+    why = missing()
+    if why:  # said before minutes of scoring, not after
+        raise InspectorError(message("no_browser", why=why))
     run, rows, texts = _rows(model, device, cache_dir, tokens)
     started = time.perf_counter()
     text = page(rows, texts, describe([run]))

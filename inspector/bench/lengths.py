@@ -30,9 +30,16 @@ from inspector.lm.scorer import Scorer
 from inspector.lm.windows import rolling_windows
 from inspector.run.score import score_corpus
 
-LENGTHS = (1024, 2048, 4096, 8192, 16384)
+LENGTHS = (1024, 2048, 4096, 8192, 16384)  # the longest can be chosen (--tokens): halved 4 times
 STRIDE_SHARES = ((1, 2), (3, 4), (7, 8))  # stride = window * a / b; 1/2 is the default
 REPEATS = 6  # the bundled corpus (3,447 tokens) in one document of about 20,000
+
+
+def lengths(longest: int | None) -> list[int]:
+    """The document lengths measured: `LENGTHS`, or `longest` halved four times."""
+    if longest is None:
+        return list(LENGTHS)
+    return sorted({max(1, longest >> i) for i in range(len(LENGTHS))})
 
 
 def strides(window: int) -> list[int]:
@@ -52,15 +59,18 @@ def _long_ids(lm: LoadedModel, n: int) -> tuple[np.ndarray, str]:
     return np.asarray(ids[:n], dtype=np.int64), origin
 
 
-def measure_speed(lm: LoadedModel, window: int) -> tuple[list[dict[str, Any]], str]:
-    """Tokens/s of scoring one document of each length, at each stride."""
-    ids, origin = _long_ids(lm, max(LENGTHS))
+def measure_speed(
+    lm: LoadedModel, window: int, sizes: list[int] | None = None
+) -> tuple[list[dict[str, Any]], str]:
+    """Tokens/s of scoring one document of each length (`LENGTHS`), at each stride."""
+    sizes = sizes or list(LENGTHS)
+    ids, origin = _long_ids(lm, max(sizes))
     rows = []
     for stride in strides(window):
         scorer = Scorer(lm, ScoreConfig(window=window, stride=stride))
         warm = min(len(ids), window)
         scorer.score_tokenized([Tokenized(ids[:warm], np.zeros((warm, 2), np.int64))])  # warm-up
-        for n in LENGTHS:
+        for n in sizes:
             doc = Tokenized(ids[:n], np.zeros((n, 2), np.int64))
             started = time.perf_counter()
             scorer.score_tokenized([doc])
@@ -77,10 +87,16 @@ def measure_speed(lm: LoadedModel, window: int) -> tuple[list[dict[str, Any]], s
     return rows, origin
 
 
-def measure_numbers(lm: LoadedModel, window: int) -> dict[str, Any]:
-    """Loss per task of the bundled corpus as one long document, at each stride."""
+def measure_numbers(lm: LoadedModel, window: int, tokens: int | None = None) -> dict[str, Any]:
+    """Loss per task of the bundled corpus as one long document (its first `tokens` tokens
+    where given), at each stride."""
     docs = read_corpus([bundled_path()])
-    long_doc = Document("bundled-repeated", "\n\n".join(d.text for d in docs * REPEATS))
+    text = "\n\n".join(d.text for d in docs * REPEATS)
+    if tokens is not None:
+        spans = lm.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        cut = spans["offset_mapping"][: max(1, tokens)][-1][1]
+        text = text[:cut]
+    long_doc = Document("bundled-repeated", text)
     by_stride: dict[int, pl.DataFrame] = {}
     for stride in strides(window):
         table = score_corpus([long_doc], lm, ScoreConfig(window=window, stride=stride)).table
@@ -114,17 +130,21 @@ def _task_row(task: str, stride: int, part: pl.DataFrame) -> dict[str, Any]:
     }
 
 
-def measure_lengths(model: str, cache_dir: Path, window: int | None) -> dict[str, Any]:
+def measure_lengths(
+    model: str, cache_dir: Path, window: int | None, tokens: int | None = None
+) -> dict[str, Any]:
+    """Both measures; `tokens`: the longest document and the numbers' document that many
+    tokens (not 16,384 and about 20,000)."""
     lm = load_model(model, cache_dir, "cpu")
     w = ScoreConfig(window=window).resolved(lm.context_length).window
     assert w is not None
-    speed, origin = measure_speed(lm, w)
+    speed, origin = measure_speed(lm, w, lengths(tokens))
     return {
         "model": lm.source.name,
         "window": w,
         "text": origin,
         "speed": speed,
-        "numbers": measure_numbers(lm, w),
+        "numbers": measure_numbers(lm, w, tokens),
     }
 
 
@@ -134,7 +154,7 @@ def format_lengths(r: dict[str, Any]) -> str:
         f"inspector bench --lengths: {r['model']}, window {w}, CPU; one document of {r['text']}",
         f"{'tokens':>7} " + " ".join(f"{'stride ' + str(s):>24}" for s in strides(w)),
     ]
-    for n in LENGTHS:
+    for n in dict.fromkeys(x["tokens"] for x in r["speed"]):
         cells = [x for x in r["speed"] if x["tokens"] == n]
         lines.append(
             f"{n:>7,} "

@@ -143,7 +143,8 @@ def measure_peers(
 
     threads = torch.get_num_threads()
     lm = load_model(model, cache_dir, "cpu")
-    docs, origin = peer_documents(lm, tokens)
+    # every document one window of this model (a small model's may be under DOC_TOKENS)
+    docs, origin = peer_documents(lm, tokens, min(DOC_TOKENS, lm.context_length or DOC_TOKENS))
     n = sum(len(d.ids) for d in docs)
     rows: list[dict[str, Any]] = []
     reference: np.ndarray | None = None

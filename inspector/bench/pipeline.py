@@ -35,6 +35,9 @@ from inspector.run.score import score_corpus
 from inspector.run.tokens import TableScorer
 
 REPEATS = 2  # end-to-end and forward alternate this many times; the best of each is kept
+LONG_DOC_TOKENS = 200_000  # the app's long document
+PRESSES = 300  # keys pressed in the app, each document
+QUICK_PRESSES = 20  # with --tokens (a quick check)
 
 
 def _timed(fn: Callable[[], Any]) -> float:
@@ -102,6 +105,18 @@ def sentence_corpus(docs: list[Document], n: int = 64) -> list[Document]:
     return [Document(f"sentence-{i}", text) for i, text in enumerate(sentences[:n])]
 
 
+def first_tokens(lm: LoadedModel, docs: list[Document], tokens: int) -> list[Document]:
+    """The first documents of `docs` that hold about `tokens` tokens (at least one)."""
+    kept: list[Document] = []
+    total = 0
+    for d in docs:
+        if kept and total >= tokens:
+            break
+        kept.append(d)
+        total += len(lm.tokenizer(d.text, add_special_tokens=False)["input_ids"])
+    return kept
+
+
 def measure_workload(lm: LoadedModel, docs: list[Document], config: ScoreConfig) -> dict[str, Any]:
     """End to end, forward only and naive, side by side on the same documents and batches."""
     scorer = TableScorer(lm, config)
@@ -129,9 +144,11 @@ def measure_workload(lm: LoadedModel, docs: list[Document], config: ScoreConfig)
 
 
 def measure_app(
-    lm: LoadedModel, docs: list[Document], config: ScoreConfig, cache_dir: Path
-) -> dict[str, Any]:
-    """First frame and key latency of the app (its module is the only one importing textual)."""
+    lm: LoadedModel, docs: list[Document], config: ScoreConfig, cache_dir: Path,
+    long_tokens: int = LONG_DOC_TOKENS, presses: int = PRESSES,
+) -> dict[str, Any]:  # fmt: skip
+    """First frame and key latency of the app (its module is the only one importing textual),
+    stepping `presses` keys through the longest document and one of `long_tokens` targets."""
     from inspector.bench import app as tui
     from inspector.run.cache import request_key
     from taggers.rules import load_rules
@@ -139,11 +156,11 @@ def measure_app(
     rules = load_rules()
     key = request_key(lm.source.identity, "auto", "auto", ScoreConfig(), rules, docs)
     table = score_corpus(docs, lm, ScoreConfig(), cache_dir, rules=rules, request=key).table
-    figures = {f"tui_{k}": v for k, v in tui.first_frame(cache_dir).items()}
+    figures = {f"tui_{k}": v for k, v in tui.first_frame(cache_dir, lm.source.spec).items()}
     prose = max(docs, key=lambda d: len(d.text))
-    short = tui.key_latency([prose], table.filter(pl.col("doc_id") == prose.id), cache_dir)
-    long_doc, long_table = tui.tiled_document(docs, table, 200_000)
-    long = tui.key_latency([long_doc], long_table, cache_dir)
+    short = tui.key_latency([prose], table.filter(pl.col("doc_id") == prose.id), cache_dir, presses)
+    long_doc, long_table = tui.tiled_document(docs, table, long_tokens)
+    long = tui.key_latency([long_doc], long_table, cache_dir, presses)
     figures.update(
         {
             "tui_key_p50_ms": short["p50_ms"],
@@ -156,7 +173,11 @@ def measure_app(
     return figures
 
 
-def measure(model: str, device: str, batch_tokens: int | None, cache_dir: Path) -> dict[str, Any]:
+def measure(
+    model: str, device: str, batch_tokens: int | None, cache_dir: Path, tokens: int | None = None
+) -> dict[str, Any]:
+    """Every figure of the report; `tokens` makes it a quick check: the tagging text and the
+    app's long document that many tokens (not 100,000 and 200,000), 20 key presses, not 300."""
     results: dict[str, Any] = {}
     if model in ("", "embedded") or model.endswith(".gguf"):
         with tempfile.TemporaryDirectory(prefix="inspector-bench-") as tmp:
@@ -179,11 +200,16 @@ def measure(model: str, device: str, batch_tokens: int | None, cache_dir: Path) 
     docs = read_corpus([bundled_path()])
     config = ScoreConfig(batch_tokens=batch_tokens)
     score_corpus(docs[:2], lm, config)  # warm-up: kernels picked, spaCy loaded
-    results.update(measure_workload(lm, docs, config))
-    short = measure_workload(lm, sentence_corpus(docs), config)
+    timed = docs if tokens is None else first_tokens(lm, docs, tokens)
+    results.update(measure_workload(lm, timed, config))
+    short = measure_workload(lm, sentence_corpus(docs, 64 if tokens is None else 16), config)
     results.update({f"sentences_{k}": v for k, v in short.items()})
-    results.update(measure_tagging(docs, lm.tokenizer))
-    results.update(measure_app(lm, docs, config, cache_dir))
+    if tokens is None:
+        results.update(measure_tagging(docs, lm.tokenizer))
+        results.update(measure_app(lm, docs, config, cache_dir))
+    else:
+        results.update(measure_tagging(docs, lm.tokenizer, tokens))
+        results.update(measure_app(lm, docs, config, cache_dir, tokens, QUICK_PRESSES))
     results["help_s"] = help_seconds()
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return results
@@ -207,7 +233,7 @@ def format_report(r: dict[str, Any]) -> str:
         [
             f"inspector bench: {r['model']} on {r['device']} ({r['dtype']})",
             *block("bundled corpus", ""),
-            *block("64 sentences of it, one document each", "sentences_"),
+            *block(f"{r['sentences_documents']} sentences of it, one document each", "sentences_"),
             f"app: first frame {r['tui_first_frame_s']:.2f} s, cached scores on screen "
             f"{r['tui_scores_shown_s']:.2f} s (fresh process); key to screen p50 "
             f"{r['tui_key_p50_ms']:.1f} ms, p95 {r['tui_key_p95_ms']:.1f} ms; on a "
@@ -228,6 +254,6 @@ def format_report(r: dict[str, Any]) -> str:
 
 def run_bench(args: argparse.Namespace) -> int:
     cache_dir = ensure_dir(args.cache_dir or default_cache_dir())
-    results = measure(args.model, args.device, args.batch_tokens, cache_dir)
+    results = measure(args.model, args.device, args.batch_tokens, cache_dir, args.tokens)
     print(json.dumps(results) if args.json else format_report(results))
     return 0

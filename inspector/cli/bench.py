@@ -45,7 +45,10 @@ def add_arguments(sub: Any) -> None:
         type=at_least(1),
         default=None,
         metavar="N",
-        help="tokens to score (default: 1,048,576 on CUDA, 8,192 elsewhere; with --compare 1,000,000, with --html 10,000)",
+        help="tokens to score (default: 1,048,576 on CUDA, 8,192 elsewhere; with --compare "
+        "1,000,000, with --html 10,000, with --peers 20,000; with --lengths the longest "
+        "document, default 16,384; without a mode a quick check: the corpus, the tagging "
+        "text and the app's long document cut to about N tokens)",
     )
     shape.add_argument(
         "--window",
@@ -171,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         from inspector.bench.lengths import format_lengths, measure_lengths
         from inspector.cli.options import cache_dir_of
 
-        result = measure_lengths(args.model, cache_dir_of(args), args.window)
+        result = measure_lengths(args.model, cache_dir_of(args), args.window, args.tokens)
         print(json.dumps(result) if args.json else format_lengths(result))
         return 0
     if args.compare:
