@@ -15,10 +15,21 @@ from typing import Any
 from inspector.errors import CacheError, message
 
 
+def _xdg_dir(variable: str, fallback: str) -> Path:
+    """`$variable/inspector`, else `~/fallback/inspector` (the XDG base directories: a
+    relative or empty value is ignored, as the specification says)."""
+    base = os.environ.get(variable, "")
+    return (Path(base) if os.path.isabs(base) else Path.home() / fallback) / "inspector"
+
+
 def default_cache_dir() -> Path:
-    """`$XDG_CACHE_HOME/inspector`, else `~/.cache/inspector`."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "inspector"
+    """`$XDG_CACHE_HOME/inspector`, else `~/.cache/inspector`: what can be made again."""
+    return _xdg_dir("XDG_CACHE_HOME", ".cache")
+
+
+def default_data_dir() -> Path:
+    """`$XDG_DATA_HOME/inspector`, else `~/.local/share/inspector`: what people made (labels)."""
+    return _xdg_dir("XDG_DATA_HOME", ".local/share")
 
 
 def ensure_dir(path: Path) -> Path:

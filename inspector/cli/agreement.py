@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,8 @@ def add_arguments(sub: Any) -> None:
     agree = sub.add_parser(
         "agreement", help="how the heuristic tags agree with people, and people with each other"
     )
-    agree.add_argument(
-        "--db", type=Path, required=True, metavar="FILE", help="the annotation database"
-    )
+    agree.add_argument("--db", type=Path, default=None, metavar="FILE",
+                       help="the annotation database (default: where inspector annotate keeps labels)")  # fmt: skip
     agree.add_argument(
         "--annotator",
         action="append",
@@ -26,9 +26,13 @@ def add_arguments(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from inspector.labels.agreement import agreements
+    from inspector.labels.place import label_db
     from inspector.labels.store import Store
 
-    with Store(args.db, readonly=True) as store:
+    where = label_db(args.db)
+    if args.db is None:
+        print(f"inspector agreement: {where.note}", file=sys.stderr)
+    with Store(where.path, readonly=True) as store:
         table = store.table()
-    print("\n\n".join(a.render() for a in agreements(table, args.annotator or (), str(args.db))))
+    print("\n\n".join(a.render() for a in agreements(table, args.annotator or (), str(where.path))))
     return 0

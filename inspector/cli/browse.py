@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +50,11 @@ def add_arguments(sub: Any) -> None:
     annotate.add_argument(
         "--db",
         type=Path,
-        default=Path("annotations.sqlite"),
+        default=None,
         metavar="FILE",
-        help="the annotation database (default: ./annotations.sqlite, created if missing)",
+        help="the annotation database, created if missing (default: annotations.sqlite in "
+        "$XDG_DATA_HOME/inspector or ~/.local/share/inspector; one left in the working folder "
+        "by an older inspector is used while it is there)",
     )
     annotate.add_argument(
         "--annotator", default=None, metavar="NAME", help="whose labels these are (default: $USER)"
@@ -83,11 +86,13 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, list[Any], list[str], list[s
                                        args.text_column)  # fmt: skip
     models = args.model if isinstance(args.model, list) else [args.model or ""]
     if args.command == "annotate":
+        from inspector.labels.place import label_db
         from inspector.labels.queue import parse_order
         from inspector.labels.store import Store
 
         parse_order(args.order)
-        Store(args.db).close()  # locked, damaged or newer: refused here, untouched
+        # locked, damaged or newer: refused here, untouched
+        Store(label_db(args.db, create=True).path).close()
     elif models:
         from inspector.cli.runs import expand_models
 
@@ -107,7 +112,11 @@ def run(args: argparse.Namespace, annotate: bool = False) -> int:
     if annotate:
         import getpass
 
+        from inspector.labels.place import label_db
         from inspector.tui.annotating import AnnotateOptions
+
+        # where the labels go, still on the terminal once the app has closed
+        print(f"inspector annotate: {label_db(args.db).note}", file=sys.stderr)
 
         options = AnnotateOptions(
             args.db,

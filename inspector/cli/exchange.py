@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+DB_HELP = "the annotation database (default: where inspector annotate keeps labels)"
+
 
 def add_arguments(sub: Any) -> None:
     notes = sub.add_parser(
@@ -16,9 +18,7 @@ def add_arguments(sub: Any) -> None:
     export = notes_sub.add_parser(
         "export", help="write every label (with character offsets) as jsonl, csv or parquet"
     )
-    export.add_argument(
-        "--db", type=Path, required=True, metavar="FILE", help="the annotation database"
-    )
+    export.add_argument("--db", type=Path, default=None, metavar="FILE", help=DB_HELP)
     export.add_argument(
         "--format",
         default="jsonl",
@@ -37,20 +37,20 @@ def add_arguments(sub: Any) -> None:
         "import", help="add the labels of an export file to a database (none twice)"
     )
     imp.add_argument("file", type=Path, metavar="FILE", help="a .jsonl, .csv or .parquet export")
-    imp.add_argument(
-        "--db",
-        type=Path,
-        required=True,
-        metavar="FILE",
-        help="the annotation database (created if missing)",
-    )
+    imp.add_argument("--db", type=Path, default=None, metavar="FILE",
+                     help=DB_HELP + ", created if missing")  # fmt: skip
     notes.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from inspector.labels.exchange import export_labels, read_export
+    from inspector.labels.place import label_db
     from inspector.labels.store import Store
 
+    where = label_db(args.db, create=args.annotations_command == "import")
+    if args.db is None:  # which file, and why, said once (the labels are on stdout)
+        print(f"inspector annotations: {where.note}", file=sys.stderr)
+    args.db = where.path
     if args.annotations_command == "export":
         if args.out is not None:
             from inspector.files import check_new_file, refuse_overwriting_inputs

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import glob
 import re
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,12 @@ def runs_of(args: argparse.Namespace) -> list[Any]:
                     runs.append(replace(run, source=model or "the embedded model"))
     if getattr(args, "labels", "heuristic") != "heuristic":
         from inspector.labels.join import with_human_labels
+        from inspector.labels.place import label_db
 
-        runs = with_human_labels(runs, args.labels, args.db)
+        where = label_db(args.db)
+        if args.db is None:
+            print(f"inspector {args.command}: {where.note}", file=sys.stderr)
+        runs = with_human_labels(runs, args.labels, where.path)
     return runs
 
 

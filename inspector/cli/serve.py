@@ -66,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
               f"(here: http://127.0.0.1:{args.port})", file=sys.stderr)  # fmt: skip
     print(f"inspector serve: {' '.join(app_args)} at {url}", file=sys.stderr)
     if server.annotating:
-        print(f"  each annotator opens {url}/?annotator=NAME", file=sys.stderr)
+        from inspector.labels.place import label_db
+
+        print(f"  each annotator opens {url}/?annotator=NAME; {label_db(app.db).note}",
+              file=sys.stderr)  # fmt: skip
     tabs = f"{server.max_tabs} tab{'s' if server.max_tabs != 1 else ''}"
     print(f"  at most {tabs} at once (--max-tabs); no login: anyone who can "
           "reach this address can use the app; Ctrl+C stops", file=sys.stderr)  # fmt: skip

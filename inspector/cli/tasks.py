@@ -58,7 +58,7 @@ def add_arguments(sub: Any) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="the annotation database, for --labels human or both",
+        help="the annotation database, for --labels human or both (default: where inspector annotate keeps labels)",
     )
     tasks.set_defaults(func=run)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from textual.binding import Binding
 
 from inspector.labels.columns import ANNOTATOR_NAME as NAME
+from inspector.labels.place import default_db, label_db
 from inspector.labels.queue import Labelling
 from inspector.labels.store import Store
 from inspector.run.errors import USER_ERRORS
@@ -30,7 +31,7 @@ from inspector.tui.widgets.task_table import TaskTable
 class AnnotateOptions:
     """Where labels go, whose they are, and in which order targets come."""
 
-    db: Path
+    db: Path | None = None  # None: the default (labels.place), resolved when labelling starts
     annotator: str = "anonymous"
     order: str = "text"  # documents scored per round trip; the one on screen always goes first
     corpus_path: str = ""  # where the documents were read from, kept with each label
@@ -120,7 +121,8 @@ class AnnotatingApp(BrowsingApp):
         if not opts.annotator:  # still being asked (ask_annotator starts it once named)
             return
         try:
-            self.store = Store(opts.db)
+            where = label_db(opts.db, create=True)
+            self.store = Store(where.path)
             self.labelling = Labelling(
                 self.session,
                 self.store,
@@ -135,6 +137,8 @@ class AnnotatingApp(BrowsingApp):
             self.mode = "browse"
             self.notify(str(e), title="cannot annotate", severity="error", timeout=30, markup=False)
             return
+        self.annotate_options = replace(opts, db=where.path)  # K and the panel read this one
+        self.notify(where.note, title="annotating", timeout=8, markup=False)
         self._name_label_keys()
         self.refresh_bindings()
 
@@ -182,9 +186,8 @@ class AnnotatingApp(BrowsingApp):
 
     def action_agreement(self) -> None:
         db, corpus = self.annotate_options.db, self.corpus_key
-        self.push_screen(
-            ReportScreen(f"agreement ({db.name})", partial(agreement_report, db, corpus))
-        )
+        name = (db or default_db()).name
+        self.push_screen(ReportScreen(f"agreement ({name})", partial(agreement_report, db, corpus)))
 
     def refresh_annotation(self) -> None:
         panel = self.query_one(AnnotationPanel)
@@ -195,9 +198,8 @@ class AnnotatingApp(BrowsingApp):
             self, "comparing", False
         )
         if panel.display and self.labelling is not None:
-            panel.show(
-                self.labelling, self.labels, self.annotate_options.db.name, self.session.row()
-            )
+            db = self.store.path.name if self.store is not None else ""
+            panel.show(self.labelling, self.labels, db, self.session.row())
 
     def action_help(self) -> None:
         bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]

@@ -89,7 +89,7 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
         self.corpus_summary: Any = None  # a table on disk's per-task table, from the source
         self._pending: set[int] = set()  # documents asked of an on-disk source
         self._viewed: list[int] = []  # most recently viewed documents last, for eviction
-        self.annotate_options = annotate or AnnotateOptions(Path("annotations.sqlite"))
+        self.annotate_options = annotate or AnnotateOptions()  # labels in the default place
         self.mode = "annotate" if annotate is not None else "browse"
         self.labelling: Labelling | None = None
         self.store: Store | None = None

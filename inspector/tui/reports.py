@@ -45,11 +45,14 @@ def tasks_report(cache_dir: Path, corpus: str, rules_hash: str) -> Report:
     )
 
 
-def agreement_report(db: Path, corpus: str) -> Report:
-    """The heuristic against people, then each pair of annotators, on this corpus's labels."""
+def agreement_report(db: Path | None, corpus: str) -> Report:
+    """The heuristic against people, then each pair of annotators, on this corpus's labels
+    (in `db`; None: where labels go by default)."""
     from inspector.labels.agreement import agreements
+    from inspector.labels.place import label_db
     from inspector.labels.store import Store
 
+    db = label_db(db).path
     with Store(db, readonly=True) as store:
         table = store.table(corpus=corpus)
     if table.is_empty():
