@@ -53,6 +53,12 @@ MESSAGES: dict[str, str] = {
     "cache_write": "cannot write the cache in {path} ({reason}); pass a writable --cache-dir",
     "export_format": "{path}: unknown output format '{suffix}'; use .parquet, .csv or .jsonl",
     "export_write": "cannot write {path} ({reason}); choose another --out",
+    "write_failed": "cannot write {path} ({reason}); nothing there was changed: free some space "
+    "or choose another {option}",
+    "cache_write_failed": "the cache in {folder} could not be written ({reason}), so this run will "
+    "be scored again next time: free some space or pass another --cache-dir",
+    "texts_write_failed": "cannot save to {path} ({reason}); the file was not changed: free some "
+    "space or choose another file",
     "export_exists": "{path} exists; pass --force to overwrite it",
     # options
     "ray_with_shard": "--engine ray makes its own shards: give --workers N, not --shard",
@@ -91,6 +97,8 @@ MESSAGES: dict[str, str] = {
     "db_corrupt": "{path}: damaged or not an SQLite database ({reason}); restore a copy, it was not changed",
     "db_cannot_open": "{path}: cannot be opened ({reason}); check the path and permissions",
     "db_error": "{path}: {reason}",
+    "db_full": "{path}: cannot save ({reason}); what was saved before is kept, this last action "
+    "was not saved: free some space (or check the disk) and do it again",
     "bad_row": "{where}: {what}; {todo}, or remove that row (nothing was imported)",
     "db_damaged": "{path}: the database is damaged ({problems}{more}); restore a copy, it was not changed",
     "db_foreign": "{path}: not an inspector annotation database (another program's: its application id is {app_id:#010x}); choose another --db",
@@ -162,6 +170,23 @@ MESSAGES: dict[str, str] = {
     "compare_nothing": "no unit is covered by every run, so nothing can be compared; check that the runs are of the same text",
     "model_glob_empty": "--model {spec}: no folder or file matches this pattern",
 }
+
+
+def os_reason(e: BaseException) -> str | None:
+    """The operating system's reason a write failed ("File too large", "No space left on
+    device"), or None if `e` is no such failure. polars reports an OSError in its own
+    exception's text, as "... (os error 27)"."""
+    import errno
+    import os
+    import re
+
+    found = re.search(r"\(os error (\d+)\)", str(e))
+    if found is not None:
+        code = int(found.group(1))
+        return os.strerror(code) if code in errno.errorcode else f"os error {code}"
+    if isinstance(e, OSError):
+        return e.strerror or str(e) or type(e).__name__
+    return None
 
 
 def message(name: str, /, **fields: object) -> str:

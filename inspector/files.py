@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from inspector.errors import CacheError, message
+from inspector.errors import CacheError, message, os_reason
 
 
 def _xdg_dir(variable: str, fallback: str) -> Path:
@@ -171,8 +171,11 @@ def write_new(path: Path, write: Callable[[Path], object], force: bool = False) 
     try:
         with atomic_path(path) as tmp:
             write(tmp)
-    except OSError as e:
-        raise ExportError(message("export_write", path=path, reason=e.strerror or e)) from e
+    except Exception as e:  # polars reports a failed write as its own error: see os_reason
+        reason = os_reason(e)
+        if reason is None:
+            raise
+        raise ExportError(message("write_failed", path=path, reason=reason, option="--out")) from e
 
 
 def text_or_file(

@@ -310,6 +310,8 @@ def _explain(path: Path, e: sqlite3.Error) -> str:
         return message("db_readonly", path=path)
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return message("db_corrupt", path=path, reason=text)
+    if "disk is full" in text or "disk I/O error" in text:  # SQLITE_FULL, SQLITE_IOERR
+        return message("db_full", path=path, reason=text)
     if "unable to open" in text:
         return message("db_cannot_open", path=path, reason=text)
     return message("db_error", path=path, reason=text)

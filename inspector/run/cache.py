@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ import polars as pl
 
 from corpora import Document
 from inspector import __version__
+from inspector.errors import ExportError, message, os_reason
 from inspector.files import atomic_path, ensure_dir
 from inspector.lm.config import ScoreConfig
 from inspector.lm.loading import LoadedModel
@@ -36,6 +38,7 @@ from inspector.tables.schema import (
 from taggers.rules import RuleSet, load_rules
 from taggers.tagger import TaskTagger
 
+log = logging.getLogger("inspector")
 TABLE_FORMAT = 2  # bump when the table's columns or their meaning change
 # Settings that name things rather than change numbers: not part of any cache key.
 NAME_KEYS = ("model", "model_spec", "documents", "inspector_version", "tokens", "tagger_rules")
@@ -170,6 +173,30 @@ def cached_runs(cache_dir: Path, corpus: str, rules_hash: str, whole: bool = Fal
     )  # fmt: skip
 
 
+class CacheWrites:
+    """The cache writes of one run: a failed one (a full disk) is one warning, and the run
+    goes on without the cache (it was scored; only the next run pays), the rest skipped."""
+
+    def __init__(self, cache_dir: Path, warn: Callable[[str], None]) -> None:
+        self.cache_dir, self.warn, self.failed = cache_dir, warn, False
+
+    def __call__(self, write: Callable[[], object]) -> bool:
+        """Run `write` unless an earlier write failed; whether it was done."""
+        if self.failed:
+            return False
+        try:
+            write()
+        except Exception as e:  # write_table's ExportError or a plain OSError, of the OS's reason
+            cause = e.__cause__ if isinstance(e, ExportError) and e.__cause__ else e
+            reason = os_reason(cause)
+            if reason is None:
+                raise
+            self.failed = True
+            self.warn(message("cache_write_failed", folder=self.cache_dir, reason=reason))
+            return False
+        return True
+
+
 def _remember_request(cache_dir: Path, key: str, score_file: Path, tag_file: Path) -> None:
     alias = ensure_dir(cache_dir / "requests") / f"{key}.json"
     with atomic_path(alias) as tmp:
@@ -192,16 +219,19 @@ def store_corpus(
     cache_dir: Path,
     rules: RuleSet | None = None,
     request: str | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Cache a table scored piece by piece (by the app) as `score_corpus` would have; returns
-    its settings. `table` must hold every document's rows, in corpus order."""
+    its settings. `table` must hold every document's rows, in corpus order. A write that
+    fails is a warning (`warn`, by default the `inspector` logger): the table is not lost."""
     settings = run_settings(lm, Scorer(lm, config), TaskTagger(rules or load_rules()), docs)
     settings["tokens"] = table.height
     score_file, tag_file = _cache_files(settings, cache_dir)
-    write_table(table.select(list(SCORE_SCHEMA)), score_file, settings, force=True)
-    write_table(table.select(list(TAG_SCHEMA)), tag_file, settings, force=True)
+    cache = CacheWrites(cache_dir, warn or log.warning)
+    cache(lambda: write_table(table.select(list(SCORE_SCHEMA)), score_file, settings, force=True))
+    cache(lambda: write_table(table.select(list(TAG_SCHEMA)), tag_file, settings, force=True))
     if request is not None:
-        _remember_request(cache_dir, request, score_file, tag_file)
+        cache(lambda: _remember_request(cache_dir, request, score_file, tag_file))
     return settings
 
 

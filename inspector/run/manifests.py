@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inspector.errors import InspectorError, message
+from inspector.errors import ExportError, InspectorError, message
 from inspector.files import atomic_path
 from inspector.run.cache import NAME_KEYS
 
@@ -169,5 +169,12 @@ def _manifest_problem(data: Any) -> str | None:
 
 
 def _write_manifest(path: Path, data: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=1))
+    """Replace the manifest atomically; a failed write (a full disk) leaves the old one."""
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(data, indent=1))
+    except OSError as e:
+        reason = e.strerror or str(e)
+        raise ExportError(
+            message("write_failed", path=path, reason=reason, option="--parts folder")
+        ) from e

@@ -204,7 +204,7 @@ class _Folder:
         """Wait for a scored part's tags, then write it and record it in the manifest."""
         table = part.scores.hstack(part.tags())
         path = self.out_dir / f"part-{self.tag}-{part.k:05d}.parquet"
-        write_table(table, path, part.settings, force=True)
+        write_table(table, path, part.settings, force=True, option="--parts folder")
         entry = {"file": path.name, "ids_hash": part.digest, "docs": part.docs, "tokens": table.height}  # fmt: skip
         if part.k < len(self.done):
             self.done[part.k] = entry  # a damaged or missing part, made again

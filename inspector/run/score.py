@@ -18,6 +18,7 @@ from inspector.lm.config import ScoreConfig
 from inspector.lm.loading import LoadedModel
 from inspector.run.cache import (
     TAG_KEYS,
+    CacheWrites,
     _cache_files,
     _read_cached,
     _remember_request,
@@ -59,6 +60,7 @@ def score_corpus(
         _cache_files(settings, cache_dir) if cache_dir is not None else (None, None)
     )
     timings = {"score_s": 0.0, "tag_s": 0.0}
+    cache = CacheWrites(cache_dir or Path(), warn)  # a failed write: one warning, the run goes on
 
     scores = _read_cached(score_file, SCORE_SCHEMA, settings, TAG_KEYS, warn)
     scores_cached = scores is not None
@@ -71,7 +73,12 @@ def score_corpus(
         scores = scorer.to_table(docs, tokenized, raw)
         timings["score_s"] = time.perf_counter() - t0
         if score_file is not None:
-            write_table(scores, score_file, {**settings, "tokens": scores.height}, force=True)
+            done = scores
+            cache(
+                lambda: write_table(
+                    done, score_file, {**settings, "tokens": done.height}, force=True
+                )
+            )
     settings["tokens"] = scores.height
 
     tags = _read_cached(tag_file, TAG_SCHEMA, settings, (), warn, rows=scores.height)
@@ -81,11 +88,12 @@ def score_corpus(
         tags = tag_table(tagger, docs, scores, tag_workers)
         timings["tag_s"] = time.perf_counter() - t0
         if tag_file is not None:
-            write_table(tags, tag_file, settings, force=True)
+            done_tags = tags
+            cache(lambda: write_table(done_tags, tag_file, settings, force=True))
 
     table = scores.hstack(tags)
     if cache_dir is not None and request is not None and score_file and tag_file:
-        _remember_request(cache_dir, request, score_file, tag_file)
+        cache(lambda: _remember_request(cache_dir, request, score_file, tag_file))
     seconds = time.perf_counter() - started
     return Run.of_table(
         table, settings, lm.source.spec or lm.source.name, from_cache=scores_cached and tags_cached,

@@ -11,8 +11,8 @@ from typing import Any
 
 import polars as pl
 
-from inspector.errors import ExportError, message
-from inspector.files import check_new_file, write_new
+from inspector.errors import ExportError, message, os_reason
+from inspector.files import atomic_path, check_new_file
 from inspector.tables.integrity import (
     SEAL_KEY,
     TableError,
@@ -59,30 +59,42 @@ def settings_sidecar(path: Path) -> Path:
 
 
 def write_table(
-    table: pl.DataFrame, path: Path, settings: dict[str, Any], force: bool = False
-) -> list[Path]:
+    table: pl.DataFrame, path: Path, settings: dict[str, Any], force: bool = False,
+    option: str = "--out",
+) -> list[Path]:  # fmt: skip
     """Write `table` and its settings to `path` (format from the extension), atomically.
 
-    An existing file is never replaced unless `force`; returns the paths written.
+    An existing file is never replaced unless `force`; returns the paths written. A CSV or
+    JSONL table and its settings sidecar are both written to temporary files first and
+    renamed only when both are complete, so a failed write (a full disk) leaves the old pair
+    as it was: an ExportError naming the file, the reason and `option` to choose another.
     """
     suffix = path.suffix.lower()
     targets = check_table_output(path, force)
-    sidecar = settings_sidecar(path)
     text = settings_json(settings)
     metadata = {SETTINGS_KEY: text, SEAL_KEY: seal(text)}  # an edit of the settings is found
-    if suffix == ".parquet":
-        write_new(
-            path,
-            # small row groups: a reader after a few documents skips the rest by statistics
-            lambda tmp: table.write_parquet(tmp, metadata=metadata, row_group_size=ROW_GROUP),
-            force,
-        )
-    elif suffix == ".csv":
-        write_new(path, _flatten_lists(table).write_csv, force)
-    else:
-        write_new(path, table.write_ndjson, force)
-    if suffix != ".parquet":
-        write_new(sidecar, lambda tmp: tmp.write_text(sidecar_text(settings)), force)
+    writing = path
+    try:
+        if suffix == ".parquet":
+            with atomic_path(path) as tmp:
+                # small row groups: a reader after a few documents skips the rest by statistics
+                table.write_parquet(tmp, metadata=metadata, row_group_size=ROW_GROUP)
+        else:
+            sidecar = settings_sidecar(path)
+            with atomic_path(path) as tmp, atomic_path(sidecar) as tmp_sidecar:
+                if suffix == ".csv":
+                    _flatten_lists(table).write_csv(tmp)
+                else:
+                    table.write_ndjson(tmp)
+                writing = sidecar
+                tmp_sidecar.write_text(sidecar_text(settings))
+    except Exception as e:  # polars reports a failed write as its own error: see os_reason
+        reason = os_reason(e)
+        if reason is None:
+            raise
+        raise ExportError(
+            message("write_failed", path=writing, reason=reason, option=option)
+        ) from e
     return targets
 
 

@@ -16,6 +16,7 @@ from textual import work
 
 from corpora import Document
 from inspector.run.errors import USER_ERRORS
+from inspector.session.texts import SaveError, save_texts  # the M key's writer
 from inspector.tui.browsing import BrowsingApp
 from inspector.tui.messages import DocumentsScored, ScoringFailed
 from inspector.tui.screens.examples import ExamplesScreen
@@ -301,52 +302,6 @@ class AskingApp(BrowsingApp):
         from inspector.tui.widgets.document_view import DocumentView
 
         self.call_after_refresh(self.query_one(DocumentView).scroll_to_selected)
-
-
-class SaveError(Exception):
-    """Your texts cannot be added to that file."""
-
-
-def save_texts(path: Path, texts: list[Document]) -> int:
-    """Add to the JSONL file `path` the texts not in it yet (by text), each with an id not in
-    it yet; a file that is not JSONL is refused, never changed. Returns how many were added."""
-    import json
-
-    if path.suffix.lower() not in (".jsonl", ".ndjson"):
-        raise SaveError(f"{path}: your texts go to a .jsonl file (one JSON object a line)")
-    ids, seen, old = set(), set(), ""
-    if path.exists() and not path.is_file():  # a FIFO would block the app; a folder, a device
-        raise SaveError(f"{path}: not a file (a folder, FIFO or device); choose another")
-    if path.exists():
-        try:
-            old = path.read_text(encoding="utf-8")
-            for line in filter(str.strip, old.splitlines()):
-                obj = json.loads(line)
-                if isinstance(obj, dict):
-                    ids.add(str(obj.get("id")))
-                    seen.add(obj.get("text"))
-        except (OSError, ValueError, RecursionError) as e:  # ValueError: bad JSON or UTF-8
-            raise SaveError(
-                f"{path}: not a JSONL file this can add to ({e}); choose another"
-            ) from e
-    lines = []
-    for doc in texts:
-        if doc.text in seen:
-            continue
-        doc_id, n = doc.id, 1
-        while doc_id in ids:
-            n += 1
-            doc_id = f"{doc.id} ({n})"
-        ids.add(doc_id)
-        seen.add(doc.text)
-        lines.append(json.dumps({"id": doc_id, "text": doc.text}, ensure_ascii=False) + "\n")
-    if lines:
-        try:
-            with path.open("a", encoding="utf-8") as f:
-                f.write(("\n" if old and not old.endswith("\n") else "") + "".join(lines))
-        except OSError as e:
-            raise SaveError(f"could not save to {path}: {e.strerror or e}") from e
-    return len(lines)
 
 
 class _NoModel(Exception):
