@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 # C0 controls, DEL, C1 controls, bidirectional embeddings/overrides/isolates, surrogates
 _UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
 _UNSAFE_TEXT = re.compile(f"[{_UNSAFE}]")  # newlines and tabs kept: multi-line text
@@ -48,3 +50,44 @@ def same_length(value: str) -> str:
     """Each control character replaced by one visible character (a control picture such as
     ␛, or � for the others), newlines and tabs kept: same length, so spans stay valid."""
     return _UNSAFE_TEXT.sub(lambda m: _CONTROL_PICTURES.get(ord(m.group()), "\ufffd"), value)
+
+
+
+def cell_widths(value: str) -> np.ndarray:
+    """Terminal cells of each character of `value`, as Rich (and so Textual) measures them:
+    a grapheme cluster's cells (2 for East Asian wide characters and emoji, an emoji ZWJ
+    sequence or a flag included) on its first character, 0 on the rest of it (combining
+    marks, joiners, variation selectors, modifiers); a tab 1 (drawn as one space), a
+    newline 0. A view must not cut a cluster between two styles, or Rich measures its parts
+    apart: `cluster_starts` says where cuts may go.
+    """
+    from rich.cells import split_graphemes
+
+    widths = np.ones(len(value), dtype=np.int64)
+    start = 0
+    for line in value.split("\n"):
+        if line and not _SINGLE_CELLS.fullmatch(line):
+            spans, _ = split_graphemes(line.replace("\t", " "))
+            for a, b, cells in spans:
+                widths[start + a : start + b] = 0
+                widths[start + a] = cells
+        if start + len(line) < len(value):
+            widths[start + len(line)] = 0  # the newline
+        start += len(line) + 1
+    return widths
+
+
+_SINGLE_CELLS = re.compile("[\t\x20-\x7e\xa0-\u02ff]*")  # Latin, no combining marks
+
+
+def cluster_starts(value: str, widths: np.ndarray) -> np.ndarray:
+    """Whether each character begins a grapheme cluster (a place a view may change style)."""
+    starts = widths > 0
+    if len(value):
+        starts[0] = True
+    # a zero-width character on its own (a lone combining mark at a line's start) and
+    # newlines begin clusters too; inside a cluster every later character is zero-width
+    codes = np.frombuffer(value.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    starts |= codes == 0x0A
+    starts[1:] |= codes[:-1] == 0x0A
+    return starts

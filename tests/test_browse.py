@@ -28,6 +28,22 @@ def test_wrap_spans_gold() -> None:
     assert wrap_spans("", 5) == [(0, 0)]
 
 
+def test_wrap_spans_measures_cells() -> None:
+    """Wide characters take two cells, combining marks none, and an emoji ZWJ sequence
+    (one glyph of 2 cells) is never cut."""
+    from inspector.visible import cell_widths
+
+    def wrap(text: str, width: int) -> list[str]:
+        return [text[a:b] for a, b in wrap_spans(text, width, cell_widths(text))]
+
+    assert wrap("日本語のテキスト", 5) == ["日本", "語の", "テキ", "スト"]
+    assert wrap("ae\u0301e\u0301e", 2) == ["ae\u0301", "e\u0301e"]
+    assert wrap("ab 日本 cd", 6) == ["ab ", "日本 ", "cd"]
+    assert wrap("x👨\u200d👩\u200d👧y", 2) == ["x", "👨\u200d👩\u200d👧", "y"]
+    assert wrap("日本", 1) == ["日", "本"]  # wider than the line: a line of its own
+    assert wrap("a\tb", 2) == ["a\t", "b"]  # a tab is drawn as one space
+
+
 def test_owners_give_shared_characters_to_the_first_piece() -> None:
     starts, ends = np.array([0, 1, 4, 5, 5]), np.array([1, 5, 6, 6, 6])
     assert owners(7, starts, ends).tolist() == [0, 1, 1, 1, 1, 2, -1]

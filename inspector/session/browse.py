@@ -310,24 +310,37 @@ def save_place(cache_dir: Path, corpus_key: str, place: dict[str, Any]) -> None:
         tmp.write_text(json.dumps(places, indent=1))
 
 
-def wrap_spans(text: str, width: int) -> list[tuple[int, int]]:
-    """Screen lines of `text` at `width` cells, as (start, end) character spans.
+def wrap_spans(text: str, width: int, cells: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Screen lines of `text` at `width` terminal cells, as (start, end) character spans.
 
     Lines break at newlines (not shown) and, when too long, after the last space that fits,
-    else mid-word. Wide characters count as one cell here: a line may then be cropped.
+    else mid-word. `cells` gives each character's width in cells (`visible.cell_widths`:
+    2 for wide CJK and emoji, 0 for combining marks; default 1 each); a zero-width character
+    stays on the line of the character it joins, and a character wider than the whole line
+    gets a line of its own.
     """
     width = max(1, width)
+    if cells is None:
+        cells = np.ones(len(text), dtype=np.int64)
     spans: list[tuple[int, int]] = []
     start = 0
     for line in text.split("\n"):
         end = start + len(line)
+        # before[i]: the cells of this line's characters before character start + i
+        before = np.concatenate([[0], np.cumsum(cells[start:end])])
         a = start
-        while end - a > width:
-            cut = text.rfind(" ", a, a + width)
-            b = cut + 1 if cut > a else a + width
+        while before[end - start] - before[a - start] > width:
+            # the most characters from a that fit in `width` cells, at least one
+            fit = int(np.searchsorted(before, before[a - start] + width, side="right")) - 1
+            b = max(start + fit, a + 1)
+            cut = text.rfind(" ", a, b)
+            b = cut + 1 if cut > a else b
+            while b < end and cells[b] == 0:  # a combining mark stays with its base
+                b += 1
             spans.append((a, b))
             a = b
-        spans.append((a, end))
+        if a < end or not spans or spans[-1][1] != end:  # not after a line that ended it
+            spans.append((a, end))
         start = end + 1
     return spans
 

@@ -36,7 +36,7 @@ class DocumentView(ScrollView, can_focus=True):
     """Scrollable, coloured text of one document."""
 
     DEFAULT_CSS = """
-    DocumentView { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
+    DocumentView { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; scrollbar-gutter: stable; }
     """
 
     @dataclass
@@ -54,6 +54,8 @@ class DocumentView(ScrollView, can_focus=True):
         self.mode = "loss"  # or "rank", or "change" (compare mode)
         self.change_bucket: np.ndarray | None = None  # per target, in compare mode
         self._owner = np.empty(0, dtype=np.int64)
+        self._cells = np.empty(0, dtype=np.int64)  # terminal cells of each character
+        self._cluster_start = np.empty(0, dtype=bool)  # where a style may change
         self._lines: list[tuple[int, int]] = []
         self._line_starts: list[int] = []
         self._width = 0
@@ -66,6 +68,8 @@ class DocumentView(ScrollView, can_focus=True):
         if changed:
             self._source = text
             self.text = visible.same_length(text)  # control characters never reach the terminal
+            self._cells = visible.cell_widths(self.text)
+            self._cluster_start = visible.cluster_starts(self.text, self._cells)
         if changed:
             self._owner = (
                 owners(len(text), rows.char_start, rows.char_end)
@@ -100,7 +104,8 @@ class DocumentView(ScrollView, can_focus=True):
         width = max(10, self.scrollable_content_region.width)
         if width != self._width:
             self._width = width
-            self._lines = wrap_spans(self.text, width - 1)  # a cell for the newline marker
+            # a cell for the newline marker
+            self._lines = wrap_spans(self.text, width - 1, self._cells)
             self._line_starts = [a for a, _ in self._lines]
             self.virtual_size = Size(width, len(self._lines))
 
@@ -153,11 +158,13 @@ class DocumentView(ScrollView, can_focus=True):
         if a == b:
             return []
         owner = self._owner[a:b]
-        cuts = set((np.flatnonzero(np.diff(owner)) + 1 + a).tolist())
+        # a grapheme cluster (an emoji sequence split into byte pieces) is drawn whole, in
+        # the style of its first character: Rich would measure its parts apart
+        cuts = {self._cluster_end(c) for c in (np.flatnonzero(np.diff(owner)) + 1 + a).tolist()}
         sel = self._selected_span()
         if sel is not None:
             cuts |= {c for c in sel if a < c < b}
-        edges = [a, *sorted(cuts), b]
+        edges = [a, *sorted(c for c in cuts if a < c < b), b]
         styles, buckets = self._scale()
         segments = []
         for s, e in pairwise(edges):
@@ -167,12 +174,30 @@ class DocumentView(ScrollView, can_focus=True):
             segments.append(Segment(self.text[s:e].replace("\t", " "), style))
         return segments
 
+    def _cluster_end(self, char: int) -> int:
+        """`char` if a grapheme cluster starts there, else where the next one starts."""
+        while char < len(self.text) and not self._cluster_start[char]:
+            char += 1
+        return char
+
+    def _cluster_begin(self, char: int) -> int:
+        """The start of the grapheme cluster `char` is in."""
+        while char > 0 and char < len(self.text) and not self._cluster_start[char]:
+            char -= 1
+        return char
+
     def _selected_span(self) -> tuple[int, int] | None:
+        """The selected target's characters (its leading space not marked), widened to whole
+        grapheme clusters: a piece inside an emoji sequence marks the whole glyph."""
         if self.rows is None or not len(self.rows):
             return None
         s, e = int(self.rows.char_start[self.selected]), int(self.rows.char_end[self.selected])
         piece = self.text[s:e]
-        return (s + len(piece) - len(piece.lstrip()), e) if piece.strip() else (s, e)
+        if piece.strip():
+            s += len(piece) - len(piece.lstrip())
+        if e <= s:
+            return s, e
+        return self._cluster_begin(s), self._cluster_end(e)
 
     # -- mouse --------------------------------------------------------------------------
     def on_click(self, event: events.Click) -> None:
@@ -185,5 +210,8 @@ class DocumentView(ScrollView, can_focus=True):
         if index >= len(self._lines):
             return
         a, b = self._lines[index]
-        char = min(a + offset.x + self.scroll_offset.x, max(a, b - 1))
+        # the character drawn in the clicked cell: the first whose cells reach past it
+        reach = np.cumsum(self._cells[a:b])
+        column = offset.x + self.scroll_offset.x
+        char = min(a + int(np.searchsorted(reach, column, side="right")), max(a, b - 1))
         self.post_message(self.TokenClicked(self.rows.token_at(char)))
