@@ -77,7 +77,7 @@ class BrowsingApp(App[None]):
             return
         current = self.session.task_filter
         options = [*tasks, None]
-        if current in options:  # cycle on: every task, then none
+        if current is not None and current in options:  # cycle on: every task, then none
             self.session.task_filter = options[(options.index(current) + 1) % len(options)]
         else:  # the first press picks the task of the target under the cursor
             row = self.session.row()
