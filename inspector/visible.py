@@ -10,8 +10,10 @@ one character for one (`same_length`), so character offsets into the text stay v
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy only where widths are measured: `--help` imports nothing heavy
+    import numpy as np
 
 # C0 controls, DEL, C1 controls, bidirectional embeddings/overrides/isolates, surrogates
 _UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
@@ -52,7 +54,6 @@ def same_length(value: str) -> str:
     return _UNSAFE_TEXT.sub(lambda m: _CONTROL_PICTURES.get(ord(m.group()), "\ufffd"), value)
 
 
-
 def cell_widths(value: str) -> np.ndarray:
     """Terminal cells of each character of `value`, as Rich (and so Textual) measures them:
     a grapheme cluster's cells (2 for East Asian wide characters and emoji, an emoji ZWJ
@@ -61,6 +62,7 @@ def cell_widths(value: str) -> np.ndarray:
     newline 0. A view must not cut a cluster between two styles, or Rich measures its parts
     apart: `cluster_starts` says where cuts may go.
     """
+    import numpy as np
     from rich.cells import split_graphemes
 
     widths = np.ones(len(value), dtype=np.int64)
@@ -82,6 +84,8 @@ _SINGLE_CELLS = re.compile("[\t\x20-\x7e\xa0-\u02ff]*")  # Latin, no combining m
 
 def cluster_starts(value: str, widths: np.ndarray) -> np.ndarray:
     """Whether each character begins a grapheme cluster (a place a view may change style)."""
+    import numpy as np
+
     starts = widths > 0
     if len(value):
         starts[0] = True

@@ -64,6 +64,10 @@ def test_screen_snapshot(
     async def run_before(pilot) -> None:
         await _until(lambda: app.scoring in ("done", "failed"))
         await pilot.pause()
+        # toasts are drawn per screen: those of the start (where labels go) cleared before
+        # a key opens another screen, or they show through its edges, holding a tmp path
+        app.clear_notifications()
+        await pilot.pause(0.3)
         await pilot.press(*keys)
         if screen in ("tasks", "agreement"):
             await _report_ready(app)

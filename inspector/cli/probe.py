@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ def run_probe(args: argparse.Namespace) -> int:
 
     from inspector import visible
     from inspector.run.probes import candidates_table
-    from inspector.tables.render import render
+    from inspector.tables.render import render, scientific
 
     tables = [candidates_table(a, name, args.prefix, args.candidates) for name, a in _askers(args)]
     table = pl.concat(tables)
@@ -76,11 +77,13 @@ def run_probe(args: argparse.Namespace) -> int:
     if args.format not in ("table", "md"):
         sys.stdout.write(render(table, args.format))
         return 0
+    # each piece's p in the prob column's format (a piece's p is never below the chained one)
+    pieces = partial(_pieces, sci=scientific(table["prob"]))
     shown = table.select(
         *(["model"] if len(tables) > 1 else []),
         pl.col("candidate").map_elements(repr, return_dtype=pl.String),
         "prob", "nll", "rank",
-        pl.struct("pieces", "piece_probs").map_elements(_pieces, return_dtype=pl.String).alias("pieces (p given those before)"),
+        pl.struct("pieces", "piece_probs").map_elements(pieces, return_dtype=pl.String).alias("pieces (p given those before)"),
     )  # fmt: skip
     head = [f"model {tables[0]['model'][0]}" if len(tables) == 1 else f"models {len(tables)}",
             f"prefix {args.prefix!r}"]  # fmt: skip
@@ -88,10 +91,11 @@ def run_probe(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pieces(row: dict[str, Any]) -> str:
-    return " · ".join(
-        f"{p!r} {q:.1%}" for p, q in zip(row["pieces"], row["piece_probs"], strict=True)
-    )
+def _pieces(row: dict[str, Any], sci: bool) -> str:
+    from inspector.tables.render import cell
+
+    pairs = zip(row["pieces"], row["piece_probs"], strict=True)
+    return " · ".join(f"{p!r} {cell(q, 'prob', sci)}" for p, q in pairs)
 
 
 def run_probes(args: argparse.Namespace) -> int:

@@ -30,10 +30,7 @@ def render(table: pl.DataFrame, fmt: str) -> str:
     if fmt == "jsonl":
         return table.write_ndjson()
     if fmt in ("table", "md"):
-        cells = [
-            [visible.line(cell(v, c)) for v, c in zip(row, table.columns, strict=True)]
-            for row in table.iter_rows()
-        ]
+        cells = [[visible.line(v) for v in row] for row in column_cells(table)]
         header = [visible.line(c) for c in table.columns]
         if fmt == "md":
             lines = [
@@ -61,15 +58,40 @@ def render(table: pl.DataFrame, fmt: str) -> str:
     raise TasksError(message("tasks_format", fmt=fmt, formats=", ".join(FORMATS)))
 
 
-def cell(value: Any, column: str = "") -> str:
-    """One value as the text tables print it (4 decimals, ranks as ranks, sizes as 135M)."""
+PROBABILITIES = ("prob", "p")  # columns of probabilities, printed in one format per column
+SMALL_PROB = 1e-3  # below this, 4 decimals would lose a probability's size
+
+
+def scientific(probs: Any) -> bool:
+    """Whether probabilities (a polars Series or an iterable of floats) are printed in
+    scientific notation: when any of them is too small for 4 decimals, all of them are."""
+    return any(v is not None and 0 < v < SMALL_PROB for v in probs)
+
+
+def column_cells(table: pl.DataFrame) -> list[list[str]]:
+    """Every row of `table` as `cell` prints it, each probability column in one format
+    (4 decimals, or all in scientific notation when one value needs it: `1.75e-01` above
+    `1.76e-04`, never `0.1753` above `1.76e-04`)."""
+    sci = {
+        c for c in PROBABILITIES if c in table.columns and table.schema[c].is_float()
+        and scientific(table[c])
+    }  # fmt: skip
+    return [
+        [cell(v, c, c in sci) for v, c in zip(row, table.columns, strict=True)]
+        for row in table.iter_rows()
+    ]
+
+
+def cell(value: Any, column: str = "", sci: bool = False) -> str:
+    """One value as the text tables print it (4 decimals, ranks as ranks, sizes as 135M; a
+    probability below 1e-3, or any with `sci`, as 1.76e-04: see `column_cells`)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if column == "median_rank" and isinstance(value, float):
         return f"{value:,.1f}".removesuffix(".0")  # a rank, or halfway between two
     if column == "n_params" and isinstance(value, int):
         return param_count(value)  # 135M, 1.7B: the exact count is in csv, json and parquet
-    if column in ("prob", "p") and isinstance(value, float) and 0 < value < 1e-3:
+    if column in PROBABILITIES and isinstance(value, float) and (sci or 0 < value < SMALL_PROB):
         return f"{value:.2e}"  # a probability too small for 4 decimals still shows its size
     if isinstance(value, float):
         return f"{value:.4f}"

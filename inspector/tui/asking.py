@@ -106,7 +106,10 @@ class AskingApp(BrowsingApp):
             asker = self.asker()
         except _NoModel as e:
             return Report([Note(str(e))])
+        from inspector.tables.render import cell, scientific
+
         answers = asker.ask(prefix, [true, *candidates])
+        sci = scientific(a.prob for a in answers)  # each piece in the p column's format, as probe
         table = pl.DataFrame(
             {
                 "continuation": [repr(a.text) for a in answers],
@@ -116,7 +119,7 @@ class AskingApp(BrowsingApp):
                 "rank": [a.rank for a in answers],
                 "pieces (p each)": [
                     " · ".join(
-                        f"{p!r} {math.exp(lp):.1%}"
+                        f"{p!r} {cell(math.exp(lp), 'p', sci)}"
                         for p, lp in zip(a.pieces, a.piece_logprobs, strict=True)
                     )  # fmt: skip
                     for a in answers

@@ -142,7 +142,7 @@ class ReportScreen(ModalScreen[None]):
 
 
 def _widgets(part: Note | Table | Chart) -> list[Widget]:
-    from inspector.tables.render import cell
+    from inspector.tables.render import column_cells
 
     if isinstance(part, Note):
         return [Static(Text(visible.text(part.text)))]
@@ -153,10 +153,7 @@ def _widgets(part: Note | Table | Chart) -> list[Widget]:
     frame = part.frame
     grid.frame = frame  # type: ignore[attr-defined]  # Enter on a row reads its task
     header = [visible.line(c) for c in frame.columns]
-    rows = [
-        [visible.line(cell(v, c)) for v, c in zip(row, frame.columns, strict=True)]
-        for row in frame.iter_rows()
-    ]
+    rows = [[visible.line(v) for v in row] for row in column_cells(frame)]  # as the CLI's tables
     # numbers right-aligned to their column's width (a DataTable sizes columns to content)
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
     numeric = [frame.schema[c].is_numeric() for c in frame.columns]
