@@ -288,3 +288,26 @@ async def test_library_warnings_reach_the_screen(tiny_model_dir: Path, tmp_path:
         shown = [(str(n.message), n.severity) for n in app._notifications]
         assert ("cache file x is damaged", "warning") in shown
     assert not any(type(h).__name__ == "Notices" for h in logging.getLogger("inspector").handlers)
+
+
+async def test_the_place_is_restored_in_every_document_the_first_included(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 34 item 2: `:` 1:5, q, reopen opened at 1:0; document 1 was never restored,
+    since going to the document the app opens on moves nowhere and counted as not found."""
+    from inspector.tui.widgets.status_line import StatusLine
+
+    for doc, pos in ((1, 5), (2, 3), (1, 0), (1, 2)):
+        app = _app(tiny_model_dir, tmp_path)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _scored(pilot, app)
+            await pilot.press("colon", *f"{doc}:{pos}", "enter")
+            await pilot.pause()
+            assert (app.session.doc, app.session.pos) == (doc - 1, pos)
+            await pilot.press("q")
+        reopened = _app(tiny_model_dir, tmp_path)
+        async with reopened.run_test(size=(100, 30)) as pilot:
+            await _scored(pilot, reopened)
+            assert (reopened.session.doc, reopened.session.pos) == (doc - 1, pos)
+            status = str(reopened.query_one(StatusLine).render())
+            assert f"{doc}/2 {DOCS[doc - 1].id}" in status and f"{pos}/" in status

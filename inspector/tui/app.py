@@ -143,8 +143,11 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
         self.notices = notices.attach(self)  # the library's warnings, as notifications
         end_with_server(self)  # in a browser tab of `inspector serve`: not past the server
         place = load_place(self.cache_dir, self.corpus_key)
-        if place and self.session.goto(str(place.get("doc_id", ""))):
-            self.pending_pos = (self.session.doc, int(place.get("pos", 0)))
+        doc = self.session.index.get(str(place.get("doc_id", ""))) if place else None
+        if place and doc is not None:  # the first document too, where goto moves nowhere
+            self.session.goto(doc)
+            pos = place.get("pos")
+            self.pending_pos = (doc, pos if isinstance(pos, int) else 0)
         for problem in self.problems:
             self.notify(problem, title="not opened", severity="error", timeout=30, markup=False)
         self.query_one(Legend).show("loss")
