@@ -68,7 +68,7 @@ def format_asking(rows: list[dict[str, Any]], device: str) -> str:
         f"{'prefix tokens':>13} {'cold ms':>9} {'warm ms':>9} {'plain ms':>9}",
     ]
     lines += [
-        f"{r['context_tokens']:>13,} {r['first_ms']:>9.0f} {r['again_ms']:>9.0f} {r['plain_ms']:>9.0f}"
+        f"{r['context_tokens']:>13,} {r['first_ms']:>9,.0f} {r['again_ms']:>9,.0f} {r['plain_ms']:>9,.0f}"
         for r in rows
     ]
     lines.append("(cold: the prefix read with the question; warm: read while the question is "

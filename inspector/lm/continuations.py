@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from inspector.errors import ModelError, message
 from inspector.lm.head import Head
+from inspector.lm.pieces import piece_texts
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,7 +42,7 @@ class Continuation:
     """One candidate after one prefix."""
 
     text: str  # as scored: with the whitespace moved from the end of the prefix
-    pieces: tuple[str, ...]  # its tokens, each decoded on its own
+    pieces: tuple[str, ...]  # its tokens, each decoded on its own (byte pieces as <0xE6>)
     piece_ids: tuple[int, ...]
     piece_logprobs: tuple[float, ...]  # natural log, each given the prefix and the pieces before
     piece_ranks: tuple[int, ...]
@@ -126,7 +127,7 @@ class Asker:
                     lps.append(float(lp))
                     ranks.append(int((dist > lp).sum()) + 1)
                 out.append(Continuation(
-                    texts[start + i], tuple(tok.decode([t]) for t in ids), tuple(ids), tuple(lps),
+                    texts[start + i], tuple(piece_texts(tok, ids)), tuple(ids), tuple(lps),
                     tuple(ranks), len(state.ids), state.cut,
                 ))  # fmt: skip
         return out

@@ -39,7 +39,7 @@ from taggers.rules import RuleSet, load_rules
 from taggers.tagger import TaskTagger
 
 log = logging.getLogger("inspector")
-TABLE_FORMAT = 2  # bump when the table's columns or their meaning change
+TABLE_FORMAT = 3  # bump when the table's columns or their meaning change (3: byte pieces as <0xE6>)
 # Settings that name things rather than change numbers: not part of any cache key.
 NAME_KEYS = ("model", "model_spec", "documents", "inspector_version", "tokens", "tagger_rules")
 TAG_KEYS = ("tagger_rules_hash", "spacy_model", "spacy_components")

@@ -28,11 +28,14 @@ class TableScorer(Scorer):
 
     # -- the token table ----------------------------------------------------------------
     def vocab(self) -> pl.Series:
-        """Each token id decoded on its own; ids the tokenizer lacks show as <id N>."""
+        """Each token id decoded on its own (a piece of a character's bytes as those bytes,
+        `<0xE6>`: `lm/pieces.py`); ids the tokenizer lacks show as <id N>."""
         if self.lm.vocab is None:  # once per loaded model: decoding 50k ids takes a while
+            from inspector.lm.pieces import piece_texts
+
             tok = self.lm.tokenizer
             size = max(len(tok), int(self.lm.model.config.vocab_size))
-            known = tok.batch_decode([[i] for i in range(len(tok))])
+            known = piece_texts(tok, range(len(tok)))
             extra = [f"<id {i}>" for i in range(len(tok), size)]
             self.lm.vocab = pl.Series("vocab", known + extra, dtype=pl.String)
         return self.lm.vocab

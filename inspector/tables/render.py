@@ -83,8 +83,9 @@ def column_cells(table: pl.DataFrame) -> list[list[str]]:
 
 
 def cell(value: Any, column: str = "", sci: bool = False) -> str:
-    """One value as the text tables print it (4 decimals, ranks as ranks, sizes as 135M; a
-    probability below 1e-3, or any with `sci`, as 1.76e-04: see `column_cells`)."""
+    """One value as the text tables print it (4 decimals, counts and ranks with thousands
+    separators, positions and ids bare, sizes as 135M; a probability below 1e-3, or any
+    with `sci`, as 1.76e-04: see `column_cells`)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if column == "median_rank" and isinstance(value, float):
@@ -95,9 +96,13 @@ def cell(value: Any, column: str = "", sci: bool = False) -> str:
         return f"{value:.2e}"  # a probability too small for 4 decimals still shows its size
     if isinstance(value, float):
         return f"{value:.4f}"
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, int):  # a count or a rank: 1,829 beside 23,363, never 1829
+        return str(value) if column in POSITIONS else f"{value:,}"
     return str(value)
+
+
+# Integer columns that are places or ids, not amounts: printed bare, as the table holds them
+POSITIONS = ("pos", "token_id", "char_start", "char_end", "word_start", "word_end", "top_ids")
 
 
 # Columns a narrow terminal drops first from the aligned table (csv, md and the rest keep all)

@@ -59,12 +59,44 @@ class AnnotatingApp(BrowsingApp):
 
     def _name_label_keys(self) -> None:
         """The footer says `1 grammar`, not `1 label 1`: each label key's binding renamed
-        after its label (labels depend on the rules, known once annotation starts)."""
+        after its label (labels depend on the rules, known once annotation starts). Where
+        the footer is too narrow for every label's name beside the annotation keys (80
+        columns), the label keys are one entry, `1-4 label`; the panel names each."""
+        compact = self._labels_too_wide()
+        last = len(self.labels)
         for i, label in enumerate(self.labels, 1):
             key = str(i)
             self._bindings.key_to_bindings[key] = [
-                Binding(key, f"label({i})", label, tooltip=f"annotate: label the target {label}")
+                Binding(
+                    key,
+                    f"label({i})",
+                    "label" if compact else label,
+                    show=not compact or i == 1,
+                    key_display=f"1-{last}" if compact and last > 1 else None,
+                    tooltip=f"annotate: label the target {label}",
+                )  # fmt: skip
             ]
+        self.label_keys_compact = compact
+
+    label_keys_compact = False
+
+    def _labels_too_wide(self) -> bool:
+        """Whether the footer, every label named, is wider than the screen: each entry is
+        its key, a space, its description and a space either side; then the palette key."""
+        others = [b for b in self._bindings.key_to_bindings.values() for b in b]
+        others = [
+            b for b in others
+            if b.show and not b.action.startswith("label(") and self.footer_shows(b.action)
+        ]  # fmt: skip
+        labels = sum(len(str(i)) + len(label) + 3 for i, label in enumerate(self.labels, 1))
+        rest = sum(len(self.get_key_display(b)) + len(b.description) + 3 for b in others)
+        return labels + rest + len(" ▏^p palette ") > self.size.width
+
+    def on_resize(self) -> None:
+        if self.labelling is not None and self._labels_too_wide() != self.label_keys_compact:
+            self._name_label_keys()
+            self.refresh_bindings()
+            self.refresh_annotation()
 
     def footer_shows(self, action: str) -> bool:
         """Whether the footer shows a binding: in annotation mode the label keys there are,

@@ -1,4 +1,5 @@
-"""Annotation mode: the order, the annotator, the keys of the labels, and progress as a bar."""
+"""Annotation mode: the order, the annotator, progress as a bar, and each label key with its
+label and count."""
 
 from __future__ import annotations
 
@@ -52,15 +53,28 @@ class AnnotationPanel(Static):
             order, (" order · ", "dim"), visible.line(labelling.annotator),
             (" → ", "dim"), visible.line(db_name), "\n",
             ("█" * done, "green"), ("░" * (bar - done), "dim"), count, "\n",
-            f"{p.labelled:,} labelled, {p.skipped:,} skipped",
+            f"{p.labelled:,} labelled, {p.skipped:,} skipped", "\n",
         )  # fmt: skip
-        tally = [(label, p.per_label.get(label, 0)) for label in labels]
-        if any(n for _, n in tally):  # the keys are in the footer; here what each got so far
-            text.append("\n")
-            for label, n in tally:
-                if n:
-                    text.append(visible.line(label), style=TASK_STYLES.get(label, "bold green"))
-                    text.append(f" {n}  ")
+        # each label key with its label and how many it got so far, packed into lines of
+        # the panel's width (an entry never split: the footer may say only `1-4 label`)
+        line_cells = 0
+        for i, label in enumerate(labels, 1):
+            n = p.per_label.get(label, 0)
+            style = TASK_STYLES.get(label, "bold green")
+            entry = [
+                (f"{i} ", "bold"),
+                (visible.line(label), style),
+                (f" {n:,}" if n else "", "dim"),
+            ]
+            cells = sum(Text(part).cell_len for part, _ in entry)
+            if line_cells and line_cells + 2 + cells > avail:
+                text.append("\n")
+                line_cells = 0
+            elif line_cells:
+                text.append("  ")
+                line_cells += 2
+            text.append_text(Text.assemble(*entry))
+            line_cells += cells
         text.append("\n")
         given = labelling.given()
         if given is not None:  # back on a target already done: say what it got
@@ -75,7 +89,7 @@ class AnnotationPanel(Static):
                 else "no labels yet, so its targets come by loss, highest first"
             )
             text.append(f"rule {visible.line(rule)}: {why}\n", "dim")
-        # the label keys, accept, skip and undo are in the footer
+        # accept, skip and undo are in the footer
         text.append("n note · ⌫ back · a leave", style="dim")
         if labelling.pending_note:
             text.append(f"\nnote for the next label: {labelling.pending_note!r}", style="italic")
