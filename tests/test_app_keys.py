@@ -233,7 +233,7 @@ async def test_annotation_mode_keeps_candidates_and_label_keys_in_view(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
     """Issue 13, item 9: at 80x24 and 120x36 in annotation mode the next-token panel shows
-    the top candidates, and the footer the label keys by their names."""
+    the top candidates, and the footer the label keys, every entry on screen."""
     from inspector.tui.annotating import AnnotateOptions
     from inspector.tui.widgets.footer import ModeFooter
     from inspector.tui.widgets.next_token import NextTokenPanel
@@ -249,10 +249,17 @@ async def test_annotation_mode_keeps_candidates_and_label_keys_in_view(
             assert len(candidates) >= least, (size, shown)
             footer = app.query_one(ModeFooter)
             keys = {k.action: k for k in footer.children if hasattr(k, "action")}
+            # every label named where it fits (issue 34: at 80 and 120 columns not all do,
+            # and the footer shows one `1-4 label` entry; the panel names each key)
+            compact = app.label_keys_compact
             for i, label in enumerate(app.labels, 1):
+                if compact and i > 1:
+                    assert f"label({i})" not in keys
+                    continue
                 key = keys[f"label({i})"]
-                assert key.description == label
+                assert key.description == ("label" if compact else label)
                 assert key.region.right <= size[0]  # on screen, not cut off
+            assert all(k.region.right <= size[0] for k in keys.values())
             assert "jump('loss', 1)" not in keys  # browsing keys leave the footer to these
         app = _app(tiny_model_dir, tmp_path, annotate=options)
 

@@ -8,6 +8,7 @@ them back as messages.
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -96,6 +97,7 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
         self.session = Session(source.docs, top_k=source.config.top_k)
         self.corpus_key = corpus_hash(source.docs)
         self.model_label = "loading model"
+        self.model_forms: tuple[str, ...] = (self.model_label,)  # the status line's, long to short
         self.scoring = "starting"
         self.error = ""
         self.from_cache = False
@@ -201,7 +203,7 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
             # the table's pos (from 0) and the last one: one convention in app, go-to and table
             ("pos", f"{s.pos}/{len(rows) - 1}" if rows is not None else "-"),
             ("jump", " ".join(filters)),
-            ("", self.model_label if not self.comparing else self._compared()),
+            ("", self.model_forms if not self.comparing else self._compared()),
         ]
         if self.scoring not in ("done", self.model_label):  # never "loading model" twice
             parts.append(("", self.scoring))
@@ -250,6 +252,12 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
         window = f", window {message.window}" if message.window else ""
         how = f" ({message.device}, {message.dtype}{window})" if message.device else ""
         self.model_label = f"{message.name}{how}"
+        # shorter forms for a narrow status line: the name without what it was loaded from
+        # (`(Q4_1 GGUF, embedded)`) and `w2048`, then the name alone
+        name = re.sub(r" \([^()]*\)$", "", message.name)
+        settings = [message.device, message.dtype, *([f"w{message.window}"] * bool(message.window))]
+        brief = f" ({', '.join(settings)})" if message.device else ""
+        self.model_forms = (self.model_label, f"{name}{brief}", name)
         self.refresh_status()
 
     def on_scoring_progress(self, message: ScoringProgress) -> None:

@@ -34,7 +34,8 @@ def tasks_report(cache_dir: Path, corpus: str, rules_hash: str) -> Report:
     columns += ["top1_accuracy", "median_rank", "mean_nll_ci_low", "mean_nll_ci_high"]
     shown = table.select(columns)
     head.append(
-        "arrows: a row · Enter on a task: its highest-loss targets · Tab: the next table · Esc: close"
+        "arrows: a row · Enter on a task: its highest-loss targets · Tab: the next table · "
+        "PgDn/PgUp: scroll (the chart is below) · Esc: close"
     )
     return Report(
         [

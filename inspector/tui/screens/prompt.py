@@ -14,6 +14,7 @@ class PromptScreen(ModalScreen[str | None]):
     PromptScreen { align: center top; }
     PromptScreen > Vertical { width: 70; max-width: 95%; height: auto; margin-top: 2;
         border: round $primary; background: $surface; padding: 0 1; }
+    PromptScreen Label { width: 100%; }  /* a long question wraps, never cut */
     """
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 

@@ -83,7 +83,12 @@ class ReportScreen(ModalScreen[None]):
     ReportScreen LineChart { height: 20; margin-top: 1; }
     ReportScreen BarChart { margin-top: 1; }
     """
-    BINDINGS = [Binding("escape,q", "dismiss", "close")]
+    BINDINGS = [
+        Binding("escape,q", "dismiss", "close"),
+        # the whole report pages, not a table's rows: below the tables is the chart
+        Binding("pagedown", "page(1)", "scroll down", priority=True),
+        Binding("pageup", "page(-1)", "scroll up", priority=True),
+    ]
 
     @dataclass
     class Ready(Message):
@@ -125,6 +130,10 @@ class ReportScreen(ModalScreen[None]):
         tables = self.query(DataTable)
         if tables:
             tables.first().focus(scroll_visible=False)  # arrows move in it at once; Tab: the next
+
+    def action_page(self, direction: int) -> None:
+        box = self.query_one("#report-box", VerticalScroll)
+        (box.scroll_page_down if direction > 0 else box.scroll_page_up)(animate=False)
 
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
         self.dismiss(result)

@@ -43,7 +43,7 @@ class AnnotationPanel(Static):
         total = max(1, p.labelled + p.skipped + p.left)
         finished = p.labelled + p.skipped
         count = f" {finished:,} of {total:,} done"
-        avail = self.size.width - 4 if self.size.width else 40  # inside border and padding
+        avail = self.size.width or 40  # the content's width: inside border and padding
         bar = max(6, min(BAR, avail - len(count)))  # the count stays on the bar's line
         done = max(1 if finished else 0, round(bar * finished / total))  # one cell once begun
         order = labelling.order + (
@@ -64,7 +64,7 @@ class AnnotationPanel(Static):
             entry = [
                 (f"{i} ", "bold"),
                 (visible.line(label), style),
-                (f" {n:,}" if n else "", "dim"),
+                (f" ({n:,})" if n else "", "dim"),
             ]
             cells = sum(Text(part).cell_len for part, _ in entry)
             if line_cells and line_cells + 2 + cells > avail:

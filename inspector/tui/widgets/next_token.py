@@ -23,6 +23,12 @@ def bar(p: float, width: int = BAR_WIDTH) -> str:
     return "█" * full + ("" if not part else " ▏▎▍▌▋▊▉"[part])
 
 
+def probability(p: float) -> str:
+    """A probability as a percentage (`37.3%`, `0.02%`), or in scientific notation where a
+    percentage with two decimals would read 0.00% (`2.8e-05`)."""
+    return f"{p:.2%}" if p >= 5e-5 else f"{p:.1e}"
+
+
 class NextTokenPanel(Static):
     """Top-k candidates with probability bars; loss, probability, rank and entropy."""
 
@@ -45,19 +51,33 @@ class NextTokenPanel(Static):
             self.update(Text(note or "not scored yet", style="dim"), layout=False)
             return
         nll = row["nll"]
-        avail = max(20, self.size.width - 4)  # inside the border and padding
+        avail = max(20, self.size.width)  # the content's width: inside border and padding
         outside = row["rank"] > len(row["top_ids"])
-        # two lines of figures (three when the true token is outside the top-k), so a short
-        # panel (annotation mode at 80x24) still has room for the candidates below
-        head = Text.assemble(
-            ("target ", "dim"), (shown(row["token"]), "bold"),
-            ("  rank ", "dim"), (f"{row['rank']:,}", "bold"),
-            ("  p ", "dim"), (f"{row['prob']:.2%}", "bold"), "\n",
-            ("loss ", "dim"), f"{nll:.2f} nats",
-            f" = {nll / math.log(2):.2f} bits" if avail >= 46 else "",
-            ("  entropy ", "dim"), f"{row['entropy']:.2f}",
-            " nats" if avail >= 46 else "",
-        )  # fmt: skip
+        # the figures packed into as few lines as the panel's width allows (two at 80x24,
+        # three for a long token or rank; a field never split), so a short panel (annotation
+        # mode at 80x24) still has room for the candidates below
+        wide = avail >= 46
+        token = shown(row["token"])
+        token = token if len(token) <= avail - 7 else token[: avail - 8] + "…"
+        fields = [
+            Text.assemble(("target ", "dim"), (token, "bold")),
+            Text.assemble(("rank ", "dim"), (f"{row['rank']:,}", "bold")),
+            Text.assemble(("p ", "dim"), (probability(row["prob"]), "bold")),
+            Text.assemble(("loss ", "dim"), f"{nll:.2f} nats",
+                          f" = {nll / math.log(2):.2f} bits" if wide else ""),
+            Text.assemble(("entropy ", "dim"), f"{row['entropy']:.2f}", " nats" if wide else ""),
+        ]  # fmt: skip
+        head = Text()
+        used = 0
+        for i, field in enumerate(fields):
+            if i and (used + 2 + field.cell_len > avail or i == 3):  # loss starts a line
+                head.append("\n")
+                used = 0
+            elif i:
+                head.append("  ")
+                used += 2
+            head.append_text(field)
+            used += field.cell_len
         if outside:  # said before the list, so a short panel keeps it
             head.append(f"\nnot among the top {len(row['top_ids'])} below", style="dim")
         # plain Text lines with fixed columns: far cheaper to draw than a rich Table, per key

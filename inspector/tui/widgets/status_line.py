@@ -13,21 +13,25 @@ class StatusLine(Static):
     StatusLine { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
-    parts: list[tuple[str, str]] = []
+    parts: list[tuple[str, str | tuple[str, ...]]] = []
 
-    def show(self, parts: list[tuple[str, str]]) -> None:
-        """`parts` are (label, value) pairs, shown as `label value` separated by dots; where
-        that does not fit, the values alone, then cut at the end (the model comes last)."""
+    def show(self, parts: list[tuple[str, str | tuple[str, ...]]]) -> None:
+        """`parts` are (label, value) pairs, shown as `label value` separated by dots; a
+        value may be a tuple of ever shorter forms (the model: its name and settings, then
+        the settings in short). Where the line does not fit: the values alone, then each
+        value's shorter forms in turn, then cut at the end (the model comes last)."""
         self.parts = parts
-        width = self.size.width - 2 if self.size.width else 10_000  # inside the padding
-        for labelled in (True, False):
+        width = self.size.width or 10_000  # the content's width, inside the padding
+        forms = [(v,) if isinstance(v, str) else v for _, v in parts]
+        levels = max(len(f) for f in forms) if forms else 1
+        for labelled, level in [(True, 0), *((False, n) for n in range(levels))]:
             text = Text(no_wrap=True, overflow="ellipsis")
-            for i, (label, value) in enumerate(parts):
+            for i, ((label, _), form) in enumerate(zip(parts, forms, strict=True)):
                 if i:
                     text.append(" · ", style="dim")
                 if label and labelled:
                     text.append(label + " ", style="dim")
-                text.append(visible.line(value))
+                text.append(visible.line(form[min(level, len(form) - 1)]))
             if text.cell_len <= width:
                 break
         text.truncate(max(1, width), overflow="ellipsis")

@@ -19,10 +19,13 @@ TASK_STYLES = {
 
 
 class TaskPanel(Static):
-    """One or two lines: task, reason, word, POS, tag, entity, first piece or continuation."""
+    """Task and the rule that gave it; the word, its POS and tag; its entity and whether the
+    target is the word's first piece. Three lines, more where a narrow panel wraps one (its
+    height follows its text, so nothing is cut)."""
 
     DEFAULT_CSS = """
-    TaskPanel { height: 5; border: round $secondary; padding: 0 1; }
+    TaskPanel { height: auto; min-height: 5; max-height: 9; border: round $secondary;
+                padding: 0 1; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -31,25 +34,35 @@ class TaskPanel(Static):
 
     def show(self, row: dict[str, Any] | None) -> None:
         if row is None:
-            self.update(Text("-", style="dim"), layout=False)
+            self._update(Text("-", style="dim"))
             return
         task = row["task"]
-        self.update(
+        self._update(
             Text.assemble(
                 (visible.line(task), TASK_STYLES.get(task, "bold green")),
                 ("  rule ", "dim"),
                 visible.line(row["task_reason"]),
                 "\n",
                 ("word ", "dim"),
-                repr(row["word"]),
+                visible.line(repr(row["word"])),
                 "  ",
                 row["spacy_pos"] or "-",
                 " ",
                 row["spacy_tag"] or "-",
-                ("  entity ", "dim"),
+                "\n",
+                ("entity ", "dim"),
                 row["ent_type"] or "-",
-                ("  ", ""),
+                "  ",
                 ("first piece" if row["word_initial"] else "continuation", "dim"),
-            ),  # fmt: skip
-            layout=False,
+            )  # fmt: skip
         )
+
+    def _update(self, text: Text) -> None:
+        """Show `text`, laying the screen out again only when its height changes (a relayout
+        on every keypress costs more than the rest of a step)."""
+        width = self.size.width or 10_000  # the content's width, inside the padding
+        lines = len(text.wrap(self.app.console, width))
+        self.update(text, layout=lines != self._lines)
+        self._lines = lines
+
+    _lines = 0

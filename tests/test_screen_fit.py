@@ -1,0 +1,151 @@
+"""Nothing cut at 80x24 (issue 34, item 4): each panel's labels and values, each screen's
+title and keys, read back from an emulated terminal (tests/terminal.py) at the smallest size
+the README promises, and at 120x36 and 200x50."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from corpora import Document
+from inspector.tui.annotating import AnnotateOptions
+from inspector.tui.app import InspectorApp
+from inspector.tui.source import Scoring
+from terminal import Terminal, terminal
+
+DOCS = [
+    Document("biden", "Biden married Neilia Hunter, a student."),
+    Document("danube", "The Danube flows into the Black Sea.\n\nIt is long."),
+]
+SIZES = [(80, 24), (120, 36), (200, 50)]
+
+
+def _app(model: Path, tmp_path: Path, annotate: bool = False) -> InspectorApp:
+    options = AnnotateOptions(tmp_path / "labels.sqlite", "ana", "text") if annotate else None
+    source = Scoring(DOCS, model_spec=str(model), device="cpu")
+    return InspectorApp(source, "fit", tmp_path / "cache", annotate=options)
+
+
+async def _until(predicate, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def _panel(term: Terminal, title: str) -> str:
+    """The text inside the bordered panel whose top border holds `title`, line by line."""
+    rows = [term.row(y) for y in range(term.screen.lines)]
+    for y, row in enumerate(rows):
+        at = row.find(f"─ {title} ")
+        if at < 0:
+            continue
+        left = row.rfind("╭", 0, at)
+        right = row.find("╮", at)
+        inside = []
+        for below in rows[y + 1 :]:
+            if below[left] == "╰":
+                return "\n".join(inside)
+            inside.append(below[left + 1 : right])
+        return "\n".join(inside)
+    raise AssertionError(f"no panel {title!r} on screen:\n" + "\n".join(rows))
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_every_panel_shows_all_it_must(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    app = _app(tiny_model_dir, tmp_path)
+    with terminal(monkeypatch, *size) as term:
+        async with app.run_test(size=size) as pilot:
+            await _until(lambda: app.scoring == "done")
+            app.clear_notifications()
+            await pilot.pause(0.3)
+            s = app.session
+            # every target of the first document: the panels hold each of its figures whole
+            for pos in range(len(s.current)):
+                app.session.goto(0, pos)
+                app.refresh_view()
+                await pilot.pause()
+                row = s.row()
+                assert row is not None
+                nxt = " ".join(_words(_panel(term, "next token")))
+                for label in ("target", "rank", f"{row['rank']:,}", "p", "loss", "entropy"):
+                    assert label in _words(nxt), f"pos {pos}: {label!r} not in {nxt!r}"
+                assert repr(row["token"]) in nxt or "…" in nxt
+                task = _words(_panel(term, "task"))
+                want = [row["task"], "rule", row["task_reason"], "word", "entity",
+                        row["ent_type"] or "-", "first" if row["word_initial"] else "continuation"]  # fmt: skip
+                for label in want:
+                    assert label in task, f"pos {pos}: {label!r} not in the task panel {task!r}"
+            tasks = _panel(term, "loss by task (nats)")
+            lines = [_words(line) for line in tasks.splitlines() if line.strip()]
+            names = [line[0] for line in lines[1:]]
+            everything = s.task_summary(document_only=False)["task"].to_list()
+            assert names == [*everything, "all"], tasks  # every task and the `all` row
+            status = term.row(size[1] - 2)
+            assert "1/2 biden" in status and f"{s.pos}/" in status and "f:task=-" in status
+            footer = term.row(size[1] - 1)
+            for key in ("? help", "q quit", "^p palette"):
+                assert key in footer, footer
+            if size[0] >= 120:  # the model's dtype and window too (cut only at 80 columns)
+                assert "float32" in status and "64)" in status, status
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_annotation_footer_names_every_key(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    app = _app(tiny_model_dir, tmp_path, annotate=True)
+    with terminal(monkeypatch, *size) as term:
+        async with app.run_test(size=size) as pilot:
+            await _until(lambda: app.scoring == "done" and app.labelling is not None)
+            app.clear_notifications()
+            await pilot.pause(0.3)
+            footer = term.row(size[1] - 1)
+            for key in ("⏎ accept", "space skip", "u undo", "n note", "? help", "q quit",
+                        "^p palette"):  # fmt: skip
+                assert key in footer, footer
+            labels = "1-4 label" if app.label_keys_compact else "1 grammar"
+            assert labels in footer, footer
+            assert app.label_keys_compact == (size[0] < 200)  # 137 columns for every name
+            panel = " ".join(_words(_panel(term, "annotate")))
+            for i, label in enumerate(app.labels, 1):  # the panel names every key's label
+                assert f"{i} {label}" in panel, panel
+
+
+async def test_prompt_and_report_are_whole_at_80x24(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _app(tiny_model_dir, tmp_path)
+    with terminal(monkeypatch, 80, 24) as term:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _until(lambda: app.scoring == "done")
+            await pilot.press("colon")
+            await pilot.pause()
+            screen = " ".join(_words(term.text().replace("│", " ")))
+            question = "go to: document number (from 1) or id, then :pos (the table's, from 0)"
+            assert question in screen, term.text()
+            await pilot.press("escape", "s")
+            await _until(lambda: getattr(app.screen, "shown", None) is not None)
+            await pilot.pause()
+            tasks = app.session.task_summary(document_only=False)["task"].to_list()
+
+            def bars() -> list[str]:  # the tasks whose bar of the chart is on screen
+                rows = [r.split("│")[1] for r in term.text().splitlines() if r.count("│") >= 2]
+                return [r.split()[0] for r in rows if r.split() and r.split()[0] in tasks
+                        and any(c in r for c in "█▏▎▍▌▋▊▉")]  # fmt: skip
+
+            assert sorted(bars()) != sorted(tasks)  # the chart is below the tables
+            for _ in range(4):  # reached by PageDown, though a table has the focus
+                await pilot.press("pagedown")
+            await pilot.pause()
+            assert "loss contribution per task (nats per token" in term.text(), term.text()
+            assert sorted(bars()) == sorted(tasks), term.text()
