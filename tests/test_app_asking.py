@@ -20,6 +20,7 @@ from inspector.tui.screens.prompt import PromptScreen
 from inspector.tui.screens.report import ReportScreen
 from inspector.tui.screens.write import WriteScreen
 from inspector.tui.source import Scoring
+from inspector.tui.widgets.probe_note import ProbeNote
 
 DOCS = [
     Document("biden", "Biden married Neilia Hunter, a student."),
@@ -86,9 +87,23 @@ async def test_a_probes_note_and_result(tiny_model_dir: Path, tmp_path: Path) ->
         app.session.goto("probe-world")
         app.refresh_view(tables=True)
         await pilot.pause()
-        # the model scored this corpus, so it is in memory: the note comes with its verdict
-        await until(lambda: any("'Baku' should beat 'London'" in str(n.message)
-                                and "against ' London'" in str(n.message) for n in app._notifications))  # fmt: skip
+        # the model scored this corpus, so it is in memory: the note comes with its verdict,
+        # above the text for as long as the document is open (no toast over the panels)
+        line = app.query_one(ProbeNote)
+
+        def shown() -> str:
+            return str(line.render()) if line.display else ""
+
+        await until(
+            lambda: "'Baku' should beat 'London'" in shown() and "against ' London'" in shown()
+        )
+        assert not app._notifications
+        app.action_document(1)
+        await pilot.pause()
+        assert "Baku" not in shown()
+        app.action_document(-1)
+        await pilot.pause()
+        assert "against ' London'" in shown()  # kept, not asked again
         await pilot.press("P")
         shown = await report(app)
         assert "' Baku'" in shown and "' London'" in shown and "over the best foil" in shown

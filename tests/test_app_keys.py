@@ -75,13 +75,25 @@ async def test_the_status_line_says_which_key_uses_which_filter_and_t_starts_her
     async with app.run_test(size=(120, 30)) as pilot:
         await _scored(pilot, app)
         s = app.session
-        await pilot.press("l", "l")
+        tasks = s.tasks()
+        # a target whose task is not the first of the cycle (issue 34 item 3: the first
+        # press took the cycle's first task, whatever was under the cursor)
+        while s.row()["task"] == tasks[0]:
+            await pilot.press("l")
         here = s.row()["task"]
+        app.clear_notifications()
         await pilot.press("t")
         assert s.task_filter == here  # the first press: the task under the cursor
         status = str(app.query_one("#status").render())
         assert f"f:task={here}" in status and "x:loss>" in status
         assert f"pos {s.pos}/{len(s.current) - 1}" in status  # the table's pos, from 0
+        assert not app._notifications  # said in the status line, no toast over it
+        seen = [here]
+        for _ in tasks:  # then every other task and none, each once
+            await pilot.press("t")
+            seen.append(s.task_filter)
+            assert f"f:task={s.task_filter or '-'}" in str(app.query_one("#status").render())
+        assert None in seen and sorted(t for t in seen if t) == sorted(tasks)
 
 
 async def test_a_newline_target_is_drawn_and_marked(tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -50,6 +50,7 @@ from inspector.tui.widgets.document_view import DocumentView
 from inspector.tui.widgets.footer import ModeFooter
 from inspector.tui.widgets.legend import Legend
 from inspector.tui.widgets.next_token import NextTokenPanel
+from inspector.tui.widgets.probe_note import ProbeNote
 from inspector.tui.widgets.status_line import StatusLine
 from inspector.tui.widgets.task_panel import TaskPanel
 from inspector.tui.widgets.task_table import TaskTable
@@ -114,6 +115,7 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
         with Horizontal(id="main"):
             with Vertical(id="text-pane"):
                 yield Legend(id="legend")
+                yield ProbeNote(id="probe")
                 yield DocumentView(id="doc")
             with Vertical(id="side"):
                 yield AnnotationPanel(id="annotation")

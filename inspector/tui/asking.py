@@ -6,6 +6,7 @@ the event loop."""
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from functools import partial
@@ -51,7 +52,11 @@ class AskingApp(BrowsingApp):
     written: list[Document]
     _asker: Any = None
     _probes: dict[str, Any] | None = None
-    _probe_noted: str = ""
+
+    @functools.cached_property
+    def _verdicts(self) -> dict[str, str]:
+        """Probe id: the model's verdict on it, once answered (shown above the probe's text)."""
+        return {}
 
     def asker(self) -> Any:
         """The model's question answerer, loading the model the first time (in a worker)."""
@@ -141,16 +146,19 @@ class AskingApp(BrowsingApp):
         return self._probes.get(self.session.document.id)
 
     def note_probe(self) -> None:
-        """On opening a probe's document: its note, and how to ask it."""
+        """On a probe's document: its note above the text, and its verdict once the model
+        (in memory already, or once asked with P) has answered it."""
+        from inspector.tui.widgets.probe_note import ProbeNote
+
         probe = self.probe_here()
-        if probe is None or self._probe_noted == probe.id:
+        line = self.query_one(ProbeNote)
+        if probe is None:
+            line.show(None)
             return
-        self._probe_noted = probe.id
-        if self._asker is not None or getattr(self.source, "loaded", None) is not None:
-            self._probe_verdict(probe)  # the model is in memory: the note with its answer
-        else:
-            self.notify(markup=False, message=f"{probe.note} (P asks the model)",
-                        title=f"probe: {probe.task}", timeout=6)  # fmt: skip
+        line.show(probe.task, probe.note, self._verdicts.get(probe.id, ""))
+        loaded = self._asker is not None or getattr(self.source, "loaded", None) is not None
+        if loaded and probe.id not in self._verdicts:
+            self._probe_verdict(probe)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="probe-verdict")
     def _probe_verdict(self, probe: Any) -> None:
@@ -161,12 +169,16 @@ class AskingApp(BrowsingApp):
             r = probe_results(asker, asker.lm.source.name, [probe]).row(0, named=True)
         except (_NoModel, *USER_ERRORS):
             return
+        self._verdict(probe, r)
+
+    def _verdict(self, probe: Any, r: dict[str, Any]) -> None:
+        """Keep a probe's verdict (`probe_results`' row) and show it, from a worker."""
         verdict = "won" if r["won"] else "lost"
-        text = (f"{probe.note}\n{r['expected']!r} {r['expected_nll']:.2f} nats against "
-                f"{r['best_foil']!r} {r['best_foil_nll']:.2f}: {verdict} by {abs(r['margin']):.2f}")  # fmt: skip
-        self.call_from_thread(
-            self.notify, text, title=f"probe: {probe.task}", timeout=8, markup=False
+        self._verdicts[probe.id] = (
+            f"{r['expected']!r} {r['expected_nll']:.2f} nats against {r['best_foil']!r} "
+            f"{r['best_foil_nll']:.2f}: {verdict} by {abs(r['margin']):.2f}"
         )
+        self.call_from_thread(self.note_probe)
 
     def action_run_probe(self) -> None:
         probe = self.probe_here()
@@ -189,6 +201,7 @@ class AskingApp(BrowsingApp):
         except _NoModel as e:
             return Report([Note(str(e))])
         result = probe_results(asker, asker.lm.source.name, [probe]).row(0, named=True)
+        self._verdict(probe, result)
         verdict = "won" if result["won"] else "lost"
         answers = asker.ask(probe.prefix, [probe.expected, *probe.foils])
         import polars as pl

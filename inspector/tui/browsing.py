@@ -70,21 +70,24 @@ class BrowsingApp(App[None]):
     def action_last(self) -> None:
         self._moved(self.session.last())
 
+    _task_cycle: list[str | None] = []  # the order `t` goes through, from its first press
+
     def action_pick_task(self) -> None:
         tasks = self.session.tasks()
         if not tasks:
             self.notify("nothing is scored yet", severity="warning", markup=False)
             return
         current = self.session.task_filter
-        options = [*tasks, None]
-        if current is not None and current in options:  # cycle on: every task, then none
-            self.session.task_filter = options[(options.index(current) + 1) % len(options)]
+        cycle = self._task_cycle
+        if current is not None and current in cycle and set(cycle) == {*tasks, None}:
+            # cycle on from where the first press began: every other task once, then none
+            self.session.task_filter = cycle[(cycle.index(current) + 1) % len(cycle)]
         else:  # the first press picks the task of the target under the cursor
             row = self.session.row()
-            self.session.task_filter = row["task"] if row and row["task"] in tasks else tasks[0]
-        chosen = self.session.task_filter or "no task"
-        self.notify(f"f / F jump to: {chosen}", timeout=2, markup=False)
-        self.refresh_status()
+            first = tasks.index(row["task"]) if row and row["task"] in tasks else 0
+            self._task_cycle = [*tasks[first:], *tasks[:first], None]
+            self.session.task_filter = tasks[first]
+        self.refresh_status()  # the status line says it (`f:task=grammar`): no toast over it
 
     def action_jump(self, kind: str, direction: int) -> None:
         if kind == "task" and not self.session.task_filter:

@@ -210,8 +210,7 @@ class ComparingApp(BrowsingApp):
         view.trend_filter = (
             options[(options.index(now) + 1) % len(options)] if now in options else options[0]
         )
-        self.notify(f"e / E jump to: {view.trend_filter or 'no trend'}", timeout=2, markup=False)
-        self.refresh_status()
+        self.refresh_status()  # the status line says it (`e:trend=emergent`): no toast over it
 
     def action_trend(self, direction: int) -> None:
         view = self._compare_ready()
