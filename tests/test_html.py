@@ -121,6 +121,10 @@ def test_every_target_is_in_the_page_even_pieces_of_one_character(
         re.findall(r'<script type="application/json" id="tokens">(.*?)</script>', page, re.S)[0]
     )
     assert len(data) == table.height  # no piece of the emoji or the Hebrew left out
+    # a byte piece as its bytes (issue 34 item 8), the same text as the table's `token`
+    pieces = [d for d in data if "<0x" in json.dumps(d, ensure_ascii=False)]
+    assert pieces and not any("\ufffd" in json.dumps(d, ensure_ascii=False) for d in data)
+    assert "<0x" not in page.replace("\\u003c0x", "")  # never a tag: escaped in the data
     assert [d[1] for d in data] == [round(x, 3) for x in table["nll"]]
     shared = re.findall(r'data-i="(\d+)" data-n="(\d+)"', page)
     assert shared, "the byte pieces of an emoji share one span"
