@@ -155,6 +155,11 @@ MESSAGES: dict[str, str] = {
     "probe_long_candidate": "a candidate of {tokens} tokens does not fit the model's window of "
     "{window} after any prefix; give a shorter one",
     "probe_empty_candidate": "give one or more candidate continuations, none of them empty",
+    # the logit lens
+    "lens_no_norm": "the logit lens cannot find {model}'s final norm (looked for {paths}); "
+    "it reads models that have one of these",
+    "lens_tuned_count": "a tuned lens for this model needs {need} translators, one per layer "
+    "but the last; this one has {have}",
     # serve
     "serve_app": "serve runs the app: give browse or annotate, then its options, after serve's own "
     "(inspector serve --port 8000 annotate CORPUS --db FILE); got '{got}'",

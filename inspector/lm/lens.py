@@ -1,0 +1,147 @@
+"""The logit lens: what the model would predict if it stopped after each layer.
+
+The residual stream after layer i, put through the model's own final norm and output head,
+is a next-token distribution; read at a target, its rank, probability and loss say where
+inside the model the answer forms (nostalgebraist, "interpreting GPT: the logit lens",
+2020). After the last layer it is the model's own prediction, exactly. Its known weakness:
+the early layers of some models do not speak the output head's language, so their
+distributions read as noise even where the information is there (the tuned lens of
+Belrose et al., 2023, learns one affine map per layer for this; `tuned` takes such maps).
+
+Memory stays flat: one layer's logits for the asked targets at a time, never every layer's
+logits for a whole sequence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from inspector.errors import ModelError, message
+
+if TYPE_CHECKING:
+    import torch
+
+    from inspector.lm.loading import LoadedModel
+
+# where the final norm lives, by architecture (the first that exists is used)
+FINAL_NORMS = ("model.norm", "transformer.ln_f", "gpt_neox.final_layer_norm",
+               "model.decoder.final_layer_norm", "transformer.norm_f", "backbone.norm_f")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Depth:
+    """The lens at some targets: one row per target, one column per layer (1..L)."""
+
+    target_ids: np.ndarray  # (targets,)
+    rank: np.ndarray  # (targets, layers): 1 + the tokens scored strictly higher
+    nll: np.ndarray  # (targets, layers), nats
+    top_id: np.ndarray  # (targets, layers): each layer's most likely next token
+
+    @property
+    def layers(self) -> int:
+        return int(self.rank.shape[1])
+
+    @property
+    def prob(self) -> np.ndarray:
+        return np.exp(-self.nll)
+
+    def settled(self) -> np.ndarray:
+        """Per target, the first layer (from 1) at which the target is top-1 and stays top-1
+        to the last layer; 0 where the model's own prediction is not the target."""
+        top = self.rank == 1
+        # the layers from the end that are all top-1, counted from the last one back
+        stays = np.cumprod(top[:, ::-1], axis=1).sum(axis=1)
+        return np.where(stays > 0, self.layers - stays + 1, 0)
+
+
+def final_norm(model: Any) -> Any:
+    """The model's final norm (applied before its output head), found by architecture."""
+    for path in FINAL_NORMS:
+        found: Any = model
+        for part in path.split("."):
+            found = getattr(found, part, None)
+            if found is None:
+                break
+        if found is not None:
+            return found
+    raise ModelError(
+        message("lens_no_norm", model=type(model).__name__, paths=", ".join(FINAL_NORMS))
+    )
+
+
+def logit_lens(
+    lm: LoadedModel,
+    input_ids: Sequence[int],
+    positions: Sequence[int],
+    targets: Sequence[int],
+    tuned: Sequence[Any] | None = None,
+) -> Depth:
+    """The lens at `positions` of one model input (`input_ids`, the context as the model
+    reads it, document-start token included): the prediction made there of `targets`, at
+    every layer. `tuned`: one callable per layer but the last (a tuned lens's translators),
+    applied to the residual stream before the final norm."""
+    import torch
+
+    from inspector.lm.head import Head
+
+    model = lm.model
+    where = torch.as_tensor(list(positions), dtype=torch.long, device=lm.device)
+    want = torch.as_tensor(list(targets), dtype=torch.long, device=lm.device)
+    ids = torch.as_tensor([list(input_ids)], dtype=torch.long, device=lm.device)
+    head, norm = Head(model), final_norm(model)
+    with torch.inference_mode():
+        out = model(input_ids=ids, output_hidden_states=True, use_cache=False, logits_to_keep=1)
+        states = out.hidden_states  # embeddings, then after each layer (the last normed)
+        layers = len(states) - 1
+        if tuned is not None and len(tuned) != layers - 1:
+            raise ModelError(message("lens_tuned_count", need=layers - 1, have=len(tuned)))
+        rank = np.empty((len(where), layers), dtype=np.int64)
+        nll = np.empty((len(where), layers), dtype=np.float64)
+        top = np.empty((len(where), layers), dtype=np.int64)
+        for layer in range(1, layers + 1):
+            h = states[layer][0, where]
+            if layer < layers:  # HF returns the last layer's stream already normed
+                if tuned is not None:
+                    h = tuned[layer - 1](h)
+                h = norm(h)
+            r, n, t = _read(head(h), want)
+            rank[:, layer - 1], nll[:, layer - 1], top[:, layer - 1] = r, n, t
+    return Depth(np.asarray(list(targets), dtype=np.int64), rank, nll, top)
+
+
+def target_context(prefix_id: int, tokens: Sequence[int], pos: int, ctx_len: int) -> list[int]:
+    """The model input that predicted target `pos` of a document's `tokens` when it was
+    scored (the token table's `ctx_len` tokens before it, the document-start token counted):
+    the lens read from its last position gives the scored prediction again, exactly."""
+    if not 1 <= ctx_len <= pos + 1:
+        raise ValueError(f"target {pos} cannot have seen {ctx_len} tokens")
+    seq = [prefix_id, *tokens[:pos]]
+    return seq[pos + 1 - ctx_len :]
+
+
+def lens_at(lm: LoadedModel, tokens: Sequence[int], pos: int, window: int, stride: int) -> Depth:
+    """The lens at one target of a document scored with `window` and `stride` (the run's
+    settings): read from the very window that scored it, so the last layer is the scored
+    prediction to the last bits a forward pass of that shape gives."""
+    from inspector.lm.windows import rolling_windows
+
+    seq = [lm.prefix_id, *tokens]
+    for w in rolling_windows(len(tokens), window, stride):
+        if w.first_target <= pos < w.end:
+            return logit_lens(lm, seq[w.start : w.end], [pos - w.start], [tokens[pos]])
+    raise ValueError(f"no target {pos} in a document of {len(tokens)} tokens")
+
+
+def _read(logits: torch.Tensor, want: torch.Tensor) -> tuple[np.ndarray, ...]:
+    """Rank, nll and top token of the wanted ids in float32 logits (rows, vocab)."""
+    import torch
+
+    logprobs = torch.log_softmax(logits.float(), dim=-1)
+    true = logprobs.gather(1, want[:, None])
+    rank = (logprobs > true).sum(dim=1) + 1
+    return (rank.cpu().numpy(), (-true[:, 0]).double().cpu().numpy(),
+            logprobs.argmax(dim=1).cpu().numpy())  # fmt: skip
