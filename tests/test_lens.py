@@ -94,3 +94,15 @@ def test_the_embedded_models_last_layer_is_its_prediction(embedded_lm) -> None:
     _check_last_layer(embedded_lm, table, window, stride, atol=1e-4)
     depth = lens_at(embedded_lm, table["token_id"].to_list(), 3, window, stride)
     assert depth.layers == 30 and depth.rank.shape == (1, 30)
+
+
+def test_layers_read_in_chunks_give_the_same(tiny_lm, monkeypatch: pytest.MonkeyPatch) -> None:
+    import inspector.lm.lens as lens
+
+    ids = [tiny_lm.prefix_id, *tiny_lm.tokenizer(TEXT, add_special_tokens=False)["input_ids"]]
+    where, targets = list(range(len(ids) - 1)), ids[1:]
+    whole = logit_lens(tiny_lm, ids, where, targets)
+    monkeypatch.setattr(lens, "CHUNK_ROWS", 5)  # fewer rows than targets: a layer at a time
+    parts = logit_lens(tiny_lm, ids, where, targets)
+    assert (parts.rank == whole.rank).all() and (parts.top_id == whole.top_id).all()
+    assert np.allclose(parts.nll, whole.nll, atol=1e-5)

@@ -261,6 +261,20 @@ async def _probe(pilot: Any, app: InspectorApp) -> None:
     await close(pilot, app)
 
 
+@check(BROWSE, "`L`")
+async def _depth(pilot: Any, app: InspectorApp) -> None:
+    await at(pilot, app, 0, 2)
+    row = app.session.row()
+    await pilot.press("L")
+    await until(lambda: isinstance(app.screen, ReportScreen) and app.screen.shown is not None)
+    shown = app.screen.shown  # type: ignore[attr-defined]
+    layers = app.source.loaded.model.config.num_hidden_layers  # type: ignore[attr-defined]
+    assert "the true token at each layer" in shown and f"target {row['token']!r}" in shown
+    body = [line.split() for line in shown.splitlines() if line.split()[:1] == [str(layers)]]
+    assert body and body[-1][1] == f"{row['rank']:,}"  # the last layer: the model's own rank
+    await close(pilot, app)
+
+
 @check(BROWSE, "`m`, `M`")
 async def _write(pilot: Any, app: InspectorApp) -> None:
     await pilot.press("m")

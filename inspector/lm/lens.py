@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from inspector.lm.loading import LoadedModel
 
+CHUNK_ROWS = 256  # rows of logits at once (256 x a 49,152 vocabulary: 50 MB of float32)
 # where the final norm lives, by architecture (the first that exists is used)
 FINAL_NORMS = ("model.norm", "transformer.ln_f", "gpt_neox.final_layer_norm",
                "model.decoder.final_layer_norm", "transformer.norm_f", "backbone.norm_f")  # fmt: skip
@@ -102,15 +103,27 @@ def logit_lens(
         rank = np.empty((len(where), layers), dtype=np.int64)
         nll = np.empty((len(where), layers), dtype=np.float64)
         top = np.empty((len(where), layers), dtype=np.int64)
-        for layer in range(1, layers + 1):
-            h = states[layer][0, where]
-            if layer < layers:  # HF returns the last layer's stream already normed
-                if tuned is not None:
-                    h = tuned[layer - 1](h)
-                h = norm(h)
-            r, n, t = _read(head(h), want)
-            rank[:, layer - 1], nll[:, layer - 1], top[:, layer - 1] = r, n, t
+        # several layers through the head in one product, at most CHUNK_ROWS rows of logits
+        per_chunk = max(1, CHUNK_ROWS // max(1, len(where)))
+        for first in range(1, layers + 1, per_chunk):
+            chunk = range(first, min(layers, first + per_chunk - 1) + 1)
+            h = torch.cat([_stream(states, layer, where, norm, tuned) for layer in chunk])
+            r, n, t = _read(head(h), want.repeat(len(chunk)))
+            span = slice(chunk[0] - 1, chunk[-1])
+            shape = (len(chunk), len(where))
+            rank[:, span], nll[:, span], top[:, span] = (a.reshape(shape).T for a in (r, n, t))
     return Depth(np.asarray(list(targets), dtype=np.int64), rank, nll, top)
+
+
+def _stream(states: Any, layer: int, where: torch.Tensor, norm: Any, tuned: Any) -> torch.Tensor:
+    """Layer `layer`'s residual stream at `where`, normed as the head expects it (HF
+    returns the last layer's already normed)."""
+    h = states[layer][0, where]
+    if layer == len(states) - 1:
+        return h
+    if tuned is not None:
+        h = tuned[layer - 1](h)
+    return norm(h)
 
 
 def target_context(prefix_id: int, tokens: Sequence[int], pos: int, ctx_len: int) -> list[int]:

@@ -180,6 +180,39 @@ class AskingApp(BrowsingApp):
         )
         self.call_from_thread(self.note_probe)
 
+    # -- where the prediction forms ----------------------------------------------------
+    def action_depth(self) -> None:
+        """The logit lens at the target under the cursor: what each layer would predict."""
+        row = self.session.row()
+        rows = self.session.current
+        if row is None or rows is None:
+            self.notify("nothing is scored here yet", severity="warning", markup=False)
+            return
+        self._loading_hint()
+        tokens = rows.table["token_id"].to_list()
+        title = f"depth: the logit lens at {row['token']!r} (pos {row['pos']})"
+        self.push_screen(ReportScreen(title, partial(self._depth, tokens, row)))
+
+    def _depth(self, tokens: list[int], row: dict[str, Any]) -> Report:
+        from inspector.run.depth import target_depth
+
+        try:
+            asker = self.asker()
+        except _NoModel as e:
+            return Report([Note(str(e))])
+        depth = target_depth(asker.lm, tokens, row["pos"], row["ctx_len"])
+        layers = depth.layers.height
+        where = (f"top-1 from layer {depth.settled} of {layers} on" if depth.settled
+                 else f"not top-1 after the last layer (rank {row['rank']:,})")  # fmt: skip
+        first = f"; first top-1 at layer {depth.first_top1}" if depth.first_top1 else ""
+        head = (
+            f"target {row['token']!r}: {where}{first}\n"
+            "each layer's residual stream through the model's final norm and output head; "
+            "the last layer is the model's own prediction. Early layers of some models read "
+            "poorly through the final head (the logit lens's known weakness)."
+        )
+        return Report([Note(head), Table("the true token at each layer", depth.layers)])
+
     def action_run_probe(self) -> None:
         probe = self.probe_here()
         if probe is None:

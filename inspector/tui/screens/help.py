@@ -18,7 +18,10 @@ GROUPS = (
     ("jump", {"pick_task", "jump", "threshold"}),
     ("search", {"search", "search_again", "goto"}),
     ("view", {"colour", "tasks_screen", "help", "quit"}),
-    ("ask the model", {"contrast", "run_probe", "write", "save_written", "overview", "examples"}),
+    (
+        "ask the model",
+        {"contrast", "run_probe", "depth", "write", "save_written", "overview", "examples"},
+    ),
     ("compare runs", {"compare", "pick_runs", "change_page", "changed", "pick_trend", "trend"}),
     (
         "annotate",
