@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from inspector import cli, defaults
-from inspector.bench import asking, compare, html, lengths, peers, pipeline, shape
+from inspector.bench import asking, compare, html, lengths, lens, peers, pipeline, shape
 from inspector.cli import bench as cli_bench
 
 TINY_SHAPE = {
@@ -119,6 +119,16 @@ def test_ask_bench(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
     report = asking.format_asking(rows, "cpu").splitlines()
     assert report[0].startswith("asking the model (p): 3 candidates") and len(report) == 7
     assert [numbers(line)[0] for line in report[2:6]] == list(asking.CONTEXTS)
+
+
+def test_lens_bench(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    rows = bench(capsys, "--lens", "--model", str(tiny_model_dir), "--cache-dir", str(tmp_path))
+    assert [row["context_tokens"] for row in rows] == [min(c, 64) for c in lens.CONTEXTS]
+    for row in rows:
+        assert all(0 < row[k] < 60_000 for k in ("lens_ms", "forward_ms")) and row["layers"] == 2
+    report = lens.format_lens(rows, "cpu").splitlines()
+    assert report[0].startswith("the logit lens (L): one target, 2 layers") and len(report) == 6
+    assert [numbers(line)[0] for line in report[2:5]] == [r["context_tokens"] for r in rows]
 
 
 def test_peers_bench_skips_what_is_missing_in_one_line(

@@ -111,6 +111,12 @@ def _add_other_measures(bench: Any) -> None:
         "after prefixes of 16 to 1,024 tokens",
     )
     bench.add_argument(
+        "--lens",
+        action="store_true",
+        help="measure instead what the logit lens of the app's depth screen (L) costs at one "
+        "target after 100 to 1,000 tokens, beside a plain forward pass",
+    )
+    bench.add_argument(
         "--peers",
         action="store_true",
         help="measure instead inspector beside what a CPU user would run instead (the plain "
@@ -147,6 +153,15 @@ def run(args: argparse.Namespace) -> int:
 
         rows = measure_asking(args.model, args.device, cache_dir_of(args))
         print(json.dumps(rows) if args.json else format_asking(rows, args.device))
+        return 0
+    if args.lens:
+        import json
+
+        from inspector.bench.lens import format_lens, measure_lens
+        from inspector.cli.options import cache_dir_of
+
+        rows = measure_lens(args.model, args.device, cache_dir_of(args))
+        print(json.dumps(rows) if args.json else format_lens(rows, args.device))
         return 0
     if args.html:
         import json

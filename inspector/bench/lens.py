@@ -1,0 +1,63 @@
+"""What the logit lens costs (`L` in the app, `run/depth.py`): the lens at the last target of
+contexts of 100 to 1,000 tokens of the bundled prose, beside a plain forward pass of the same
+context, best of 3; the difference is the hidden states kept and the head over every layer."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+CONTEXTS = (100, 500, 1000)
+REPEATS = 3
+
+
+def _best(fn: Any) -> float:
+    best = float("inf")
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return 1000 * best
+
+
+def measure_lens(model: str, device: str, cache_dir: Path) -> list[dict[str, Any]]:
+    import torch
+
+    from corpora import bundled_path, read_corpus
+    from inspector.lm.loading import load_model
+    from inspector.run.depth import target_depth
+
+    lm = load_model(model, cache_dir, device)
+    text = "\n\n".join(d.text for d in read_corpus([bundled_path() / "prose"]))
+    ids = lm.tokenizer(text, add_special_tokens=False)["input_ids"]
+    rows = []
+    for n in CONTEXTS:
+        n = min(n, len(ids), lm.context_length)
+        plain_ids = torch.tensor([[lm.prefix_id, *ids[: n - 1]]], device=lm.device)
+
+        def plain(x: Any = plain_ids) -> None:
+            with torch.inference_mode():
+                lm.model(input_ids=x, use_cache=False, logits_to_keep=1)
+
+        plain()  # warm up
+        lens = _best(lambda n=n: target_depth(lm, ids, n - 1, n))
+        rows.append({"context_tokens": n, "lens_ms": lens, "forward_ms": _best(plain),
+                     "layers": int(lm.model.config.num_hidden_layers)})  # fmt: skip
+    return rows
+
+
+def format_lens(rows: list[dict[str, Any]], device: str) -> str:
+    layers = rows[0]["layers"] if rows else 0
+    lines = [
+        f"the logit lens (L): one target, {layers} layers, {device}, best of {REPEATS}",
+        f"{'context tokens':>14} {'lens ms':>9} {'forward ms':>11} {'ratio':>6}",
+    ]
+    lines += [
+        f"{r['context_tokens']:>14,} {r['lens_ms']:>9,.0f} {r['forward_ms']:>11,.0f} "
+        f"{r['lens_ms'] / max(r['forward_ms'], 1e-9):>5.2f}x"
+        for r in rows
+    ]
+    lines.append("(lens: the forward pass keeping every layer's hidden states, then the final "
+                 "norm and head over every layer at the target; forward: a plain pass)")  # fmt: skip
+    return "\n".join(lines)
