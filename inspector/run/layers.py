@@ -1,0 +1,88 @@
+"""Per task, the layer where predictions form: the logit lens (`lm/lens.py`) over the
+targets of a scored and tagged token table, read from the windows that scored them.
+
+For each task and layer: the targets, their mean loss through the lens, the share that are
+top-1 there, and the share already settled there (top-1 from that layer on to the last:
+`Depth.settled`). Statements such as "grammar is settled in the first third of the layers,
+world knowledge only near the top" are read off these columns. `sample` bounds the cost on
+a big corpus (targets drawn uniformly, seeded); memory stays flat: one window's hidden
+states and at most `lens.CHUNK_ROWS` rows of logits at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+if TYPE_CHECKING:
+    from inspector.lm.loading import LoadedModel
+
+LAYER_COLUMNS = ("task", "layer", "tokens", "mean_nll", "top1_share", "settled_share")
+
+
+def task_layers(
+    lm: LoadedModel,
+    table: pl.DataFrame,
+    window: int,
+    stride: int,
+    sample: int | None = None,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> pl.DataFrame:
+    """One row per (task, layer), then the `all` rows: `LAYER_COLUMNS`. `table` is a tagged
+    token table (doc_id, pos, token_id, task) of documents scored with `window`, `stride`."""
+    from inspector.lm.lens import logit_lens
+    from inspector.lm.windows import rolling_windows
+
+    chosen = _sample(table, sample, seed)
+    by_doc = chosen.partition_by("doc_id", as_dict=True, maintain_order=True)
+    found: list[
+        tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    ] = []  # task, nll, top1, settled
+    done = 0
+    for (doc_id,), rows in by_doc.items():
+        tokens = table.filter(pl.col("doc_id") == doc_id).sort("pos")["token_id"].to_list()
+        seq = [lm.prefix_id, *tokens]
+        pos = rows["pos"].to_numpy()
+        for w in rolling_windows(len(tokens), window, stride):
+            here = (pos >= w.first_target) & (pos < w.end)
+            if not here.any():
+                continue
+            depth = logit_lens(lm, seq[w.start : w.end], (pos[here] - w.start).tolist(),
+                               [tokens[p] for p in pos[here]])  # fmt: skip
+            found.append((rows["task"].to_numpy()[here], depth.nll, depth.rank == 1,
+                          depth.settled()))  # fmt: skip
+            done += int(here.sum())
+            if progress is not None:
+                progress(done, chosen.height)
+    return _aggregate(found)
+
+
+def _sample(table: pl.DataFrame, sample: int | None, seed: int) -> pl.DataFrame:
+    if sample is None or sample >= table.height:
+        return table
+    return table.sample(n=sample, seed=seed).sort("doc_id", "pos", maintain_order=True)
+
+
+def _aggregate(found: list[tuple[np.ndarray, ...]]) -> pl.DataFrame:
+    if not found:
+        return pl.DataFrame(schema=dict.fromkeys(LAYER_COLUMNS, pl.Float64) | {
+            "task": pl.String, "layer": pl.Int64, "tokens": pl.Int64})  # fmt: skip
+    task = np.concatenate([f[0] for f in found])
+    nll = np.concatenate([f[1] for f in found])
+    top1 = np.concatenate([f[2] for f in found])
+    settled = np.concatenate([f[3] for f in found])
+    layer = np.arange(1, nll.shape[1] + 1)
+    out = []
+    for name in [*sorted(set(task.tolist())), "all"]:
+        mask = np.ones(len(task), bool) if name == "all" else task == name
+        settled_by = (settled[mask, None] > 0) & (settled[mask, None] <= layer[None, :])
+        out.append(pl.DataFrame({
+            "task": [name] * len(layer), "layer": layer, "tokens": [int(mask.sum())] * len(layer),
+            "mean_nll": nll[mask].mean(axis=0), "top1_share": top1[mask].mean(axis=0),
+            "settled_share": settled_by.mean(axis=0),
+        }))  # fmt: skip
+    return pl.concat(out)
