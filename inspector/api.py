@@ -189,3 +189,21 @@ def probes(
         asker = _asker(m, device, dtype, cache_dir)
         parts.append(probe_results(asker, asker.lm.source.name, found))
     return pl.concat(parts)
+
+
+def layers(
+    corpus: Corpus, model: str = "", *, sample: int | None = None, seed: int = 0,
+    device: str = "auto", dtype: str = "auto", window: int | None = None,
+    stride: int | None = None, cache_dir: str | Path | None = None,
+) -> pl.DataFrame:  # fmt: skip
+    """Per task and layer, where predictions form (the logit lens over the run's targets,
+    at most `sample` of them): mean loss, top-1 share, and the share settled by that layer
+    (top-1 from there to the last layer); the `all` rows for every task together."""
+    from inspector.run.layers import task_layers
+
+    run = score_run(corpus, model, device=device, dtype=dtype, window=window, stride=stride,
+                    cache_dir=cache_dir)  # fmt: skip
+    asker = _asker(model, device, dtype, cache_dir)
+    settings = run.settings
+    return task_layers(asker.lm, run.table, int(settings["window"]), int(settings["stride"]),
+                       sample, seed)  # fmt: skip

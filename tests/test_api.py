@@ -105,3 +105,14 @@ def test_examples_command(tiny_model_dir: Path, tmp_path: Path) -> None:
     assert {"left", "target", "right", "rank", "task_reason"} <= set(rows[0])
     unknown = run_cli("examples", *common, "--task", "nonsense")
     assert unknown.returncode == 2 and "no such task" in unknown.stderr
+
+
+def test_layers_from_python(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """inspector.layers: per task and layer, the last layer's loss is the run's own."""
+    texts = ["Biden married Neilia Hunter, a student.", "The Danube flows into the Black Sea."]
+    table = inspector.score(texts, str(tiny_model_dir), device="cpu", cache_dir=tmp_path)
+    out = inspector.layers(texts, str(tiny_model_dir), device="cpu", cache_dir=tmp_path)
+    every = out.filter(out["task"] == "all").sort("layer")
+    assert every["tokens"][0] == table.height
+    assert abs(every["mean_nll"][-1] - table["nll"].mean()) < 1e-5
+    assert set(out["task"]) == {*table["task"], "all"}
