@@ -201,9 +201,14 @@ def _first_run_words(about: pl.DataFrame, everything: pl.DataFrame) -> pl.DataFr
     )
 
 
+BYTE_PIECE = r"<0x[0-9A-F]{2}>|\x{FFFD}"  # a piece of a character's bytes (lm/pieces.py), or a
+# table from before byte pieces were named (table format 2)
+
+
 def unit_texts(aligned: Aligned) -> pl.Series:
     """Each unit's text, from the first run's pieces (its words, space-separated, where a piece
-    is part of a character: a multibyte character cut into byte pieces shows as U+FFFD).
+    is part of a character: a multibyte character cut into byte pieces, `<0xC3>`, is
+    joined back in its words, not shown as bytes).
     Computed when shown or written, not by `align`: joining strings is most of its cost."""
     units = aligned.units
     if aligned.unit == "token":
@@ -231,7 +236,7 @@ def unit_texts(aligned: Aligned) -> pl.Series:
         pl.col("token").str.join(""),
         pl.col("word").filter("word_initial").str.join(" "),
     )
-    text = pl.when(pl.col("token").str.contains("\ufffd", literal=True))
+    text = pl.when(pl.col("token").str.contains(BYTE_PIECE))
     joined = spans.select("_unit").join(texts, on="_unit", how="left", maintain_order="left")
     return joined.select(
         text.then("word").otherwise("token").fill_null("").alias("text")
