@@ -87,3 +87,19 @@ async def test_the_app_shows_byte_pieces_as_bytes(tiny_model_dir: Path, tmp_path
         await pilot.pause()
         shown = str(app.query_one(NextTokenPanel).render())
         assert "<0x" in shown and "\ufffd" not in shown
+
+
+def test_shown_pieces_go_back_to_their_bytes() -> None:
+    from inspector.lm.pieces import shown_bytes
+
+    for data in ("日本".encode(), b" \xe6\x97", b"plain", "é".encode()[:1]):
+        assert shown_bytes(readable(data)) == data
+    assert shown_bytes("<0xE6><0x97><0xA5>") == "日".encode()
+
+
+def test_examples_from_a_table_alone_rebuild_byte_pieces(tiny_lm) -> None:
+    from inspector.run.tokens import TableScorer
+    from inspector.tables.examples import rebuilt_texts
+
+    table = TableScorer(tiny_lm).score([Document("d", TEXT)])
+    assert rebuilt_texts(table.lazy(), ["d"])["d"] == TEXT  # every character, CJK and emoji too

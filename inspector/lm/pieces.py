@@ -44,6 +44,18 @@ def readable(data: bytes) -> str:
     return "".join(out)
 
 
+def shown_bytes(piece: str) -> bytes:
+    """A piece as `piece_texts` shows it, back to its bytes (`<0xE6>` is the byte 0xE6)."""
+    parts = _SHOWN_BYTE.split(piece)
+    return b"".join(
+        bytes([int(p[3:5], 16)]) if i % 2 else p.encode("utf-8", "surrogatepass")
+        for i, p in enumerate(parts)
+    )
+
+
+_SHOWN_BYTE = re.compile(r"(<0x[0-9A-F]{2}>)")
+
+
 def _as_bytes(name: object) -> str | None:
     """A vocabulary entry's name as readable bytes, if it is a byte-level or byte-fallback
     piece; None for anything else (a special token, a name of another scheme)."""

@@ -3,8 +3,8 @@ keyword-in-context lines (left context, target, right context), with loss, rank 
 that decided the task.
 
 The context is cut from the documents' text where it is given (exact), else rebuilt from the
-neighbouring targets' text (the table alone: a multibyte character split into byte pieces
-shows as U+FFFD there).
+neighbouring targets' text (the table alone: a multibyte character split into byte pieces,
+`<0xE6>`, is put back together from their bytes).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from inspector.errors import message
+from inspector.lm.pieces import shown_bytes
 from inspector.tables.tasks import TasksError
 
 CONTEXT_CHARS = 40
@@ -84,8 +85,15 @@ def rebuilt_texts(frame: pl.LazyFrame, doc_ids: list[str]) -> dict[str, str]:
     out = {}
     for (doc_id,), part in parts.partition_by("doc_id", as_dict=True).items():
         chars: list[str] = [" "] * int(part["char_end"].max() or 0)  # type: ignore[arg-type]
+        pieces: dict[tuple[int, int], list[str]] = {}
         for a, b, token in part.select("char_start", "char_end", "token").iter_rows():
-            if b - a == len(token):  # the pieces of one multibyte character each show U+FFFD
+            if b - a == len(token):
                 chars[a:b] = list(token)
+            else:  # the byte pieces of one multibyte character share its span: joined
+                pieces.setdefault((a, b), []).append(token)
+        for (a, b), shown in pieces.items():
+            text = shown_bytes("".join(shown)).decode("utf-8", "replace")
+            if len(text) == b - a:
+                chars[a:b] = list(text)
         out[str(doc_id)] = "".join(chars)
     return out
