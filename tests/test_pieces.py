@@ -103,3 +103,47 @@ def test_examples_from_a_table_alone_rebuild_byte_pieces(tiny_lm) -> None:
 
     table = TableScorer(tiny_lm).score([Document("d", TEXT)])
     assert rebuilt_texts(table.lazy(), ["d"])["d"] == TEXT  # every character, CJK and emoji too
+
+
+def test_a_token_that_is_only_a_joiner_or_selector_is_shown_escaped() -> None:
+    from inspector.tui.widgets.next_token import shown
+
+    assert shown("\ufe0f") == "'\\ufe0f'"  # a variation selector alone: not empty quotes
+    assert shown("\ufe0f\u200d") == "'\\ufe0f\\u200d'"
+    assert shown("\u0301x") == "'\\u0301x'"
+    assert shown("e\u0301") == "'e\u0301'" and shown(" a") == "' a'"  # joined: as written
+
+
+def test_true_and_false_print_as_such_in_tables() -> None:
+    import polars as pl
+
+    from inspector.tables.render import render
+
+    assert render(pl.DataFrame({"won": [True, False], "n": [1829, 3]}), "md").split() == [
+        "|", "won", "|", "n", "|", "|", "---", "|", "---", "|",
+        "|", "True", "|", "1,829", "|", "|", "False", "|", "3", "|",
+    ]  # fmt: skip
+
+
+async def test_asking_keys_say_at_once_that_a_given_table_has_no_model(
+    tiny_lm, tmp_path: Path
+) -> None:
+    from inspector.run.tokens import TableScorer
+    from inspector.tui.app import InspectorApp
+    from inspector.tui.asking import NO_MODEL
+    from inspector.tui.screens.prompt import PromptScreen
+    from inspector.tui.source import Given
+
+    docs = [Document("d", TEXT)]
+    app = InspectorApp(Given(docs, table=TableScorer(tiny_lm).score(docs)), "given", tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        for _ in range(400):
+            if app.scoring == "done":
+                break
+            await pilot.pause(0.05)
+        for key in ("p", "L", "m"):
+            app.clear_notifications()
+            await pilot.press(key)
+            await pilot.pause()
+            assert not isinstance(app.screen, PromptScreen), key  # no question typed for nothing
+            assert [n.message for n in app._notifications] == [NO_MODEL], key

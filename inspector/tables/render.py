@@ -96,6 +96,8 @@ def cell(value: Any, column: str = "", sci: bool = False) -> str:
         return f"{value:.2e}"  # a probability too small for 4 decimals still shows its size
     if isinstance(value, float):
         return f"{value:.4f}"
+    if isinstance(value, bool):  # before int, which bool is: True, not 1
+        return str(value)
     if isinstance(value, int):  # a count or a rank: 1,829 beside 23,363, never 1829
         return str(value) if column in POSITIONS else f"{value:,}"
     return str(value)

@@ -70,7 +70,17 @@ class AskingApp(BrowsingApp):
         return self._asker
 
     # -- contrast at the cursor ---------------------------------------------------------
+    def _no_model(self) -> bool:
+        """Whether there is no model to ask (a table opened with --from): said at the key,
+        before a question is typed."""
+        if hasattr(self.source, "model"):
+            return False
+        self.notify(NO_MODEL, severity="warning", markup=False)
+        return True
+
     def action_contrast(self) -> None:
+        if self._no_model():
+            return
         row = self.session.row()
         if row is None:
             self.notify("nothing is scored here yet", severity="warning", markup=False)
@@ -183,6 +193,8 @@ class AskingApp(BrowsingApp):
     # -- where the prediction forms ----------------------------------------------------
     def action_depth(self) -> None:
         """The logit lens at the target under the cursor: what each layer would predict."""
+        if self._no_model():
+            return
         row = self.session.row()
         rows = self.session.current
         if row is None or rows is None:
@@ -218,6 +230,8 @@ class AskingApp(BrowsingApp):
         if probe is None:
             self.notify("this document is not a probe", severity="warning", markup=False)
             return
+        if self._no_model():
+            return
         self._loading_hint()
         self.push_screen(ReportScreen(f"probe {probe.id}", partial(self._probe, probe)))
 
@@ -251,8 +265,7 @@ class AskingApp(BrowsingApp):
 
     # -- your own text --------------------------------------------------------------------
     def action_write(self) -> None:
-        if not hasattr(self.source, "model"):
-            self.notify(NO_MODEL, severity="warning", markup=False)
+        if self._no_model():
             return
         self.push_screen(WriteScreen(), self._written)
 

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from inspector import visible
-from inspector.tui.widgets.next_token import shown
+from inspector.tui.widgets.next_token import probability, shown
 
 
 def _cut(text: str, width: int) -> str:
@@ -61,10 +61,10 @@ class ComparePanel(Static):
             nll, rank = unit[f"nll_{i}"], unit[f"rank_{i}"]
             head.append(f"\n{_cut(visible.line(name), name_width):<{name_width}} ", style="dim")
             if wide:
-                p = f"  p {row['prob']:.1%}" if one and row is not None else ""
+                p = f"  p {probability(row['prob'])}" if one and row is not None else ""
                 head.append(f"{nll:5.2f} nats  rank {rank:,}{p}")
             else:
-                p = f" {row['prob']:.1%}" if one and row is not None else ""
+                p = f" {probability(row['prob'])}" if one and row is not None else ""
                 head.append(f"{nll:5.2f} #{rank:,}{p}")
         head.append_text(self._columns(names, rows, avail))
         self.update(head)

@@ -13,8 +13,29 @@ TOKEN_WIDTH = 16
 
 
 def shown(token: str) -> str:
-    """A token as the reader should see it: quotes, and visible spaces and newlines."""
-    return repr(token)
+    """A token as the reader should see it: quotes, and visible spaces and newlines; a
+    character that takes no cell on its own where nothing precedes it to join (a variation
+    selector, a combining mark or a joiner at the token's start) as its escape, `'\\ufe0f'`,
+    never as empty quotes."""
+    lead = len(token) - len(token.lstrip(_ZERO_WIDTH))
+    if not lead:
+        return repr(token)
+    rest = repr(token[lead:])  # its quotes, and the rest escaped as repr escapes it
+    return rest[0] + "".join(f"\\u{ord(c):04x}" for c in token[:lead]) + rest[1:]
+
+
+# characters that take no cell alone: variation selectors, joiners, combining marks
+_ZERO_WIDTH = "".join(
+    chr(c)
+    for c in (
+        *range(0xFE00, 0xFE10),
+        0x200C,
+        0x200D,
+        *range(0x0300, 0x0370),
+        *range(0x20D0, 0x2100),
+        *range(0xE0100, 0xE01F0),
+    )  # fmt: skip
+)
 
 
 def bar(p: float, width: int = BAR_WIDTH) -> str:

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from inspector import visible
+from inspector.tui.widgets.next_token import shown
 
 TASK_STYLES = {
     "grammar": "bold cyan",
@@ -44,7 +45,7 @@ class TaskPanel(Static):
                 visible.line(row["task_reason"]),
                 "\n",
                 ("word ", "dim"),
-                visible.line(repr(row["word"])),
+                visible.line(shown(row["word"])),
                 "  ",
                 row["spacy_pos"] or "-",
                 " ",
