@@ -10,35 +10,34 @@ import pytest
 from corpora import Document
 from inspector.errors import ModelError
 from inspector.lm.config import ScoreConfig
-from inspector.lm.lens import Depth, final_norm, lens_at, logit_lens, target_context
+from inspector.lm.lens import Depth, final_norm, logit_lens, target_context
 from inspector.run.tokens import TableScorer
 
 TEXT = "Biden married Neilia Hunter, a student. The Danube flows into the Black Sea."
 
 
-def _check_last_layer(lm, table, window: int, stride: int, atol: float = 1e-5) -> None:  # type: ignore[no-untyped-def]
+def _check_last_layer(lm, table, atol: float = 1e-5) -> None:  # type: ignore[no-untyped-def]
+    """At every target, the lens's last layer, read from the tokens the target saw, is the
+    scored nll, rank and first candidate."""
     tokens = table["token_id"].to_list()
     for row in table.iter_rows(named=True):
-        depth = lens_at(lm, tokens, row["pos"], window, stride)
-        assert (
-            len(target_context(lm.prefix_id, tokens, row["pos"], row["ctx_len"])) == row["ctx_len"]
-        )
+        context = target_context(lm.prefix_id, tokens, row["pos"], row["ctx_len"])
+        assert len(context) == row["ctx_len"]
+        depth = logit_lens(lm, context, [len(context) - 1], [tokens[row["pos"]]])
         assert abs(depth.nll[0, -1] - row["nll"]) < atol, row["pos"]
         assert depth.rank[0, -1] == row["rank"] and depth.top_id[0, -1] == row["top_ids"][0]
 
 
 def test_the_last_layer_is_the_models_own_prediction(tiny_lm) -> None:
-    scorer = TableScorer(tiny_lm)
-    table = scorer.score([Document("d", TEXT)])
-    _check_last_layer(tiny_lm, table, scorer.config.window, scorer.config.stride)
+    _check_last_layer(tiny_lm, TableScorer(tiny_lm).score([Document("d", TEXT)]))
 
 
 def test_every_window_of_a_long_document_is_read_as_it_was_scored(tiny_lm) -> None:
-    """The tiny model's window is 64: later targets saw fewer tokens than their position."""
+    """Windows of 16, stride 5: later targets saw fewer tokens than their position."""
     scorer = TableScorer(tiny_lm, ScoreConfig(window=16, stride=5))
     table = scorer.score([Document("long", " ".join([TEXT] * 3))])
     assert (table["ctx_len"] < table["pos"] + 1).any()
-    _check_last_layer(tiny_lm, table, 16, 5)
+    _check_last_layer(tiny_lm, table)
 
 
 def test_each_layer_is_the_norm_and_head_on_its_stream(tiny_lm) -> None:
@@ -86,23 +85,10 @@ def test_a_target_context_is_the_tokens_it_saw() -> None:
 
 @pytest.mark.embedded
 def test_the_embedded_models_last_layer_is_its_prediction(embedded_lm) -> None:
-    scorer = TableScorer(embedded_lm)
-    table = scorer.score([Document("d", TEXT)])
-    window, stride = scorer.config.window, scorer.config.stride
+    table = TableScorer(embedded_lm).score([Document("d", TEXT)])
     # the scorer's batched forward pass and a plain one of the 135M model differ in float32
     # by up to ~1.3e-5 nats here (measured); the project's parity bound with a plain pass
-    _check_last_layer(embedded_lm, table, window, stride, atol=1e-4)
-    depth = lens_at(embedded_lm, table["token_id"].to_list(), 3, window, stride)
+    _check_last_layer(embedded_lm, table, atol=1e-4)
+    context = target_context(embedded_lm.prefix_id, table["token_id"].to_list(), 3, 4)
+    depth = logit_lens(embedded_lm, context, [3], [int(table["token_id"][3])])
     assert depth.layers == 30 and depth.rank.shape == (1, 30)
-
-
-def test_layers_read_in_chunks_give_the_same(tiny_lm, monkeypatch: pytest.MonkeyPatch) -> None:
-    import inspector.lm.lens as lens
-
-    ids = [tiny_lm.prefix_id, *tiny_lm.tokenizer(TEXT, add_special_tokens=False)["input_ids"]]
-    where, targets = list(range(len(ids) - 1)), ids[1:]
-    whole = logit_lens(tiny_lm, ids, where, targets)
-    monkeypatch.setattr(lens, "CHUNK_ROWS", 5)  # fewer rows than targets: a layer at a time
-    parts = logit_lens(tiny_lm, ids, where, targets)
-    assert (parts.rank == whole.rank).all() and (parts.top_id == whole.top_id).all()
-    assert np.allclose(parts.nll, whole.nll, atol=1e-5)

@@ -24,7 +24,8 @@ def _prefix(lm: Any, tokens: int) -> str:
     return str(lm.tokenizer.decode(ids))
 
 
-def _best(fn: Any) -> float:
+def best_ms(fn: Any) -> float:
+    """The fastest of REPEATS calls of `fn`, in milliseconds."""
     best = float("inf")
     for _ in range(REPEATS):
         started = time.perf_counter()
@@ -53,11 +54,11 @@ def measure_asking(model: str, device: str, cache_dir: Path) -> list[dict[str, A
     rows = []
     for n in CONTEXTS:
         prefix = _prefix(lm, n)
-        first = _best(lambda p=prefix: Asker(lm).ask(p, CANDIDATES))
+        first = best_ms(lambda p=prefix: Asker(lm).ask(p, CANDIDATES))
         asker = Asker(lm)
         asker.read(prefix)  # what the app does while the question is typed
-        again = _best(lambda p=prefix, a=asker: a.ask(p, CANDIDATES))
-        plain = _best(lambda p=prefix: _plain(lm, p))
+        again = best_ms(lambda p=prefix, a=asker: a.ask(p, CANDIDATES))
+        plain = best_ms(lambda p=prefix: _plain(lm, p))
         rows.append({"context_tokens": n, "first_ms": first, "again_ms": again, "plain_ms": plain})
     return rows
 

@@ -4,21 +4,12 @@ context, best of 3; the difference is the hidden states kept and the head over e
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
+from inspector.bench.asking import REPEATS, best_ms
+
 CONTEXTS = (100, 500, 1000)
-REPEATS = 3
-
-
-def _best(fn: Any) -> float:
-    best = float("inf")
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return 1000 * best
 
 
 def measure_lens(model: str, device: str, cache_dir: Path) -> list[dict[str, Any]]:
@@ -41,8 +32,8 @@ def measure_lens(model: str, device: str, cache_dir: Path) -> list[dict[str, Any
                 lm.model(input_ids=x, use_cache=False, logits_to_keep=1)
 
         plain()  # warm up
-        lens = _best(lambda n=n: target_depth(lm, ids, n - 1, n))
-        rows.append({"context_tokens": n, "lens_ms": lens, "forward_ms": _best(plain),
+        lens = best_ms(lambda n=n: target_depth(lm, ids, n - 1, n))
+        rows.append({"context_tokens": n, "lens_ms": lens, "forward_ms": best_ms(plain),
                      "layers": int(lm.model.config.num_hidden_layers)})  # fmt: skip
     return rows
 

@@ -8,8 +8,8 @@ the early layers of some models do not speak the output head's language, so thei
 distributions read as noise even where the information is there (the tuned lens of
 Belrose et al., 2023, learns one affine map per layer for this; `tuned` takes such maps).
 
-Memory stays flat: one layer's logits for the asked targets at a time, never every layer's
-logits for a whole sequence.
+Memory stays flat: at most `CHUNK_ROWS` rows of logits at a time (several layers' rows for
+few targets, a layer's for many), never every layer's logits for a whole sequence.
 """
 
 from __future__ import annotations
@@ -129,24 +129,12 @@ def _stream(states: Any, layer: int, where: torch.Tensor, norm: Any, tuned: Any)
 def target_context(prefix_id: int, tokens: Sequence[int], pos: int, ctx_len: int) -> list[int]:
     """The model input that predicted target `pos` of a document's `tokens` when it was
     scored (the token table's `ctx_len` tokens before it, the document-start token counted):
-    the lens read from its last position gives the scored prediction again, exactly."""
+    the lens's last layer read from its last position is the scored prediction again, to
+    float32's last bits (a forward pass of another shape sums in another order)."""
     if not 1 <= ctx_len <= pos + 1:
         raise ValueError(f"target {pos} cannot have seen {ctx_len} tokens")
     seq = [prefix_id, *tokens[:pos]]
     return seq[pos + 1 - ctx_len :]
-
-
-def lens_at(lm: LoadedModel, tokens: Sequence[int], pos: int, window: int, stride: int) -> Depth:
-    """The lens at one target of a document scored with `window` and `stride` (the run's
-    settings): read from the very window that scored it, so the last layer is the scored
-    prediction to the last bits a forward pass of that shape gives."""
-    from inspector.lm.windows import rolling_windows
-
-    seq = [lm.prefix_id, *tokens]
-    for w in rolling_windows(len(tokens), window, stride):
-        if w.first_target <= pos < w.end:
-            return logit_lens(lm, seq[w.start : w.end], [pos - w.start], [tokens[pos]])
-    raise ValueError(f"no target {pos} in a document of {len(tokens)} tokens")
 
 
 def _read(logits: torch.Tensor, want: torch.Tensor) -> tuple[np.ndarray, ...]:

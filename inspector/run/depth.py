@@ -32,25 +32,19 @@ def target_depth(lm: LoadedModel, tokens: Sequence[int], pos: int, ctx_len: int)
 
     from inspector.lm.lens import logit_lens, target_context
     from inspector.lm.pieces import piece_texts
+    from inspector.tables.render import bar
 
     context = target_context(lm.prefix_id, tokens, pos, ctx_len)
     depth = logit_lens(lm, context, [len(context) - 1], [tokens[pos]])
     rank, nll, top = depth.rank[0], depth.nll[0], depth.top_id[0]
-    p = np.exp(-nll)
     vocab = max(2, int(lm.model.config.vocab_size))
     frame = pl.DataFrame({
         "layer": np.arange(1, depth.layers + 1),
         "rank": rank,
-        "p": p,
+        "p": depth.prob[0],
         "nll": nll,
         "top": [repr(t) for t in piece_texts(lm.tokenizer, top.tolist())],
-        "rank by layer": [_bar(1 - np.log(r) / np.log(vocab)) for r in rank],
+        "rank by layer": [bar(1 - np.log(r) / np.log(vocab), BAR) for r in rank],
     })  # fmt: skip
     ones = np.flatnonzero(rank == 1)
     return TargetDepth(frame, int(ones[0]) + 1 if len(ones) else 0, int(depth.settled()[0]))
-
-
-def _bar(share: float) -> str:
-    eighths = round(max(0.0, min(1.0, share)) * BAR * 8)
-    full, part = divmod(eighths, 8)
-    return "█" * full + ("" if not part else " ▏▎▍▌▋▊▉"[part])

@@ -39,12 +39,13 @@ def task_layers(
 
     chosen = _sample(table, sample, seed)
     by_doc = chosen.partition_by("doc_id", as_dict=True, maintain_order=True)
+    documents = table.select("doc_id", "pos", "token_id").partition_by("doc_id", as_dict=True)
     found: list[
         tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     ] = []  # task, nll, top1, settled
     done = 0
     for (doc_id,), rows in by_doc.items():
-        tokens = table.filter(pl.col("doc_id") == doc_id).sort("pos")["token_id"].to_list()
+        tokens = documents[(doc_id,)].sort("pos")["token_id"].to_list()
         seq = [lm.prefix_id, *tokens]
         pos = rows["pos"].to_numpy()
         for w in rolling_windows(len(tokens), window, stride):

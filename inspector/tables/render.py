@@ -146,3 +146,10 @@ def param_count(n: int | None) -> str:
     if n >= 1e6:
         return f"{n / 1e6:.0f}M"
     return f"{n / 1e3:.0f}K" if n >= 1e3 else str(n)
+
+
+def bar(share: float, width: int) -> str:
+    """`share` (0 to 1) of `width` cells as a bar in eighths of a cell (`███▌`)."""
+    eighths = round(max(0.0, min(1.0, share)) * width * 8)
+    full, part = divmod(eighths, 8)
+    return "█" * full + ("" if not part else " ▏▎▍▌▋▊▉"[part])

@@ -83,9 +83,8 @@ class AnnotatingApp(BrowsingApp):
     def _labels_too_wide(self) -> bool:
         """Whether the footer, every label named, is wider than the screen: each entry is
         its key, a space, its description and a space either side; then the palette key."""
-        others = [b for b in self._bindings.key_to_bindings.values() for b in b]
         others = [
-            b for b in others
+            b for bindings in self._bindings.key_to_bindings.values() for b in bindings
             if b.show and not b.action.startswith("label(") and self.footer_shows(b.action)
         ]  # fmt: skip
         labels = sum(len(str(i)) + len(label) + 3 for i, label in enumerate(self.labels, 1))

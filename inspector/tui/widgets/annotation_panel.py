@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from inspector import visible
 from inspector.labels.queue import Labelling
+from inspector.tui.widgets.packing import packed
 from inspector.tui.widgets.task_panel import TASK_STYLES
 
 BAR = 24
@@ -57,24 +58,12 @@ class AnnotationPanel(Static):
         )  # fmt: skip
         # each label key with its label and how many it got so far, packed into lines of
         # the panel's width (an entry never split: the footer may say only `1-4 label`)
-        line_cells = 0
-        for i, label in enumerate(labels, 1):
-            n = p.per_label.get(label, 0)
-            style = TASK_STYLES.get(label, "bold green")
-            entry = [
-                (f"{i} ", "bold"),
-                (visible.line(label), style),
-                (f" ({n:,})" if n else "", "dim"),
-            ]
-            cells = sum(Text(part).cell_len for part, _ in entry)
-            if line_cells and line_cells + 2 + cells > avail:
-                text.append("\n")
-                line_cells = 0
-            elif line_cells:
-                text.append("  ")
-                line_cells += 2
-            text.append_text(Text.assemble(*entry))
-            line_cells += cells
+        keys = [
+            Text.assemble((f"{i} ", "bold"), (visible.line(label), TASK_STYLES.get(label, "bold green")),
+                          (f" ({p.per_label[label]:,})" if p.per_label.get(label) else "", "dim"))
+            for i, label in enumerate(labels, 1)
+        ]  # fmt: skip
+        text.append_text(packed(keys, avail))
         text.append("\n")
         given = labelling.given()
         if given is not None:  # back on a target already done: say what it got

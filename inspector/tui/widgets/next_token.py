@@ -8,6 +8,9 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from inspector.tables.render import bar
+from inspector.tui.widgets.packing import packed
+
 BAR_WIDTH = 12
 TOKEN_WIDTH = 16
 
@@ -36,12 +39,6 @@ _ZERO_WIDTH = "".join(
         *range(0xE0100, 0xE01F0),
     )  # fmt: skip
 )
-
-
-def bar(p: float, width: int = BAR_WIDTH) -> str:
-    eighths = round(max(0.0, min(1.0, p)) * width * 8)
-    full, part = divmod(eighths, 8)
-    return "█" * full + ("" if not part else " ▏▎▍▌▋▊▉"[part])
 
 
 def probability(p: float) -> str:
@@ -88,17 +85,7 @@ class NextTokenPanel(Static):
                           f" = {nll / math.log(2):.2f} bits" if wide else ""),
             Text.assemble(("entropy ", "dim"), f"{row['entropy']:.2f}", " nats" if wide else ""),
         ]  # fmt: skip
-        head = Text()
-        used = 0
-        for i, field in enumerate(fields):
-            if i and (used + 2 + field.cell_len > avail or i == 3):  # loss starts a line
-                head.append("\n")
-                used = 0
-            elif i:
-                head.append("  ")
-                used += 2
-            head.append_text(field)
-            used += field.cell_len
+        head = packed(fields, avail, new_line_before=[3])  # the loss starts a line
         if outside:  # said before the list, so a short panel keeps it
             head.append(f"\nnot among the top {len(row['top_ids'])} below", style="dim")
         # plain Text lines with fixed columns: far cheaper to draw than a rich Table, per key
