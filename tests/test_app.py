@@ -333,3 +333,7 @@ async def test_browsing_a_table_on_disk_reads_documents_on_demand(
         assert app.session.doc == 6 and app.session.row() is not None
         assert len(app.session.rows) <= 2 + 1 + 2  # kept: two recent, the one on screen, prefetched
         assert 0 not in app.session.rows  # long unseen: forgotten
+        # the table was scored long ago: documents read on request are no scoring progress
+        await pilot.pause()
+        status = str(app.query_one("#status").render())
+        assert "scoring" not in status and "doc 7/8 d6" in status, status

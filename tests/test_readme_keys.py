@@ -337,11 +337,13 @@ async def _examples(pilot: Any, app: InspectorApp) -> None:
 
 @check(BROWSE, "`a`")
 async def _annotate_toggle(pilot: Any, app: InspectorApp) -> None:
+    app.session.goto(1, 3)  # browsing somewhere the annotation queue does not start
     await pilot.press("a")
     await until(lambda: app.mode == "annotate" and app.labelling is not None)
-    assert "ANNOTATE" in status(app)
+    assert "ANNOTATE" in status(app) and app.labelling.current() != (1, 3)
     await pilot.press("a")
     assert app.mode == "browse" and "ANNOTATE" not in status(app)
+    assert (app.session.doc, app.session.pos) == (1, 3)  # back where the reader was
 
 
 @check(BROWSE, "`K`")

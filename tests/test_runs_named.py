@@ -70,3 +70,19 @@ def test_tasks_prints_the_run_and_exports_carry_it(tiny_model_dir: Path, tmp_pat
     assert table["window"].to_list() == [64] * table.height and table["dtype"][0] == "float32"
     summary = run_cli("score", *common, cwd=tmp_path).stdout
     assert "corpus hash " in summary and "rules    default (hash " in summary
+
+
+def test_runs_of_one_model_are_charted_side_by_side_not_at_one_size(tiny_lm, tmp_path: Path) -> None:
+    from inspector.tables.plot import plot, run_axis
+
+    runs = _runs(tiny_lm, tmp_path)
+    found = cached_runs(tmp_path, runs[0].settings["corpus_hash"], load_rules().sha256)
+    assert [run.settings["window"] for run in found] == [16, 64]  # shortest window first
+    table = compare(found, "task")
+    axis = run_axis(table)
+    assert axis is not None
+    xs, ticks, name = axis
+    assert xs == [0.0, 1.0] and name == "run (as in the table)"  # one place per run
+    assert ticks == ["window 16, stride 8", "window 64, stride 32"], ticks
+    drawing = plot(table, 100, 20)
+    assert "per-task loss by run" in drawing and "window 16, stride 8" in drawing, drawing

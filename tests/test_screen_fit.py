@@ -95,6 +95,7 @@ async def test_every_panel_shows_all_it_must(
             footer = term.row(size[1] - 1)
             for key in ("? help", "q quit", "^p palette"):
                 assert key in footer, footer
+            assert app.model_forms[-1] in status, status  # the model's name, never cut
             if size[0] >= 120:  # the model's dtype and window too (cut only at 80 columns)
                 assert "float32" in status and "64)" in status, status
 
@@ -149,3 +150,50 @@ async def test_prompt_and_report_are_whole_at_80x24(
             await pilot.pause()
             assert "loss contribution per task (nats per token" in term.text(), term.text()
             assert sorted(bars()) == sorted(tasks), term.text()
+
+
+async def test_status_line_drops_a_long_id_before_the_model_name(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_id = "https://example.org/news/2024/03/a-rather-long-article-name.html"
+    docs = [Document(long_id, "Biden married Neilia Hunter."), DOCS[1]]
+    app = InspectorApp(Scoring(docs, model_spec=str(tiny_model_dir), device="cpu"), "web", tmp_path)
+    with terminal(monkeypatch, 80, 24) as term:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _until(lambda: app.scoring == "done")
+            await pilot.pause()
+            status = term.row(22)
+            assert "example.org" not in status and " 1/2 " in status, status  # id gone, n/N kept
+            assert status.rstrip().endswith(app.model_forms[-1]), status  # the name whole
+
+
+async def test_report_tables_scroll_sideways_a_column_at_a_time(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inspector.tui.screens.report import ReportTable
+
+    app = _app(tiny_model_dir, tmp_path)
+    with terminal(monkeypatch, 80, 24) as term:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _until(lambda: app.scoring == "done")
+            await pilot.press("s")
+            await _until(lambda: getattr(app.screen, "shown", None) is not None)
+            await pilot.pause()
+            grid = app.screen.query_one(ReportTable)
+            columns = [str(c.label).strip() for c in grid.ordered_columns]
+            assert grid.max_scroll_x > 0, "the table fits: nothing to test at this width"
+            seen, presses = set(), 0
+            while True:
+                screen = term.text()
+                seen |= {c for c in columns if c in screen}
+                assert columns[0] in screen  # the rows' names stay while the rest scroll
+                if grid.scroll_x >= grid.max_scroll_x:
+                    break
+                await pilot.press("right")
+                await pilot.pause()
+                presses += 1
+                assert presses < len(columns), "more presses than columns"
+            assert seen == set(columns), (seen, columns)
+            await pilot.press("left")
+            await pilot.pause()
+            assert 0 <= grid.scroll_x < grid.max_scroll_x

@@ -122,6 +122,19 @@ def test_cli_streams_parts_and_resumes(tiny_model_dir: Path, tmp_path: Path) -> 
     other = subprocess.run([*args, "--shard", "1/2"], capture_output=True, text=True, timeout=300)
     assert other.returncode == 0 and "shard 1/2: 6 documents" in other.stdout
     assert read_parts(tmp_path / "parts")["doc_id"].n_unique() == 12
+    # each shard's table is of its own parts; the folder's, of the whole corpus
+    shard_all = [line.split() for line in other.stdout.splitlines() if line.startswith("all ")]
+    assert shard_all, other.stdout
+    assert "in shard 1/2's parts" in other.stdout and " 1 parts" not in other.stdout
+    folder = subprocess.run([sys.executable, "-m", "inspector", "tasks", "--from", str(tmp_path / "parts")],
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert folder.returncode == 0, folder.stderr
+    assert "(12 documents)" in folder.stdout, folder.stdout  # the folder's corpus, not a part's
+    whole = read_parts(tmp_path / "parts").height
+    assert int(shard_all[0][1].replace(",", "")) < whole
+    folder_all = [line.split() for line in folder.stdout.splitlines() if " all " in line]
+    assert folder_all, folder.stdout
+    assert int(folder_all[0][2].replace(",", "")) == whole  # labels, task, tokens
     bad = subprocess.run([*args, "--shard", "3/2"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "--shard 3/2" in bad.stderr
 

@@ -281,5 +281,12 @@ def test_tasks_with_human_labels(scored, tmp_path: Path) -> None:
         table.filter((pl.col("labels") == "heuristic") & (pl.col("task") == "all"))["tokens"][0]
         == scored.table.height
     )
+    # for people: one run, its tasks by two label sources, each block named by its source
+    page = run_cli(
+        "tasks", "--from", "t.parquet", "--labels", "both", "--db", str(db), cwd=tmp_path
+    )
+    assert page.returncode == 0, page.stderr
+    assert "#2" not in page.stdout and "repeated" not in page.stdout, page.stdout
+    assert "delta" not in page.stdout and "labels heuristic and human" in page.stdout, page.stdout
     missing = run_cli("tasks", "--from", "t.parquet", "--labels", "human", cwd=tmp_path)
     assert missing.returncode == 2 and "--db FILE" in missing.stderr

@@ -151,6 +151,8 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
     """`score --parts DIR`: stream documents in and Parquet parts out."""
     import time
 
+    import polars as pl
+
     from corpora import bundled_path, iter_corpus
     from inspector import visible
     from inspector.cli.progress import ProgressLines
@@ -205,9 +207,15 @@ def _score_parts(args: argparse.Namespace, tag_workers: int) -> int:
     )  # fmt: skip
     print(
         f"shard {shard[0]}/{shard[1]}: {count(result.documents, 'document')}, {result.tokens:,} tokens in "
-        f"{len(result.parts)} parts ({result.written} scored now, {result.resumed} from an earlier run) in {args.parts}"
+        f"{count(len(result.parts), 'part')} ({result.written} scored now, {result.resumed} from an earlier run) in {args.parts}"
     )
-    print(render(summarize(open_table(str(args.parts)).frame, "task"), "table"), end="")
+    if shard[1] > 1:  # this shard's own parts: the others may still be running
+        print(f"loss by task in shard {shard[0]}/{shard[1]}'s parts (the whole folder, once "
+              f"every shard is done: inspector tasks --from {args.parts})")  # fmt: skip
+        frame = pl.scan_parquet(result.parts)
+    else:
+        frame = open_table(str(args.parts)).frame
+    print(render(summarize(frame, "task"), "table"), end="")
     return 0
 
 

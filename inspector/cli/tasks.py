@@ -114,10 +114,8 @@ def run(args: argparse.Namespace) -> int:
         check_output(args.out, args.force, inputs, sorted(SUFFIXES))
     runs = _runs(args)
     table = compare(runs, args.by, args.task_filter)
-    if len(runs) == 1:
+    if len(set(table["model"])) == 1:  # one run (by one or both label sources: see `labels`)
         table = table.drop("model", "n_params", "delta_mean_nll", "delta_loss_contribution")
-    elif len(set(table["model"])) == 1:  # one run, two label sources
-        table = table.drop("delta_mean_nll", "delta_loss_contribution")
     text = _page(args, fmt, runs, table)
     if text is not None:
         sys.stdout.write(text)

@@ -168,7 +168,7 @@ def cached_runs(cache_dir: Path, corpus: str, rules_hash: str, whole: bool = Fal
         found.values(),
         key=lambda run: (
             run.settings.get("n_params") or 0, str(run.settings.get("model")),
-            str(run.settings.get("dtype")), -(run.settings.get("window") or 0),
+            str(run.settings.get("dtype")), run.settings.get("window") or 0,
         ),
     )  # fmt: skip
 

@@ -11,7 +11,7 @@ states and at most `lens.CHUNK_ROWS` rows of logits at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,7 +68,7 @@ def _sample(table: pl.DataFrame, sample: int | None, seed: int) -> pl.DataFrame:
     return table.sample(n=sample, seed=seed).sort("doc_id", "pos", maintain_order=True)
 
 
-def _aggregate(found: list[tuple[np.ndarray, ...]]) -> pl.DataFrame:
+def _aggregate(found: Sequence[tuple[np.ndarray, ...]]) -> pl.DataFrame:
     if not found:
         return pl.DataFrame(schema=dict.fromkeys(LAYER_COLUMNS, pl.Float64) | {
             "task": pl.String, "layer": pl.Int64, "tokens": pl.Int64})  # fmt: skip

@@ -51,11 +51,27 @@ def open_table(spec: str) -> Run:
     merged = dict(part_settings[0])
     merged["tokens"] = sum(s.get("tokens", 0) or 0 for s in part_settings)
     frame = pl.scan_parquet(files)
+    if len(files) > 1:  # the whole folder's corpus, not its first part's
+        merged.update(_corpus_of_parts(frame, part_settings))
     wrong = [c for c in NEEDED if c != "doc_id" and c != "task" and not schema[c].is_numeric()]
     if wrong:
         raise TasksError(message("table_values", path=spec, problem=f"a column {wrong[0]} of text"))
     check_rows(frame, merged if all(SETTINGS_KEY in m for m in metas) else {}, spec)
     return Run(_label(merged, Path(spec)), frame, merged, spec, files=tuple(files))
+
+
+def _corpus_of_parts(frame: pl.LazyFrame, part_settings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The corpus several parts hold together: its documents (a long one spans parts), and
+    one hash over the parts' corpus hashes in part order (the same for the same corpus
+    split the same way, whichever shards scored it)."""
+    import hashlib
+
+    ordered = sorted(part_settings, key=lambda s: (s.get("part") is None, s.get("part") or 0))
+    h = hashlib.sha256()
+    for s in ordered:
+        h.update(f"{s.get('corpus_hash')}\n".encode())
+    documents = frame.select(pl.col("doc_id").n_unique()).collect().item()
+    return {"corpus_hash": f"parts:{h.hexdigest()}", "documents": documents}
 
 
 def _listed_parts(folder: Path) -> list[Path]:

@@ -62,8 +62,10 @@ def run_names(runs: Sequence[Run]) -> list[str]:
         r.label for r in {r.settings.get("model_identity"): r for r in runs}.values()
     )
     names = [run_name(run, apart, same_label[run.label] > 1) for run in runs]
-    seen = Counter(names)
-    return [f"{n} #{i + 1}" if seen[n] > 1 else n for i, n in enumerate(names)]
+    # one run by two label sources is told apart by its `labels` column, not by a number
+    seen = Counter(zip(names, (r.labels for r in runs), strict=True))
+    return [f"{n} #{i + 1}" if seen[n, r.labels] > 1 else n
+            for i, (n, r) in enumerate(zip(names, runs, strict=True))]  # fmt: skip
 
 
 def describe(runs: Sequence[Run]) -> list[str]:
@@ -87,7 +89,7 @@ def describe(runs: Sequence[Run]) -> list[str]:
         if name not in apart and name not in ("model", "rules")
     ]
     model = "" if "model" in apart else f"model {runs[0].label} · "
-    if len(runs) == 1:
+    if len([r for r in runs if r.labels == runs[0].labels]) == 1:  # one run (by 1-2 labellings)
         lines.append(f"run {model}{', '.join(shared)}")
     else:
         lines.append(f"runs {len(runs)} · same: {model}{', '.join(shared) or '-'}")

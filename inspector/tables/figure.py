@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from inspector import visible
-from inspector.tables.render import param_count
+from inspector.tables.plot import chart_title, run_axis
 
 
 def _figure(table: pl.DataFrame, caption: Sequence[str]) -> object:
@@ -34,17 +34,20 @@ def _figure(table: pl.DataFrame, caption: Sequence[str]) -> object:
         ax.set_xlabel("loss contribution (nats per token; the bars add up to the mean loss)")
         ax.set_title("loss contribution per task")
     else:
+        xs, ticks, name = run_axis(table) or ([], [], "")
+        at = dict(zip(table["model"].unique(maintain_order=True).to_list(), xs, strict=True))
         for task in rows["task"].unique(maintain_order=True).to_list():
-            part = rows.filter((pl.col("task") == task) & (pl.col("n_params") > 0)).sort("n_params")
-            ax.plot(part["n_params"].to_list(), part["mean_nll"].to_list(), marker="o",
+            part = rows.filter(pl.col("task") == task)
+            points = sorted(
+                zip([at[m] for m in part["model"]], part["mean_nll"].to_list(), strict=True)
+            )
+            ax.plot([x for x, _ in points], [v for _, v in points], marker="o",
                     label=visible.line(task))  # fmt: skip
-        sizes = sorted({n for n in rows["n_params"].to_list() if n})
-        ax.set_xscale("log")
-        ax.set_xticks(sizes, [param_count(n) for n in sizes])
+        ax.set_xticks(xs, ticks)  # log10 of the sizes already, or one place per run
         ax.minorticks_off()
-        ax.set_xlabel("parameters (log scale)")
+        ax.set_xlabel(name)
         ax.set_ylabel("mean loss (nats)")
-        ax.set_title("per-task loss against model size")
+        ax.set_title(chart_title(table))
         ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     fig.text(0.01, -0.02, "\n".join(visible.line(c) for c in caption), fontsize=7, va="top",

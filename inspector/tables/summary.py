@@ -53,7 +53,7 @@ def run_summary(
         how = f"{n / seconds:,.0f} tokens/s" if seconds > 0 else ""
     lines = [
         f"corpus   {count(settings['documents'], 'document')}, {count(n, 'token')} "
-        f"(corpus hash {str(settings.get('corpus_hash'))[:8]})",
+        f"(corpus hash {str(settings.get('corpus_hash')).split(':')[-1][:8]})",
         f"model    {visible.line(settings['model'])}  ({settings['n_params'] / 1e6:,.0f}M parameters, {settings['device']}, {settings['dtype']})",
         f"windows  {settings['window']} tokens, stride {settings['stride']}; document start {settings['prefix_token']!r} ({settings['prefix_kind']})"
         + _windowed(table, settings),

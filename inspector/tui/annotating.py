@@ -42,6 +42,7 @@ class AnnotatingApp(BrowsingApp):
 
     mode: str
     labelling: Labelling | None
+    browse_place: tuple[int, int] | None
     store: Store | None
     annotate_options: AnnotateOptions
     model_label: str
@@ -113,10 +114,15 @@ class AnnotatingApp(BrowsingApp):
         return True
 
     def action_annotate(self) -> None:
+        """Annotate from the queue's next target; `a` again returns to the browsing place."""
         if self.mode == "annotate":
             self.mode = "browse"
+            if self.browse_place is not None:
+                self.session.goto(*self.browse_place)
+                self.browse_place = None
         else:
             self.mode = "annotate"
+            self.browse_place = (self.session.doc, self.session.pos)
             if self.labelling is None and self.session.rows:
                 self._start_annotating()
             elif self.labelling is not None:

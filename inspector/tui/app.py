@@ -94,6 +94,7 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
         self.annotate_options = annotate or AnnotateOptions()  # labels in the default place
         self.mode = "annotate" if annotate is not None else "browse"
         self.labelling: Labelling | None = None
+        self.browse_place: tuple[int, int] | None = None  # (doc, pos) `a` returns to
         self.store: Store | None = None
         self.session = Session(source.docs, top_k=source.config.top_k)
         self.corpus_key = corpus_hash(source.docs)
@@ -199,9 +200,14 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
             view = self.compare_view
             trend = f" e:trend={view.trend_filter or '-'}" if view.trends else ""
             filters = [f"i/r:change{trend}", *filters]
-        parts = [
+        parts: list[tuple[str, str | tuple[str, ...]]] = [
             ("", "ANNOTATE" if self.mode == "annotate" else self.corpus_name),
-            ("doc", f"{s.doc + 1}/{len(s.docs)} {s.document.id}"),
+            # the document's id goes only once the model is down to its name: a long id
+            # (a URL, a path) must not push the model off the line
+            (
+                "doc",
+                (*[f"{s.doc + 1}/{len(s.docs)} {s.document.id}"] * 3, f"{s.doc + 1}/{len(s.docs)}"),
+            ),
             # the table's pos (from 0) and the last one: one convention in app, go-to and table
             ("pos", f"{s.pos}/{len(rows) - 1}" if rows is not None else "-"),
             ("jump", " ".join(filters)),
@@ -285,8 +291,9 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
                 self._start_annotating()
             else:
                 self.labelling.rebuild()
-        self.scoring = f"scoring {message.fraction:.0%}"
-        self.query_one(ProgressBar).update(progress=100 * message.fraction)
+        if self.scoring != "done":  # a table on disk sends documents on request, after
+            self.scoring = f"scoring {message.fraction:.0%}"
+            self.query_one(ProgressBar).update(progress=100 * message.fraction)
         self.refresh_view(tables=True)
 
     def on_scoring_done(self, message: ScoringDone) -> None:

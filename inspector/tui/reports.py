@@ -23,7 +23,8 @@ def tasks_report(cache_dir: Path, corpus: str, rules_hash: str) -> Report:
     several = len(runs) > 1
     head = describe(runs)
     head.append(
-        f"{len(runs)} runs of this corpus in the cache, smallest first"
+        f"{len(runs)} runs of this corpus in the cache, smallest model first (runs of one "
+        "model: shortest window first)"
         if several
         else "1 run of this corpus in the cache; score it with others to compare: "
         "inspector tasks --model A --model B"

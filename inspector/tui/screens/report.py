@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Static
 
 from inspector import visible
 from inspector.run.errors import USER_ERRORS
+from inspector.tables.plot import chart_title
 from inspector.tui.widgets.charts import BarChart, LineChart
 
 
@@ -66,11 +67,6 @@ class Report:
             else:
                 out.append(f"chart: {chart_title(part.table)}")
         return "\n\n".join(out)
-
-
-def chart_title(table: pl.DataFrame) -> str:
-    several = table.select("model").n_unique() > 1
-    return "per-task loss against model size" if several else "loss contribution per task"
 
 
 class ReportScreen(ModalScreen[None]):
@@ -150,6 +146,27 @@ class ReportScreen(ModalScreen[None]):
             self.app.call_later(examples, str(task))
 
 
+class ReportTable(DataTable[Text]):
+    """A report's table: the first column (what each row is) stays while the rest scroll
+    sideways, and left/right move a whole column at a time, not one cell of text."""
+
+    def _column_starts(self) -> list[int]:
+        starts, x = [], 0
+        for column in self.ordered_columns[self.fixed_columns :]:
+            starts.append(x)
+            x += column.get_render_width(self)
+        return starts
+
+    def action_cursor_right(self) -> None:
+        later = [x for x in self._column_starts() if x > self.scroll_x]
+        self.scroll_to(x=min(later[0], self.max_scroll_x) if later else self.max_scroll_x,
+                       animate=False)  # fmt: skip
+
+    def action_cursor_left(self) -> None:
+        earlier = [x for x in self._column_starts() if x < self.scroll_x]
+        self.scroll_to(x=earlier[-1] if earlier else 0, animate=False)
+
+
 def _widgets(part: Note | Table | Chart) -> list[Widget]:
     from inspector.tables.render import column_cells
 
@@ -158,7 +175,7 @@ def _widgets(part: Note | Table | Chart) -> list[Widget]:
     if isinstance(part, Chart):
         several = part.table.select("model").n_unique() > 1
         return [LineChart(part.table) if several else BarChart(part.table)]
-    grid: DataTable[Text] = DataTable(zebra_stripes=True, cursor_type="row")
+    grid = ReportTable(zebra_stripes=True, cursor_type="row", fixed_columns=1)
     frame = part.frame
     grid.frame = frame  # type: ignore[attr-defined]  # Enter on a row reads its task
     header = [visible.line(c) for c in frame.columns]
