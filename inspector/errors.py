@@ -160,6 +160,14 @@ MESSAGES: dict[str, str] = {
     "it reads models that have one of these",
     "lens_tuned_count": "a tuned lens for this model needs {need} translators, one per layer "
     "but the last; this one has {have}",
+    "lens_tuned_unreadable": "cannot read the tuned lens {path} ({reason}): give the params.pt "
+    "a tuned lens was saved as (a state dict of layer_translators.I.weight and .bias)",
+    "lens_tuned_shape": "the tuned lens {path} has a translator {i} of shape {shape}, but this "
+    "model's residual stream is {width} wide: it was trained for another model",
+    "layers_other_model": "{source} was scored by {theirs}, not by {ours}: give that model "
+    "(--model), whose layers the lens reads",
+    "layers_no_window": "{source} does not say the window it was scored with: score it again "
+    "with this version (inspector score --out)",
     # serve
     "serve_app": "serve runs the app: give browse or annotate, then its options, after serve's own "
     "(inspector serve --port 8000 annotate CORPUS --db FILE); got '{got}'",

@@ -60,3 +60,99 @@ def test_a_sample_bounds_the_targets_read(tiny_lm) -> None:
     assert set(out.filter(pl.col("task") == "all")["tokens"]) == {10} and set(seen) == {10}
     again = task_layers(tiny_lm, table, 64, 32, sample=10, seed=1)
     assert out.equals(again)  # seeded: the same targets
+
+
+def _tuned_file(lm, path, scale: float) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    config = lm.model.config
+    width, gen = config.hidden_size, torch.Generator().manual_seed(0)
+    state = {}
+    for i in range(config.num_hidden_layers - 1):
+        state[f"layer_translators.{i}.weight"] = scale * torch.randn(width, width, generator=gen)
+        state[f"layer_translators.{i}.bias"] = scale * torch.randn(width, generator=gen)
+    torch.save(state, path)
+
+
+def test_a_tuned_lens_file_is_applied_before_the_final_norm(tiny_lm, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    from inspector.lm.head import Head
+    from inspector.lm.lens import final_norm, load_tuned, logit_lens
+
+    config = tiny_lm.model.config
+    layers, width = config.num_hidden_layers, config.hidden_size
+    ids = [tiny_lm.prefix_id, 5, 17, 9, 33, 2]
+    positions, targets = [1, 3, 4], [17, 33, 2]
+    _tuned_file(tiny_lm, tmp_path / "zero.pt", 0.0)
+    plain = logit_lens(tiny_lm, ids, positions, [ids[p + 1] for p in positions])
+    zero = logit_lens(tiny_lm, ids, positions, [ids[p + 1] for p in positions],
+                      load_tuned(tmp_path / "zero.pt", layers, width))  # fmt: skip
+    np.testing.assert_allclose(zero.nll, plain.nll, atol=1e-6)  # zero maps: the logit lens
+    _tuned_file(tiny_lm, tmp_path / "tuned.pt", 0.1)
+    tuned = load_tuned(tmp_path / "tuned.pt", layers, width)
+    depth = logit_lens(tiny_lm, ids, positions, targets, tuned)
+    with torch.inference_mode():  # by hand: h + W h + b, the final norm, the head
+        states = tiny_lm.model(
+            input_ids=torch.tensor([ids]), output_hidden_states=True
+        ).hidden_states
+        state = torch.load(tmp_path / "tuned.pt")
+        for layer in range(1, layers):
+            w, b = (
+                state[f"layer_translators.{layer - 1}.weight"],
+                state[f"layer_translators.{layer - 1}.bias"],
+            )
+            h = states[layer][0, positions]
+            logits = Head(tiny_lm.model)(final_norm(tiny_lm.model)(h + h @ w.T + b)).double()
+            want = -torch.log_softmax(logits, -1)[range(len(targets)), targets].numpy()
+            np.testing.assert_allclose(depth.nll[:, layer - 1], want, atol=1e-5)
+    np.testing.assert_allclose(depth.nll[:, -1], plain.nll[:, -1], atol=1e-6)  # the last: none
+
+
+def test_layers_command(tiny_model_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import re
+
+    from conftest import run_cli
+
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join(json.dumps({"id": d.id, "text": d.text}) for d in DOCS))
+    common = [str(corpus), "--model", str(tiny_model_dir), "--cache-dir", str(tmp_path / "cache")]
+    page = run_cli("layers", *common, "--plot", "layers.svg", cwd=tmp_path)
+    assert page.returncode == 0, page.stderr
+    lines = page.stdout.splitlines()
+    assert lines[0].startswith("corpus ") and "  all" in page.stdout.split("by layer and task:")[1]
+    assert re.search(r"through the logit lens .* · all \d+ targets\n", page.stdout), page.stdout
+    assert any(line.startswith("grammar (") and "top-1)" in line for line in lines), page.stdout
+    assert (tmp_path / "layers.svg").read_text().lstrip().startswith("<?xml")
+    data = run_cli("layers", *common, "--format", "csv", "--sample", "20", cwd=tmp_path)
+    table = pl.read_csv(data.stdout.encode())
+    layers = table["layer"].max()
+    assert set(table.filter(pl.col("task") == "all")["tokens"]) == {20}
+    assert (
+        set(table["sampled"]) == {20} and table["window"][0] == 64 and table["lens"][0] == "logit"
+    )
+    tasks = run_cli("tasks", *common, "--format", "csv", cwd=tmp_path)
+    counts = dict(pl.read_csv(tasks.stdout.encode()).select("task", "tokens").iter_rows())
+    every = run_cli("layers", *common, "--format", "csv", "--sample", "all", cwd=tmp_path)
+    per_task = pl.read_csv(every.stdout.encode()).filter(pl.col("layer") == layers)
+    assert dict(per_task.select("task", "tokens").iter_rows()) == counts  # the tasks table's
+    # refusals: one line, exit 2, before any work
+    from conftest import build_tiny_model
+
+    other = build_tiny_model(tmp_path / "other", hidden=48)
+    assert run_cli("score", *common, "--out", "t.parquet", cwd=tmp_path).returncode == 0
+    stranger = run_cli("layers", "--from", "t.parquet", "--model", str(other), "--cache-dir",
+                       str(tmp_path / "cache"), cwd=tmp_path)  # fmt: skip
+    assert stranger.returncode == 2 and "was scored by" in stranger.stderr, stranger.stderr
+    assert len(stranger.stderr.strip().splitlines()) == 1
+    bad = run_cli("layers", *common, "--format", "parquet", cwd=tmp_path)
+    assert bad.returncode == 2 and "--out FILE" in bad.stderr and "Traceback" not in bad.stderr
+    kept = tmp_path / "keep.csv"
+    kept.write_text("mine")
+    clash = run_cli("layers", *common, "--out", str(kept), cwd=tmp_path)
+    assert clash.returncode == 2 and kept.read_text() == "mine"
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a torch file")
+    tuned = run_cli("layers", *common, "--tuned-lens", str(broken), cwd=tmp_path)
+    assert tuned.returncode == 2 and "cannot read the tuned lens" in tuned.stderr, tuned.stderr

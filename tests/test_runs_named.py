@@ -72,7 +72,9 @@ def test_tasks_prints_the_run_and_exports_carry_it(tiny_model_dir: Path, tmp_pat
     assert "corpus hash " in summary and "rules    default (hash " in summary
 
 
-def test_runs_of_one_model_are_charted_side_by_side_not_at_one_size(tiny_lm, tmp_path: Path) -> None:
+def test_runs_of_one_model_are_charted_side_by_side_not_at_one_size(
+    tiny_lm, tmp_path: Path
+) -> None:
     from inspector.tables.plot import plot, run_axis
 
     runs = _runs(tiny_lm, tmp_path)

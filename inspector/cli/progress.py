@@ -15,8 +15,10 @@ class ProgressLines:
     """Progress as a line now and then (at most every `every` seconds), for a log or a
     terminal-less run: a long document otherwise scores for minutes without a word."""
 
-    def __init__(self, say: Callable[[str], None], every: float | None = None) -> None:
+    def __init__(self, say: Callable[[str], None], every: float | None = None,
+                 what: str = "scoring", unit: str = "tokens") -> None:  # fmt: skip
         self.say, self.every = say, PROGRESS_EVERY if every is None else every
+        self.what, self.unit = what, unit
         self.started = self.last = time.perf_counter()
 
     def __call__(self, done: int, total: int | None = None) -> None:
@@ -25,11 +27,11 @@ class ProgressLines:
             return
         self.last = now
         rate = done / max(1e-9, now - self.started)
-        text = f"scoring: {done:,} tokens"
+        text = f"{self.what}: {done:,} {self.unit}"
         if total:
             left = (total - done) / max(rate, 1e-9)
             text += f" of {total:,} ({done / total:.0%}), about {_duration(left)} left"
-        self.say(f"{text}, {rate:,.0f} tokens/s")
+        self.say(f"{text}, {rate:,.0f} {self.unit}/s")
 
 
 def _duration(seconds: float) -> str:
@@ -41,11 +43,13 @@ class TokenProgress:
     tokens on stderr when it is a terminal, else a line every `PROGRESS_EVERY` seconds.
     Used as a context manager, so the bar is closed whatever happens."""
 
-    def __init__(self) -> None:
+    def __init__(self, what: str = "scoring", unit: str = "tokens") -> None:
         self.bar: Any = None
         self.lines: ProgressLines | None = None
+        self.what, self.unit = what, unit
         if not sys.stderr.isatty():
-            self.lines = ProgressLines(lambda text: print(f"inspector: {text}", file=sys.stderr))
+            say = lambda text: print(f"inspector: {text}", file=sys.stderr)  # noqa: E731
+            self.lines = ProgressLines(say, what=what, unit=unit)
 
     def __call__(self, done: int, total: int) -> None:
         if self.lines is not None:
@@ -55,7 +59,7 @@ class TokenProgress:
             from tqdm import tqdm
 
             self.bar = tqdm(
-                total=total, unit="tok", unit_scale=True, desc="scoring", leave=False,
+                total=total, unit=self.unit[:3], unit_scale=True, desc=self.what, leave=False,
                 file=sys.stderr,
             )  # fmt: skip
         self.bar.update(done - self.bar.n)

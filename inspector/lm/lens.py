@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -124,6 +125,56 @@ def _stream(states: Any, layer: int, where: torch.Tensor, norm: Any, tuned: Any)
     if tuned is not None:
         h = tuned[layer - 1](h)
     return norm(h)
+
+
+def load_tuned(path: Path, layers: int, width: int) -> list[Any]:
+    """A tuned lens from a file: the `params.pt` of the tuned-lens package (a state dict of
+    `layer_translators.{i}.weight` (width x width) and `.bias`, one per layer but the last),
+    as callables `h + W h + b` (its translators learn a residual correction)."""
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (
+        OSError,
+        RuntimeError,
+        ValueError,
+        EOFError,
+        AttributeError,
+        pickle.UnpicklingError,
+    ) as e:
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:120]
+        raise ModelError(message("lens_tuned_unreadable", path=path, reason=reason)) from e
+    if not isinstance(state, dict):
+        raise ModelError(message("lens_tuned_unreadable", path=path, reason="not a state dict"))
+    translators = []
+    for i in range(layers - 1):
+        weight, bias = (
+            state.get(f"layer_translators.{i}.weight"),
+            state.get(f"layer_translators.{i}.bias"),
+        )
+        if weight is None or bias is None:
+            have = sum(
+                k.endswith(".weight") for k in state if str(k).startswith("layer_translators.")
+            )
+            raise ModelError(message("lens_tuned_count", need=layers - 1, have=have))
+        if tuple(weight.shape) != (width, width) or tuple(bias.shape) != (width,):
+            raise ModelError(message("lens_tuned_shape", path=path, i=i, shape=tuple(weight.shape),
+                                     width=width))  # fmt: skip
+        translators.append(_Translator(weight.float(), bias.float()))
+    return translators
+
+
+@dataclass(frozen=True)
+class _Translator:
+    weight: Any
+    bias: Any
+
+    def __call__(self, h: Any) -> Any:
+        w, b = self.weight.to(h.device, h.dtype), self.bias.to(h.device, h.dtype)
+        return h + h @ w.T + b
 
 
 def target_context(prefix_id: int, tokens: Sequence[int], pos: int, ctx_len: int) -> list[int]:

@@ -12,13 +12,15 @@ states and at most `lens.CHUNK_ROWS` rows of logits at a time.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
 if TYPE_CHECKING:
     from inspector.lm.loading import LoadedModel
+    from inspector.tables.run import Run
 
 LAYER_COLUMNS = ("task", "layer", "tokens", "mean_nll", "top1_share", "settled_share")
 
@@ -31,9 +33,11 @@ def task_layers(
     sample: int | None = None,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    tuned: Sequence[Any] | None = None,
 ) -> pl.DataFrame:
     """One row per (task, layer), then the `all` rows: `LAYER_COLUMNS`. `table` is a tagged
-    token table (doc_id, pos, token_id, task) of documents scored with `window`, `stride`."""
+    token table (doc_id, pos, token_id, task) of documents scored with `window`, `stride`;
+    `tuned`: a tuned lens's translators (`lens.load_tuned`)."""
     from inspector.lm.lens import logit_lens
     from inspector.lm.windows import rolling_windows
 
@@ -53,13 +57,63 @@ def task_layers(
             if not here.any():
                 continue
             depth = logit_lens(lm, seq[w.start : w.end], (pos[here] - w.start).tolist(),
-                               [tokens[p] for p in pos[here]])  # fmt: skip
+                               [tokens[p] for p in pos[here]], tuned)  # fmt: skip
             found.append((rows["task"].to_numpy()[here], depth.nll, depth.rank == 1,
                           depth.settled()))  # fmt: skip
             done += int(here.sum())
             if progress is not None:
                 progress(done, chosen.height)
     return _aggregate(found)
+
+
+def run_layers(
+    lm: LoadedModel,
+    run: Run,
+    sample: int | None = None,
+    seed: int = 0,
+    tuned: Sequence[Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> pl.DataFrame:
+    """`task_layers` over a run (scored now, cached or stored), read from the windows that
+    scored it, through `lm` (the run's model: checked) and a tuned lens (`tuned_lens`) if
+    given; each row carries what it was computed from (`LAYER_RUN_COLUMNS`)."""
+    from inspector.errors import InspectorError, message
+
+    st = run.settings
+    if st.get("model_identity") != lm.source.identity:
+        raise InspectorError(message("layers_other_model", source=run.source,
+                                     theirs=st.get("model"), ours=lm.source.name))  # fmt: skip
+    if not st.get("window") or not st.get("stride"):
+        raise InspectorError(message("layers_no_window", source=run.source))
+    table = run.frame.select("doc_id", "pos", "token_id", "task").collect()
+    out = task_layers(lm, table, int(st["window"]), int(st["stride"]), sample, seed, progress,
+                      tuned)  # fmt: skip
+    targets = min(sample, table.height) if sample is not None else table.height
+    return out.with_columns(
+        pl.lit("tuned" if tuned is not None else "logit").alias("lens"),
+        pl.lit(targets, dtype=pl.Int64).alias("sampled"),
+        pl.lit(table.height, dtype=pl.Int64).alias("targets"),
+        pl.lit(seed, dtype=pl.Int64).alias("seed"),
+        pl.lit(str(st.get("model"))).alias("model"),
+        pl.lit(str(st.get("dtype"))).alias("dtype"),
+        pl.lit(int(st["window"]), dtype=pl.Int64).alias("window"),
+        pl.lit(int(st["stride"]), dtype=pl.Int64).alias("stride"),
+        pl.lit(str(st.get("tagger_rules_hash", "?")).split(":")[-1][:8]).alias("rules"),
+        pl.lit(str(st.get("corpus_hash", "?")).split(":")[-1][:8]).alias("corpus"),
+    )
+
+
+def tuned_lens(lm: LoadedModel, path: Path) -> list[Any]:
+    """The tuned lens in `path` (`lens.load_tuned`), checked against `lm`'s layers and width."""
+    from inspector.lm.lens import load_tuned
+
+    config = lm.model.config
+    return load_tuned(path, int(config.num_hidden_layers), int(config.hidden_size))
+
+
+# what every row of `run_layers` says it was computed from
+LAYER_RUN_COLUMNS = ("lens", "sampled", "targets", "seed", "model", "dtype", "window", "stride",
+                     "rules", "corpus")  # fmt: skip
 
 
 def _sample(table: pl.DataFrame, sample: int | None, seed: int) -> pl.DataFrame:

@@ -6,7 +6,7 @@ page (inline SVG, text kept as text)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -56,16 +56,18 @@ def _figure(table: pl.DataFrame, caption: Sequence[str]) -> object:
 
 
 def save_figure(
-    table: pl.DataFrame, path: Path, caption: Sequence[str], suffix: str | None = None
-) -> None:
+    table: pl.DataFrame, path: Path, caption: Sequence[str], suffix: str | None = None,
+    figure: Callable[[pl.DataFrame, Sequence[str]], object] | None = None,
+    title: str = "inspector: loss by task",
+) -> None:  # fmt: skip
     """The chart as `path` (.svg or .png by `suffix`, else its extension), the caption also
-    in its metadata."""
+    in its metadata; `figure` draws another chart than the per-task one."""
     import matplotlib.pyplot as plt
 
-    fig = _figure(table, caption)
+    fig = (figure or _figure)(table, caption)
     description = "\n".join(caption)
     fmt = (suffix or path.suffix).lower().lstrip(".")
-    meta = {"Title": "inspector: loss by task", "Description": description}
+    meta = {"Title": title, "Description": description}
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, metadata=meta, bbox_inches="tight")  # type: ignore[attr-defined]
     plt.close(fig)  # type: ignore[arg-type]
