@@ -66,10 +66,10 @@ def run(args: argparse.Namespace) -> int:
                  ".parquet": "parquet"}  # fmt: skip
     fmt = out_format(args.out, args.format, by_suffix, "table")
     figure = Path(args.plot) if args.plot else None
-    _check_outputs(args, figure, fmt)
+    check_outputs(args, figure, fmt)
     lm = load_model(args.model, cache_dir_of(args), args.device, args.dtype)
     tuned = tuned_lens(lm, args.tuned_lens) if args.tuned_lens is not None else None
-    stored = _run(args)  # scored (or read from the cache) once the lens is known to be sound
+    stored = stored_run(args)  # scored (or read from the cache) once the lens is known to be sound
     with TokenProgress("the lens", "targets") as progress:
         table = run_layers(lm, stored, args.sample, args.seed, tuned, progress)
     head = _head(stored, table)
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_outputs(args: argparse.Namespace, figure: Path | None, fmt: str) -> None:
+def check_outputs(args: argparse.Namespace, figure: Path | None, fmt: str) -> None:
     """Every output problem found before any scoring: a bad name, a file not to replace."""
     from corpora.readers import SUFFIXES
     from inspector.errors import ExportError, message
@@ -106,7 +106,7 @@ def _check_outputs(args: argparse.Namespace, figure: Path | None, fmt: str) -> N
 
     if fmt == "parquet" and args.out is None:
         raise ExportError("--format parquet needs --out FILE")
-    inputs = [*args.paths, args.table, args.rules, args.tuned_lens]
+    inputs = [*args.paths, args.table, args.rules, getattr(args, "tuned_lens", None)]
     if figure is not None:
         if figure.suffix.lower() not in (".svg", ".png"):
             raise ExportError(message("plot_format", path=figure))
@@ -115,7 +115,7 @@ def _check_outputs(args: argparse.Namespace, figure: Path | None, fmt: str) -> N
         check_output(args.out, args.force, inputs, sorted(SUFFIXES))
 
 
-def _run(args: argparse.Namespace) -> Any:
+def stored_run(args: argparse.Namespace) -> Any:
     """The run the lens reads: a stored table, or the corpus scored (or from the cache)."""
     if args.table:
         from inspector.run.stored import open_table
@@ -133,19 +133,24 @@ def _run(args: argparse.Namespace) -> Any:
 
 
 def _head(stored: Any, table: Any) -> list[str]:
+    first = table.row(0, named=True) if table.height else {}
+    tuned = first.get("lens") == "tuned"
+    return head_lines(stored, table, "through " + ("a tuned lens" if tuned else
+                                                    "the logit lens (final norm and head)"))  # fmt: skip
+
+
+def head_lines(stored: Any, table: Any, how: str) -> list[str]:
+    """What names a per-task table read from a run: the run, then `how` and the targets read."""
     from inspector.tables.compare import describe
 
     first = table.row(0, named=True) if table.height else {}
-    lens = (
-        "a tuned lens" if first.get("lens") == "tuned" else "the logit lens (final norm and head)"
-    )
     sampled, targets = first.get("sampled", 0), first.get("targets", 0)
     drawn = (
         f"{sampled:,} of {targets:,} targets, drawn with seed {first.get('seed')} (--sample all: every one)"
         if sampled < targets
         else f"all {targets:,} targets"
     )
-    return [*describe([stored]), f"through {lens} · {drawn}"]
+    return [*describe([stored]), f"{how} · {drawn}"]
 
 
 def _page(table: Any, fmt: str, metric: str, head: list[str]) -> str | None:

@@ -41,7 +41,7 @@ def task_layers(
     from inspector.lm.lens import logit_lens
     from inspector.lm.windows import rolling_windows
 
-    chosen = _sample(table, sample, seed)
+    chosen = sample_targets(table, sample, seed)
     by_doc = chosen.partition_by("doc_id", as_dict=True, maintain_order=True)
     documents = table.select("doc_id", "pos", "token_id").partition_by("doc_id", as_dict=True)
     found: list[
@@ -76,7 +76,18 @@ def run_layers(
 ) -> pl.DataFrame:
     """`task_layers` over a run (scored now, cached or stored), read from the windows that
     scored it, through `lm` (the run's model: checked) and a tuned lens (`tuned_lens`) if
-    given; each row carries what it was computed from (`LAYER_RUN_COLUMNS`)."""
+    given; each row carries what it was computed from (`run_columns`)."""
+    check_run_model(lm, run)
+    st = run.settings
+    table = run.frame.select("doc_id", "pos", "token_id", "task").collect()
+    out = task_layers(lm, table, int(st["window"]), int(st["stride"]), sample, seed, progress,
+                      tuned)  # fmt: skip
+    lens = pl.lit("tuned" if tuned is not None else "logit").alias("lens")
+    return out.with_columns(lens, *run_columns(run, table, sample, seed))
+
+
+def check_run_model(lm: LoadedModel, run: Run) -> None:
+    """Refuse a run scored by another model than `lm`, or one that does not say its window."""
     from inspector.errors import InspectorError, message
 
     st = run.settings
@@ -85,12 +96,14 @@ def run_layers(
                                      theirs=st.get("model"), ours=lm.source.name))  # fmt: skip
     if not st.get("window") or not st.get("stride"):
         raise InspectorError(message("layers_no_window", source=run.source))
-    table = run.frame.select("doc_id", "pos", "token_id", "task").collect()
-    out = task_layers(lm, table, int(st["window"]), int(st["stride"]), sample, seed, progress,
-                      tuned)  # fmt: skip
+
+
+def run_columns(run: Run, table: pl.DataFrame, sample: int | None, seed: int) -> list[pl.Expr]:
+    """What every row of a per-task table read from a run says it was computed from:
+    `RUN_COLUMNS` (the targets sampled, of how many, the seed, the run's settings)."""
+    st = run.settings
     targets = min(sample, table.height) if sample is not None else table.height
-    return out.with_columns(
-        pl.lit("tuned" if tuned is not None else "logit").alias("lens"),
+    return [
         pl.lit(targets, dtype=pl.Int64).alias("sampled"),
         pl.lit(table.height, dtype=pl.Int64).alias("targets"),
         pl.lit(seed, dtype=pl.Int64).alias("seed"),
@@ -100,7 +113,11 @@ def run_layers(
         pl.lit(int(st["stride"]), dtype=pl.Int64).alias("stride"),
         pl.lit(str(st.get("tagger_rules_hash", "?")).split(":")[-1][:8]).alias("rules"),
         pl.lit(str(st.get("corpus_hash", "?")).split(":")[-1][:8]).alias("corpus"),
-    )
+    ]
+
+
+RUN_COLUMNS = ("sampled", "targets", "seed", "model", "dtype", "window", "stride", "rules",
+               "corpus")  # fmt: skip
 
 
 def tuned_lens(lm: LoadedModel, path: Path) -> list[Any]:
@@ -111,12 +128,8 @@ def tuned_lens(lm: LoadedModel, path: Path) -> list[Any]:
     return load_tuned(path, int(config.num_hidden_layers), int(config.hidden_size))
 
 
-# what every row of `run_layers` says it was computed from
-LAYER_RUN_COLUMNS = ("lens", "sampled", "targets", "seed", "model", "dtype", "window", "stride",
-                     "rules", "corpus")  # fmt: skip
-
-
-def _sample(table: pl.DataFrame, sample: int | None, seed: int) -> pl.DataFrame:
+def sample_targets(table: pl.DataFrame, sample: int | None, seed: int) -> pl.DataFrame:
+    """At most `sample` rows of `table`, drawn uniformly (seeded), in table order."""
     if sample is None or sample >= table.height:
         return table
     return table.sample(n=sample, seed=seed).sort("doc_id", "pos", maintain_order=True)
