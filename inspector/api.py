@@ -159,6 +159,24 @@ def _asker(model: str, device: str, dtype: str, cache_dir: str | Path | None) ->
     return _ASKERS[key]
 
 
+def context(
+    corpus: Corpus, model: str = "", *, method: str = "gradient", sample: int | None = 200,
+    seed: int = 0, device: str = "auto", dtype: str = "auto", window: int | None = None,
+    stride: int | None = None, cache_dir: str | Path | None = None,
+) -> pl.DataFrame:  # fmt: skip
+    """Per task, how far back the context a prediction leans on lies (attribution by
+    `method`, "gradient" or "occlusion", of at most `sample` targets): the median distance
+    within which half the |attribution| lies and the shares within 1, 4, 16 and 64 tokens."""
+    from inspector.run.context import task_context
+
+    run = score_run(corpus, model, device=device, dtype=dtype, window=window, stride=stride,
+                    cache_dir=cache_dir)  # fmt: skip
+    asker = _asker(model, device, dtype, cache_dir)
+    settings = run.settings
+    return task_context(asker.lm, run.table, int(settings["window"]), int(settings["stride"]),
+                        sample, seed, method)  # fmt: skip
+
+
 def probe(
     prefix: str, candidates: str | Sequence[str], model: str = "", *, device: str = "auto",
     dtype: str = "auto", cache_dir: str | Path | None = None,

@@ -116,3 +116,14 @@ def test_layers_from_python(tiny_model_dir: Path, tmp_path: Path) -> None:
     assert every["tokens"][0] == table.height
     assert abs(every["mean_nll"][-1] - table["nll"].mean()) < 1e-5
     assert set(out["task"]) == {*table["task"], "all"}
+
+
+def test_context_from_python(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """inspector.context: per task, its targets (the tasks table's) and shares up to 1."""
+    texts = ["Biden married Neilia Hunter, a student.", "The Danube flows into the Black Sea."]
+    table = inspector.score(texts, str(tiny_model_dir), device="cpu", cache_dir=tmp_path)
+    out = inspector.context(texts, str(tiny_model_dir), sample=None, device="cpu",
+                            cache_dir=tmp_path)  # fmt: skip
+    assert out.filter(out["task"] == "all")["tokens"][0] == table.height
+    assert set(out["task"]) == {*table["task"], "all"}
+    assert (out["share_within_64"] <= 1 + 1e-12).all() and (out["share_within_1"] >= 0).all()

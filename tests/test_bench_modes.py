@@ -14,7 +14,17 @@ from typing import Any
 import pytest
 
 from inspector import cli, defaults
-from inspector.bench import asking, compare, html, lengths, lens, peers, pipeline, shape
+from inspector.bench import (
+    asking,
+    attribution,
+    compare,
+    html,
+    lengths,
+    lens,
+    peers,
+    pipeline,
+    shape,
+)
 from inspector.cli import bench as cli_bench
 
 TINY_SHAPE = {
@@ -242,3 +252,17 @@ def test_shape_bench_profile_and_oom(tiny_shape: str, capsys) -> None:
     assert report[2].startswith("profile: 128 tokens scored in ")
     assert any(line.split()[0] == "score.body" for line in report[3:])
     assert report[-1] == "out of memory: not run: a real out-of-memory error needs a GPU"
+
+
+def test_attribution_bench(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    rows = bench(
+        capsys, "--attribution", "--model", str(tiny_model_dir), "--cache-dir", str(tmp_path)
+    )
+    assert [row["context_tokens"] for row in rows] == [min(c, 64) for c in attribution.CONTEXTS]
+    for row in rows:
+        assert all(0 < row[k] < 60_000 for k in ("gradient_ms", "occlusion_ms", "forward_ms"))
+        assert row["occluded"] == attribution.OCCLUDED
+    report = attribution.format_attribution(rows, "cpu").splitlines()
+    assert (
+        report[0].startswith("attribution (C, inspector context): one target") and len(report) == 6
+    )

@@ -275,6 +275,21 @@ async def _depth(pilot: Any, app: InspectorApp) -> None:
     await close(pilot, app)
 
 
+@check(BROWSE, "`C`")
+async def _context(pilot: Any, app: InspectorApp) -> None:
+    await at(pilot, app, 0, 4)
+    row = app.session.row()
+    view = app.query_one("#doc")
+    await pilot.press("C")
+    await until(lambda: view.mode == "context")
+    panel = str(app.query_one("#context").render())
+    assert f"context {row['token']!r} (gradient x input" in panel and " back " in panel, panel
+    assert "helps" in str(app.query_one("#legend").render())
+    assert (view.context_bucket[row["pos"] :] == -1).all()  # nothing from the target on
+    await pilot.press("C")
+    assert view.mode != "context" and not app.query_one("#context").display
+
+
 @check(BROWSE, "`m`, `M`")
 async def _write(pilot: Any, app: InspectorApp) -> None:
     await pilot.press("m")

@@ -117,6 +117,12 @@ def _add_other_measures(bench: Any) -> None:
         "target after 100 to 1,000 tokens, beside a plain forward pass",
     )
     bench.add_argument(
+        "--attribution",
+        action="store_true",
+        help="measure instead what attribution (C in the app, inspector context) costs at one "
+        "target after 100 to 1,000 tokens: gradient x input and occlusion, beside a forward pass",
+    )
+    bench.add_argument(
         "--peers",
         action="store_true",
         help="measure instead inspector beside what a CPU user would run instead (the plain "
@@ -162,6 +168,15 @@ def run(args: argparse.Namespace) -> int:
 
         rows = measure_lens(args.model, args.device, cache_dir_of(args))
         print(json.dumps(rows) if args.json else format_lens(rows, args.device))
+        return 0
+    if args.attribution:
+        import json
+
+        from inspector.bench.attribution import format_attribution, measure_attribution
+        from inspector.cli.options import cache_dir_of
+
+        rows = measure_attribution(args.model, args.device, cache_dir_of(args))
+        print(json.dumps(rows) if args.json else format_attribution(rows, args.device))
         return 0
     if args.html:
         import json

@@ -12,7 +12,8 @@ back, world knowledge 40" is read off these columns.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -142,3 +143,52 @@ def run_context(
     out = task_context(lm, table, int(st["window"]), int(st["stride"]), sample, seed, method,
                        progress)  # fmt: skip
     return out.with_columns(pl.lit(method).alias("method"), *run_columns(run, table, sample, seed))
+
+
+@dataclass(frozen=True)
+class TargetAttribution:
+    """Attribution of one target of a document to its context, by document position."""
+
+    pos: int  # the target
+    method: str
+    scores: np.ndarray  # (pos,) per earlier target of the document; NaN where not in its context
+    nll: float
+    top: list[tuple[int, float]]  # (document position, score), largest |score| first
+
+    def buckets(self, n: int) -> np.ndarray:
+        """A colour bucket per target of the document (`n` of them), diverging around zero
+        relative to the largest |score|: 0 helps the target most (>= half of it), 1 helps
+        (>= a tenth), 2 about nothing, 3 hurts, 4 hurts most; -1 outside the context."""
+        out = np.full(n, -1, dtype=np.int64)
+        scores = self.scores[: min(n, len(self.scores))]
+        measured = ~np.isnan(scores)
+        scale = np.abs(scores[measured]).max() if measured.any() else 0.0
+        if scale == 0:
+            out[: len(scores)][measured] = 2
+            return out
+        rel = np.where(measured, scores / scale, 0.0)
+        bucket = np.select([rel >= 0.5, rel >= 0.1, rel > -0.1, rel > -0.5], [0, 1, 2, 3], 4)
+        out[: len(scores)] = np.where(measured, bucket, -1)
+        return out
+
+
+def target_attribution(
+    lm: LoadedModel, tokens: Sequence[int], pos: int, ctx_len: int, method: str = "gradient",
+    top: int = 5,
+) -> TargetAttribution:  # fmt: skip
+    """Attribution of target `pos` of a document's `tokens` to the `ctx_len` tokens it saw
+    when scored (its token-table row's), by `method` ("gradient" or "occlusion"). The
+    context's first input token (the document-start token, or a window's first) is left out."""
+    from inspector.lm.attribution import attribute
+    from inspector.lm.lens import target_context
+
+    context = target_context(lm.prefix_id, tokens, pos, ctx_len)
+    found = attribute(lm, method, context, tokens[pos])
+    # input position k holds document token pos - (len(context) - k); position 0 is either the
+    # document-start token or a window's first token: left out
+    scores = np.full(pos, np.nan)
+    first = pos - (len(context) - 1)
+    scores[first:pos] = found.scores[1:]
+    order = np.argsort(-np.abs(np.nan_to_num(scores)), kind="stable")[:top]
+    best = [(int(j), float(scores[j])) for j in order if not np.isnan(scores[j]) and scores[j] != 0]
+    return TargetAttribution(pos, method, scores, found.nll, best)

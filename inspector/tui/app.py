@@ -46,6 +46,7 @@ from inspector.tui.source import Context, Source
 from inspector.tui.widgets.annotation_panel import AnnotationPanel
 from inspector.tui.widgets.change_table import ChangeTable
 from inspector.tui.widgets.compare_panel import ComparePanel
+from inspector.tui.widgets.context_panel import ContextPanel
 from inspector.tui.widgets.document_view import DocumentView
 from inspector.tui.widgets.footer import ModeFooter
 from inspector.tui.widgets.legend import Legend
@@ -117,6 +118,7 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
             with Vertical(id="text-pane"):
                 yield Legend(id="legend")
                 yield ProbeNote(id="probe")
+                yield ContextPanel(id="context")
                 yield DocumentView(id="doc")
             with Vertical(id="side"):
                 yield AnnotationPanel(id="annotation")
@@ -170,6 +172,8 @@ class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
         """Redraw what depends on the cursor; `tables` also recomputes the per-task tables."""
         s = self.session
         row = s.row()
+        if self.context_at is not None and self.context_at != (s.doc, s.pos):
+            self.context_off()  # the colours were of another target's context
         self.query_one(DocumentView).show(s.document.text, s.current, s.pos)
         note = f"scoring failed: {self.error}" if self.error else f"not scored yet ({self.scoring})"
         self.query_one(NextTokenPanel).show(row, note)

@@ -52,6 +52,8 @@ class AskingApp(BrowsingApp):
     written: list[Document]
     _asker: Any = None
     _probes: dict[str, Any] | None = None
+    context_at: tuple[int, int] | None = None  # the target `C` coloured the context of
+    mode_before_context = "loss"  # the colouring `C` off returns to
 
     @functools.cached_property
     def _verdicts(self) -> dict[str, str]:
@@ -224,6 +226,90 @@ class AskingApp(BrowsingApp):
             "poorly through the final head (the logit lens's known weakness)."
         )
         return Report([Note(head), Table("the true token at each layer", depth.layers)])
+
+    # -- what the prediction leans on -------------------------------------------------
+    def action_colour(self) -> None:
+        from inspector.tui.widgets.document_view import DocumentView
+
+        if self.query_one(DocumentView).mode == "context":  # the context's colours off first
+            self.context_off()
+        super().action_colour()
+
+    def action_context(self) -> None:
+        """Colour the context of the target under the cursor by its attribution to it
+        (gradient x input), the largest contributors listed above the text; again: off."""
+        from inspector.tui.widgets.context_panel import ContextPanel
+        from inspector.tui.widgets.document_view import DocumentView
+
+        view = self.query_one(DocumentView)
+        if view.mode == "context":
+            self.context_off()
+            return
+        if self._no_model():
+            return
+        row = self.session.row()
+        rows = self.session.current
+        if row is None or rows is None:
+            self.notify("nothing is scored here yet", severity="warning", markup=False)
+            return
+        if row["pos"] == 0:
+            self.notify("the first target has no context but the document start",
+                        severity="warning", markup=False)  # fmt: skip
+            return
+        self._loading_hint()
+        self.context_at = (self.session.doc, int(row["pos"]))
+        self.query_one(ContextPanel).computing(repr(row["token"]), int(row["ctx_len"]))
+        self._attribute(rows.table["token_id"].to_list(), rows.table["token"].to_list(), row,
+                        self.context_at)  # fmt: skip
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="context")
+    def _attribute(self, tokens: list[int], texts: list[str], row: dict[str, Any],
+                   at: tuple[int, int]) -> None:  # fmt: skip
+        import time
+
+        from inspector.run.context import target_attribution
+
+        started = time.perf_counter()
+        try:
+            found = target_attribution(self.asker().lm, tokens, row["pos"], row["ctx_len"])
+        except (_NoModel, *USER_ERRORS) as e:
+            self.call_from_thread(self.notify, str(e), severity="error", markup=False)
+            self.call_from_thread(self.context_off)
+            return
+        seconds = time.perf_counter() - started
+        top = [(texts[j], row["pos"] - j, score) for j, score in found.top]
+        self.call_from_thread(self._show_context, at, found, repr(row["token"]), top, seconds,
+                              len(tokens))  # fmt: skip
+
+    def _show_context(self, at: tuple[int, int], found: Any, target: str,
+                      top: list[tuple[str, int, float]], seconds: float, n: int) -> None:  # fmt: skip
+        from inspector.tui.widgets.context_panel import ContextPanel
+        from inspector.tui.widgets.document_view import DocumentView
+        from inspector.tui.widgets.legend import Legend
+
+        if self.context_at != at:  # the reader moved on meanwhile
+            return
+        view = self.query_one(DocumentView)
+        if view.mode != "context":
+            self.mode_before_context = view.mode
+        view.set_context(found.buckets(n))
+        view.set_mode("context")
+        self.query_one(Legend).show("context")
+        self.query_one(ContextPanel).show(target, found.method, found.nll, top, seconds)
+
+    def context_off(self) -> None:
+        """Back to the colouring in use before `C`; the context panel hidden."""
+        from inspector.tui.widgets.context_panel import ContextPanel
+        from inspector.tui.widgets.document_view import DocumentView
+        from inspector.tui.widgets.legend import Legend
+
+        self.context_at = None
+        self.query_one(ContextPanel).hide()
+        view = self.query_one(DocumentView)
+        if view.mode == "context":
+            view.set_mode(self.mode_before_context)
+            self.query_one(Legend).show(self.mode_before_context)
+        view.set_context(None)
 
     def action_run_probe(self) -> None:
         probe = self.probe_here()

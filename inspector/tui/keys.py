@@ -65,6 +65,7 @@ BINDINGS: list[BindingType] = [
     Binding("E", "trend(-1)", "prev trend", show=False, tooltip="compare: previous unit of the chosen trend class"),
     Binding("p", "contrast", "ask", show=False, tooltip="ask the model: how likely other continuations are here, beside the text's own"),
     Binding("L", "depth", "depth", show=False, tooltip="the logit lens at the target: the layer where the model's prediction forms"),
+    Binding("C", "context", "context", show=False, tooltip="colour the text by what the prediction of the target leans on (attribution); C again: off"),
     Binding("P", "run_probe", "probe", show=False, tooltip="ask the model this document's probe: the expected continuation against its foils"),
     Binding("m", "write", "my text", show=False, tooltip="write or paste your own text: scored on the spot and opened"),
     Binding("M", "save_written", "save texts", show=False, tooltip="save the texts you wrote to a JSONL file (added at its end)"),

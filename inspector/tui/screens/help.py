@@ -20,7 +20,16 @@ GROUPS = (
     ("view", {"colour", "tasks_screen", "help", "quit"}),
     (
         "ask the model",
-        {"contrast", "run_probe", "depth", "write", "save_written", "overview", "examples"},
+        {
+            "contrast",
+            "run_probe",
+            "depth",
+            "context",
+            "write",
+            "save_written",
+            "overview",
+            "examples",
+        },
     ),
     ("compare runs", {"compare", "pick_runs", "change_page", "changed", "pick_trend", "trend"}),
     (

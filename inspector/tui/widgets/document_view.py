@@ -51,8 +51,9 @@ class DocumentView(ScrollView, can_focus=True):
         self._source = ""
         self.rows: DocRows | None = None
         self.selected = 0
-        self.mode = "loss"  # or "rank", or "change" (compare mode)
+        self.mode = "loss"  # or "rank", or "change" (compare mode), or "context" (`C`)
         self.change_bucket: np.ndarray | None = None  # per target, in compare mode
+        self.context_bucket: np.ndarray | None = None  # per target, by attribution (`C`)
         self._owner = np.empty(0, dtype=np.int64)
         self._cells = np.empty(0, dtype=np.int64)  # terminal cells of each character
         self._cluster_start = np.empty(0, dtype=bool)  # where a style may change
@@ -85,6 +86,11 @@ class DocumentView(ScrollView, can_focus=True):
         self.mode = mode
         self.refresh()
 
+    def set_context(self, buckets: np.ndarray | None) -> None:
+        """The attribution bucket of each target (-1: outside the context), for `C`."""
+        self.context_bucket = buckets
+        self.refresh()
+
     def set_change(self, buckets: np.ndarray | None) -> None:
         """The change bucket of each target (-1: in no compared unit), for compare mode."""
         self.change_bucket = buckets
@@ -94,6 +100,8 @@ class DocumentView(ScrollView, can_focus=True):
         """The styles and per-target buckets of the colouring in use."""
         if self.mode == "change":
             return DELTA_STYLES, self.change_bucket
+        if self.mode == "context":
+            return DELTA_STYLES, self.context_bucket
         if self.rows is None:
             return LOSS_STYLES, None
         if self.mode == "loss":

@@ -8,6 +8,7 @@ from textual.widgets import Static
 from inspector.session.compare import DELTA_LABELS
 from inspector.tables.buckets import loss_labels, rank_labels
 from inspector.tui.widgets.styles import (
+    CONTEXT_LABELS,
     DELTA_STYLES,
     LOSS_STYLES,
     RANK_STYLES,
@@ -35,17 +36,26 @@ class Legend(Static):
         elif mode == "change":
             title = f"change (nats, {self.change}) "
             labels, styles = list(DELTA_LABELS), DELTA_STYLES
+        elif mode == "context":  # attribution to the target, relative to its largest
+            title, labels, styles = "context ", list(CONTEXT_LABELS), DELTA_STYLES
         else:
             title, labels, styles = f"rank{of} ", rank_labels(), RANK_STYLES
         short = f"Δ {self.change} " if mode == "change" else title.split(" ")[0] + " "
         full, compact = Text(title, style="dim"), Text(short, style="dim")
         least = Text("Δ " if mode == "change" else short, style="dim")  # the panel names the runs
+        if mode == "context":  # narrow: the signs alone, what they mean around them
+            compact, least = Text("context helps ", style="dim"), Text("helps ", style="dim")
         for label, style in zip(labels, styles, strict=True):
             full.append(f" {label} ", style=style)
-            compact.append(f"{label.replace('0.', '.')} ", style=style)
-            least.append(f"{label.replace('0.', '.')} ", style=style)
+            brief = label.split()[-1] if mode == "context" else label.replace("0.", ".")
+            compact.append(f" {brief} " if mode == "context" else f"{brief} ", style=style)
+            least.append(f" {brief} " if mode == "context" else f"{brief} ", style=style)
+        if mode == "context":
+            compact.append(" hurts", style="dim")
+            least.append(" hurts", style="dim")
         hints = full.copy()
-        hints.append("  c: colour  d: off" if self.whose else "  c: switch", style="dim")
+        hints.append("  c: colour  d: off" if self.whose else "  C: off" if mode == "context"
+                     else "  c: switch", style="dim")  # fmt: skip
         width = self.size.width - 2 if self.size.width else 200  # inside the padding
         # the hints go first, then the long forms; the runs' names and every colour stay
         shown = next((t for t in (hints, full, compact) if t.cell_len <= width), least)
