@@ -1,11 +1,15 @@
 """Redraw the README's screenshots, 120x36: docs/app.svg, the app on the bundled corpus with
 the embedded model, at ` Black` of "the Black Forest" in the Danube article; and with
 `compare`, docs/compare.svg: compare mode (`d`) over the runs of the bundled corpus in the
-cache, at the biggest world-knowledge improvement (`i` until there).
+cache, at the biggest world-knowledge improvement (`i` until there); with `depth` and
+`context`, docs/depth.svg and docs/context.svg: the depth screen (`L`) and the context's
+colours (`C`) at ` Hunter` of "Biden married Neilia Hunter, a student" (the probe).
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/screenshot.py [docs/app.svg]
     inspector compare --window 32 --window full --cache-dir /tmp/shots   # the two runs
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/screenshot.py compare docs/compare.svg /tmp/shots
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/screenshot.py depth docs/depth.svg
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/screenshot.py context docs/context.svg
 """
 
 from __future__ import annotations
@@ -61,7 +65,38 @@ async def compare(out: Path, cache: Path) -> None:
     print(f"wrote {out}")
 
 
+async def asked(out: Path, key: str) -> None:
+    """The app at ` Hunter` of the Biden probe, `key` pressed and answered."""
+    docs = [d for d in read_corpus([bundled_path()]) if d.text]
+    app = InspectorApp(Scoring(docs, device="cpu"), "bundled samples", default_cache_dir())
+    app.save_place = lambda: None  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 36)) as pilot:
+        while app.scoring not in ("done", "failed"):
+            await asyncio.sleep(0.2)
+        doc = next(i for i, d in enumerate(docs) if d.id.endswith("probe-biden"))
+        app.session.goto(doc, app.session.rows[doc].token_at(docs[doc].text.index(" Hunter")))
+        app.refresh_view(tables=True)
+        await pilot.pause()
+        await pilot.press(key)
+        view = app.query_one("#doc")
+        for _ in range(600):
+            if (key == "C" and view.mode == "context") or getattr(app.screen, "shown", None):
+                break
+            await asyncio.sleep(0.1)
+        app.clear_notifications()
+        await pilot.pause(0.5)
+        what = {"L": "depth (L)", "C": "context (C)"}[key]
+        out.write_text(app.export_screenshot(title=f"inspector: {what}"))
+    print(f"wrote {out}")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] in (["depth"], ["context"]):
+        key = "L" if sys.argv[1] == "depth" else "C"
+        asyncio.run(
+            asked(Path(sys.argv[2] if len(sys.argv) > 2 else f"docs/{sys.argv[1]}.svg"), key)
+        )
+        sys.exit(0)
     if sys.argv[1:2] == ["compare"]:
         where = Path(sys.argv[3]) if len(sys.argv) > 3 else default_cache_dir()
         asyncio.run(compare(Path(sys.argv[2] if len(sys.argv) > 2 else "docs/compare.svg"), where))

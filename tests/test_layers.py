@@ -125,6 +125,15 @@ def test_layers_command(tiny_model_dir, tmp_path) -> None:  # type: ignore[no-un
     assert re.search(r"through the logit lens .* · all \d+ targets\n", page.stdout), page.stdout
     assert any(line.startswith("grammar (") and "top-1)" in line for line in lines), page.stdout
     assert (tmp_path / "layers.svg").read_text().lstrip().startswith("<?xml")
+    # kept in the cache for the app's `s` screen, which draws its curves by layer
+    from inspector.run.cache import corpus_hash
+    from inspector.tui.reports import tasks_report
+    from taggers.rules import load_rules
+
+    report = tasks_report(tmp_path / "cache", corpus_hash(DOCS), load_rules().sha256).text()
+    assert "share of targets settled (top-1 from this layer to the last)" in report, report
+    assert "chart: by layer" in report and "from inspector layers" in report
+    assert any(line.startswith("grammar (") for line in report.splitlines()), report
     data = run_cli("layers", *common, "--format", "csv", "--sample", "20", cwd=tmp_path)
     table = pl.read_csv(data.stdout.encode())
     layers = table["layer"].max()

@@ -72,6 +72,15 @@ def run(args: argparse.Namespace) -> int:
     stored = stored_run(args)  # scored (or read from the cache) once the lens is known to be sound
     with TokenProgress("the lens", "targets") as progress:
         table = run_layers(lm, stored, args.sample, args.seed, tuned, progress)
+    if table.height:  # kept for the app's `s` screen; a cache that cannot be written costs nothing
+        from inspector.run.layers import save_layers
+
+        try:
+            save_layers(cache_dir_of(args), table)
+        except OSError as e:
+            print(
+                f"inspector: warning: the cache keeps no copy of this table ({e})", file=sys.stderr
+            )
     head = _head(stored, table)
     text = _page(table, fmt, args.metric, head)
     if args.out is None:

@@ -11,6 +11,7 @@ states and at most `lens.CHUNK_ROWS` rows of logits at a time.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -154,3 +155,34 @@ def _aggregate(found: Sequence[tuple[np.ndarray, ...]]) -> pl.DataFrame:
             "settled_share": settled_by.mean(axis=0),
         }))  # fmt: skip
     return pl.concat(out)
+
+
+def save_layers(cache_dir: Path, table: pl.DataFrame) -> Path:
+    """Keep a `run_layers` table in the cache, where the app's `s` screen finds it (one file
+    per corpus, model, rules, lens and sample; a later one of the same replaces it)."""
+    from inspector.files import write_new
+
+    first = table.row(0, named=True)
+    model = hashlib.sha256(str(first["model"]).encode()).hexdigest()[:8]
+    name = (f"{first['corpus']}-{first['rules']}-{model}-{first['dtype']}-w{first['window']}-"
+            f"{first['lens']}-{first['sampled']}-{first['seed']}.parquet")  # fmt: skip
+    path = cache_dir / "layers" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_new(path, table.write_parquet, force=True)
+    return path
+
+
+def cached_layers(cache_dir: Path, corpus_hash: str, rules_hash: str) -> list[pl.DataFrame]:
+    """The `run_layers` tables kept for this corpus and rules, newest first (a damaged file
+    is skipped: the cache only saves work)."""
+    corpus = corpus_hash.split(":")[-1][:8]
+    rules = rules_hash.split(":")[-1][:8]
+    found = []
+    for path in (cache_dir / "layers").glob(f"{corpus}-{rules}-*.parquet"):
+        try:
+            found.append((path.stat().st_mtime, pl.read_parquet(path)))
+        except (OSError, pl.exceptions.PolarsError):
+            continue
+    return [
+        t for _, t in sorted(found, key=lambda f: -f[0]) if set(LAYER_COLUMNS) <= set(t.columns)
+    ]

@@ -38,13 +38,36 @@ def tasks_report(cache_dir: Path, corpus: str, rules_hash: str) -> Report:
         "arrows: a row · Enter on a task: its highest-loss targets · Tab: the next table · "
         "PgDn/PgUp: scroll (the chart is below) · Esc: close"
     )
-    return Report(
-        [
-            Note("\n".join(head)),
-            Table("loss by task (nats; contributions add up to the `all` row)", shown),
-            Chart(table.with_columns(pl.col("n_params").fill_null(0))),
-        ]
-    )
+    parts: list[Note | Table | Chart] = [
+        Note("\n".join(head)),
+        Table("loss by task (nats; contributions add up to the `all` row)", shown),
+        Chart(table.with_columns(pl.col("n_params").fill_null(0))),
+    ]
+    return Report([*parts, *_layer_parts(cache_dir, corpus, rules_hash)])
+
+
+def _layer_parts(cache_dir: Path, corpus: str, rules_hash: str) -> list[Note | Table | Chart]:
+    """Where each task's predictions form, from the newest `inspector layers` table kept
+    for this corpus (the lens over a corpus takes minutes: it is not run here)."""
+    from inspector.run.layers import cached_layers
+    from inspector.tables.layers import by_layer, settling
+
+    found = cached_layers(cache_dir, corpus, rules_hash)
+    if not found:
+        return [Note("where each task's predictions form, by layer: run `inspector layers` on "
+                     "this corpus (with this --cache-dir) and its curves are drawn here")]  # fmt: skip
+    layers = found[0]
+    first = layers.row(0, named=True)
+    head = (f"by layer ({first['lens']} lens, {first['model']}, {first['sampled']:,} of "
+            f"{first['targets']:,} targets; from inspector layers):")  # fmt: skip
+    return [
+        Note("\n".join([head, *settling(layers)])),
+        Table(
+            "share of targets settled (top-1 from this layer to the last)",
+            by_layer(layers, "settled_share"),
+        ),  # fmt: skip
+        Chart(layers, kind="layers"),
+    ]
 
 
 def agreement_report(db: Path | None, corpus: str) -> Report:

@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Static
 from inspector import visible
 from inspector.run.errors import USER_ERRORS
 from inspector.tables.plot import chart_title
-from inspector.tui.widgets.charts import BarChart, LineChart
+from inspector.tui.widgets.charts import BarChart, LayerChart, LineChart
 
 
 @dataclass
@@ -43,9 +43,11 @@ class Table:
 @dataclass
 class Chart:
     """The per-task chart of a `tasks.compare` table: bars of each task's loss
-    contribution for one run, lines of mean loss against model size for several."""
+    contribution for one run, lines of mean loss against model size for several; with
+    `kind` "layers", a `run_layers` table's per-task curves by layer."""
 
     table: pl.DataFrame
+    kind: str = "tasks"
 
 
 @dataclass
@@ -64,6 +66,8 @@ class Report:
                 from inspector.tables.render import render
 
                 out.append(f"{part.caption}\n{render(part.frame, 'table')}")
+            elif part.kind == "layers":
+                out.append("chart: by layer: the share of each task's targets settled")
             else:
                 out.append(f"chart: {chart_title(part.table)}")
         return "\n\n".join(out)
@@ -77,6 +81,7 @@ class ReportScreen(ModalScreen[None]):
     ReportScreen .caption { margin-top: 1; text-style: bold; }
     ReportScreen DataTable { height: auto; max-height: 24; width: 100%; }
     ReportScreen LineChart { height: 20; margin-top: 1; }
+    ReportScreen LayerChart { height: 20; margin-top: 1; }
     ReportScreen BarChart { margin-top: 1; }
     """
     BINDINGS = [
@@ -172,6 +177,8 @@ def _widgets(part: Note | Table | Chart) -> list[Widget]:
 
     if isinstance(part, Note):
         return [Static(Text(visible.text(part.text)))]
+    if isinstance(part, Chart) and part.kind == "layers":
+        return [LayerChart(part.table)]
     if isinstance(part, Chart):
         several = part.table.select("model").n_unique() > 1
         return [LineChart(part.table) if several else BarChart(part.table)]

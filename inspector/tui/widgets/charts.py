@@ -65,3 +65,16 @@ class LineChart(PlotextPlot):
         from inspector.tables.plot import draw_plot
 
         draw_plot(self.plt, self.table)
+
+
+class LayerChart(PlotextPlot):
+    """A per-task curve by layer (`tables.layers.draw_layers`): the share settled."""
+
+    def __init__(self, table: pl.DataFrame, metric: str = "settled_share") -> None:
+        super().__init__()
+        self.table, self.metric = table, metric
+
+    def on_mount(self) -> None:
+        from inspector.tables.layers import draw_layers
+
+        draw_layers(self.plt, self.table, self.metric)
