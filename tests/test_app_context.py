@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from corpora import Document
+from inspector.tables.buckets import CONTEXT_LABELS
 from inspector.tui.app import InspectorApp
 from inspector.tui.source import Scoring
-from inspector.tui.widgets.styles import CONTEXT_LABELS, DELTA_COLOURS
+from inspector.tui.widgets.styles import DELTA_COLOURS
 from terminal import terminal
 
 DOCS = [Document("biden", "Biden married Neilia Hunter, a student. The cat sat on the mat.")]

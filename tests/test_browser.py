@@ -98,7 +98,7 @@ def test_hovering_or_focusing_a_token_shows_its_candidates(browser: Any, page: P
     i = int(span.get_attribute("data-i"))
     ActionChains(browser).move_to_element(span).perform()
     _wait(tip.is_displayed, "the tip to show on hover", 5)
-    _, nll, rank, _, _, task, rule, _, _, top, true_at = data[i]
+    _, nll, rank, _, _, task, rule, _, _, top, true_at = data[i][:11]
     text = tip.text
     assert f"loss {nll:.2f} nats" in text and f"rank {rank}" in text
     assert f"task {task} (rule {rule})" in text
@@ -302,3 +302,41 @@ def test_bench_html_measures_the_page_in_the_browser(tiny_model_dir: Path, tmp_p
     assert result["tokens"] == 300 and result["page"]["bytes"] > result["plain"]["bytes"] > 0
     for name in ("page", "plain"):  # three loads each, every one timed by the browser
         assert len(result[name]["load_ms"]) == 3 and min(result[name]["load_ms"]) > 0
+
+
+def test_a_click_colours_a_targets_context(
+    browser: Any, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """`html --context all`: a click on a target colours the spans of its context by their
+    bucket and lists its largest contributors with their distance back; Escape restores."""
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"id": "biden", "text": HOSTILE["plain"]}) + "\n")
+    out = tmp_path / "page.html"
+    done = run_cli("html", str(corpus), "--model", str(tiny_model_dir), "--cache-dir",
+                   str(tmp_path / "cache"), "--context", "all", "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    browser.get(out.as_uri())
+    data = browser.execute_script(
+        "return JSON.parse(document.getElementById('tokens').textContent)"
+    )
+    spans = browser.find_elements("css selector", ".t")
+    span = next(e for e in spans[4:] if not e.get_attribute("data-n"))
+    k = int(span.get_attribute("data-i"))
+    buckets, top = data[k][11]
+    span.click()
+    listed = _wait(lambda: browser.find_element("id", "context-top").text, "the contributors")
+    assert listed.startswith(f"context of {json.dumps(data[k][0], ensure_ascii=False)}:")
+    for j, score in top:  # each with how far back it is
+        back = data[k][12] - data[j][12]
+        shown = f"{json.dumps(data[j][0], ensure_ascii=False)} {back} back {score:+.2f}"
+        assert shown in listed, listed
+    classes = {int(e.get_attribute("data-i")): e.get_attribute("class") for e in spans}
+    for j, bucket in buckets:
+        if j in classes:
+            assert f"c{bucket}" in classes[j].split(), (j, classes[j])
+    later = [i for i in classes if i > k]
+    assert later and all("cn" in classes[i].split() for i in later)  # after it: not its context
+    assert browser.find_element("id", "legend-context").is_displayed()
+    browser.find_element("tag name", "body").send_keys("\ue00c")  # Escape
+    _wait(lambda: not browser.find_element("id", "context-top").is_displayed(), "the restore", 5)
+    assert span.get_attribute("class").split()[1].startswith("b")  # the loss colours again

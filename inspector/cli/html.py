@@ -36,6 +36,11 @@ def add_arguments(sub: Any) -> None:
                    help="a document to include, by id (repeatable)")  # fmt: skip
     p.add_argument("--top", type=at_least(1), default=10, metavar="N",
                    help="candidates shown per token (default: 10)")  # fmt: skip
+    p.add_argument("--context", type=_count, default=0, metavar="N",
+                   help="also attribute the N highest-loss targets of the page to their context "
+                   "(gradient x input; `all`: every target): a click on one colours what its "
+                   "prediction leaned on (default: 0, none; about a second per 100 tokens of "
+                   "context each on a CPU)")  # fmt: skip
     p.add_argument(
         "--out", type=Path, required=True, metavar="FILE", help="the page to write (.html)"
     )
@@ -84,13 +89,34 @@ def run(args: argparse.Namespace) -> int:
     if top < args.top:
         print(f"inspector html: --top {args.top}: the run kept {top} candidates per target; the page "
               f"shows {top} (score with --top-k {args.top} for more)", file=sys.stderr)  # fmt: skip
-    text = page(rows, texts, header, top, docs=chosen)
+    context = _attributions(args, run, rows) if args.context != 0 else None
+    text = page(rows, texts, header, top, docs=chosen, context=context)
     write_new(args.out, lambda tmp: tmp.write_text(text, encoding="utf-8"), args.force)
     print(
         f"wrote {args.out} ({len(text.encode()) / 1e6:.2f} MB, {rows.height:,} tokens)",
         file=sys.stderr,
     )
     return 0
+
+
+def _count(text: str) -> int | None:
+    from inspector.cli.options import at_least
+
+    return None if text == "all" else at_least(0)(text)
+
+
+def _attributions(args: argparse.Namespace, run: Any, rows: Any) -> Any:
+    """The page's targets to attribute, through the run's own model (checked)."""
+    from inspector.cli.options import cache_dir_of
+    from inspector.cli.progress import TokenProgress
+    from inspector.lm.loading import load_model
+    from inspector.run.context import page_attributions
+    from inspector.run.layers import check_run_model
+
+    lm = load_model(args.model, cache_dir_of(args), args.device, args.dtype)
+    check_run_model(lm, run)
+    with TokenProgress("attribution", "targets") as progress:
+        return page_attributions(lm, rows, args.context, progress=progress)
 
 
 def _run(args: argparse.Namespace) -> tuple[Any, dict[str, str] | None]:

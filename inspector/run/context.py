@@ -192,3 +192,27 @@ def target_attribution(
     order = np.argsort(-np.abs(np.nan_to_num(scores)), kind="stable")[:top]
     best = [(int(j), float(scores[j])) for j in order if not np.isnan(scores[j]) and scores[j] != 0]
     return TargetAttribution(pos, method, scores, found.nll, best)
+
+
+def page_attributions(
+    lm: LoadedModel,
+    rows: pl.DataFrame,
+    count: int | None,
+    method: str = "gradient",
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[tuple[str, int], TargetAttribution]:
+    """Attribution of the `count` highest-loss targets of `rows` (a tagged token table of
+    whole documents, the ones a page shows; None: every target) to their contexts, keyed by
+    (doc_id, pos): for `inspector html`, which colours a target's context on click."""
+    scored = rows.filter(pl.col("pos") > 0)  # the first target's context is the start alone
+    chosen = scored if count is None else scored.sort("nll", descending=True).head(count)
+    tokens = {str(k[0]): part.sort("pos")["token_id"].to_list()
+              for k, part in rows.partition_by("doc_id", as_dict=True).items()}  # fmt: skip
+    found: dict[tuple[str, int], TargetAttribution] = {}
+    for i, r in enumerate(chosen.iter_rows(named=True)):
+        doc = str(r["doc_id"])
+        found[doc, int(r["pos"])] = target_attribution(lm, tokens[doc], int(r["pos"]),
+                                                       int(r["ctx_len"]), method)  # fmt: skip
+        if progress is not None:
+            progress(i + 1, chosen.height)
+    return found

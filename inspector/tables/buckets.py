@@ -29,3 +29,8 @@ def loss_labels() -> list[str]:
 
 def rank_labels() -> list[str]:
     return [label for _, label in RANK_BUCKETS]
+
+
+# Attribution to one target, relative to the largest in its context (`C` in the app, a click
+# in the html page): ++ at least half of it, + a tenth, and the same towards hurting
+CONTEXT_LABELS = ("helps ++", "helps +", "~0", "hurts -", "hurts --")

@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from inspector.tables.buckets import loss_bucket, loss_labels, rank_bucket, rank_labels
+from inspector.tables.buckets import (
+    CONTEXT_LABELS,
+    loss_bucket,
+    loss_labels,
+    rank_bucket,
+    rank_labels,
+)
 from inspector.tables.figure import svg
 from inspector.tables.tasks import summarize
 
@@ -37,6 +43,10 @@ body { font: 15px/1.55 system-ui, sans-serif; color: var(--fg); background: var(
 .t:focus, .t:hover { outline: 2px solid var(--fg); }
 .b0 { background: #005f00; color: #fff; } .b1 { background: #5fd75f; color: #000; } .b2 { background: #d7d75f; color: #000; }
 .b3 { background: #ff875f; color: #000; } .b4 { background: #d70000; color: #fff; } .b5 { background: #af00af; color: #fff; }
+.c0 { background: #005faf; color: #fff; } .c1 { background: #5fafff; color: #000; } .c2 { background: #bcbcbc; color: #000; }
+.c3 { background: #ffaf5f; color: #000; } .c4 { background: #d70000; color: #fff; } .cn { background: transparent; opacity: 0.55; }
+.t.ctx::after { content: "\2022"; font-size: 0.7em; vertical-align: super; opacity: 0.8; }  /* click: its context */
+.t.here { outline: 3px solid var(--fg); }
 .r0 { background: #005f00; color: #fff; } .r1 { background: #d7d75f; color: #000; } .r2 { background: #d70000; color: #fff; } .r3 { background: #af00af; color: #fff; }
 #tip { position: absolute; box-sizing: border-box; width: 22rem; max-width: calc(100vw - 1rem); pointer-events: none; box-shadow: 0 2px 8px rgba(0,0,0,.25); z-index: 2; background: var(--box); border: 1px solid var(--muted); border-radius: 6px; padding: 0.6rem 0.8rem; font-size: 0.85rem; }
 #tip table { border-collapse: collapse; width: 100%; } #tip td { padding: 0 0.3rem; }
@@ -101,16 +111,56 @@ SCRIPT = """
     el.addEventListener("mouseleave", hide);
     el.addEventListener("blur", hide);
   }
-  document.addEventListener("keydown", function (e) { if (e.key === "Escape") hide(); });
-  function colour(mode) {
+  let shownContext = -1, mode = "loss";
+  function contextOf(el) {  // the attribution of the span's targets that has one (click)
+    const first = Number(el.dataset.i), n = Number(el.dataset.n || 1);
+    for (let k = first; k < first + n; k++) if (data[k][11]) return k;
+    return -1;
+  }
+  function showContext(k) {
+    const [buckets, top] = data[k][11], at = new Map(buckets.map(function (b) { return [b[0], b[1]]; }));
     for (const el of document.querySelectorAll(".t")) {
-      el.className = "t " + (mode === "loss" ? "b" + el.dataset.lb : "r" + el.dataset.rb);
+      const i = Number(el.dataset.i), b = at.get(i);
+      el.className = "t " + (b === undefined ? "cn" : "c" + b) + (i <= k && k < i + Number(el.dataset.n || 1) ? " here" : "");
+    }
+    document.getElementById("legend-context").hidden = false;
+    document.getElementById("legend-loss").hidden = document.getElementById("legend-rank").hidden = true;
+    const list = document.getElementById("context-top");
+    list.textContent = "context of " + JSON.stringify(data[k][0]) + ": " + top.map(function (t) {
+      return JSON.stringify(data[t[0]][0]) + " " + (data[k][12] - data[t[0]][12]) + " back " + (t[1] >= 0 ? "+" : "") + t[1].toFixed(2);
+    }).join(" · ") + " (click it again, or Escape: back to " + mode + ")";
+    list.hidden = false;
+    shownContext = k;
+  }
+  function hideContext() {
+    if (shownContext < 0) return;
+    shownContext = -1;
+    document.getElementById("legend-context").hidden = true;
+    document.getElementById("context-top").hidden = true;
+    colour(mode);
+  }
+  for (const el of document.querySelectorAll(".t")) {
+    el.addEventListener("click", function () {
+      const k = contextOf(el);
+      if (k < 0) return;
+      if (k === shownContext) hideContext(); else showContext(k);
+    });
+  }
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape") { hide(); hideContext(); } });
+  function colour(to) {
+    mode = to;
+    shownContext = -1;
+    document.getElementById("legend-context").hidden = true;
+    document.getElementById("context-top").hidden = true;
+    for (const el of document.querySelectorAll(".t")) {
+      el.className = "t " + (mode === "loss" ? "b" + el.dataset.lb : "r" + el.dataset.rb) + (contextOf(el) >= 0 ? " ctx" : "");
     }
     for (const b of document.querySelectorAll("button[data-mode]")) { b.setAttribute("aria-pressed", String(b.dataset.mode === mode)); }
     document.getElementById("legend-loss").hidden = mode !== "loss";
     document.getElementById("legend-rank").hidden = mode !== "rank";
   }
   for (const b of document.querySelectorAll("button[data-mode]")) { b.addEventListener("click", function () { colour(b.dataset.mode); }); }
+  colour("loss");  // marks the targets whose context a click shows
 })();
 """
 
@@ -121,9 +171,12 @@ def page(
     header: Sequence[str],
     top: int = TOP_SHOWN,
     docs: Sequence[str] | None = None,
+    context: dict[tuple[str, int], Any] | None = None,
 ) -> str:
     """The page of the documents in `table` (a tagged token table), their texts in `texts`;
-    `docs` in this order, an empty one (no targets) said to be empty (default: the table's)."""
+    `docs` in this order, an empty one (no targets) said to be empty (default: the table's).
+    `context`: attributions (`run/context.TargetAttribution`) by (doc_id, pos), whose
+    targets colour their context when clicked."""
     esc = html.escape
     data: list[list[Any]] = []
     sections = []
@@ -132,13 +185,15 @@ def page(
     for doc_id in docs if docs is not None else list(by_id):
         rows = by_id.get(doc_id)
         body = (
-            f'<p class="doc">{_spans(rows, texts.get(doc_id, ""), data, top)}</p>'
+            f'<p class="doc">{_spans(rows, texts.get(doc_id, ""), data, top, doc_id, context or {})}</p>'
             if rows is not None
             else '<p class="meta">an empty document: no targets</p>'
         )
         sections.append(f"<section><h2>{esc(doc_id)}</h2>{body}</section>")
     if table.is_empty():  # only empty documents chosen: nothing to tabulate or chart
-        return _page(sections, data, header, top, "<p>No targets in these documents.</p>")
+        return _page(
+            sections, data, header, top, "<p>No targets in these documents.</p>", bool(context)
+        )
     summary = summarize(table.lazy(), "task")
     tasks = "".join(
         f"<tr><td>{esc(str(r['task']))}</td><td>{r['tokens']:,}</td><td>{r['mean_nll']:.3f}</td>"
@@ -151,12 +206,13 @@ def page(
         f'<figure>{svg(summary, header)}<figcaption class="meta">Each task\'s loss contribution '
         "(token share × mean loss); they add up to the mean loss.</figcaption></figure>"
     )
-    return _page(sections, data, header, top, table_html)
+    return _page(sections, data, header, top, table_html, bool(context))
 
 
 def _page(
-    sections: list[str], data: list[list[Any]], header: Sequence[str], top: int, tasks: str
-) -> str:
+    sections: list[str], data: list[list[Any]], header: Sequence[str], top: int, tasks: str,
+    clickable: bool = False,
+) -> str:  # fmt: skip
     """The whole page around the documents' sections and the per-task block."""
     esc = html.escape
     loss_legend = "".join(
@@ -164,6 +220,15 @@ def _page(
     )
     rank_legend = "".join(
         f'<span class="r{i}">{esc(lab)}</span>' for i, lab in enumerate(rank_labels())
+    )
+    context_legend = "".join(
+        f'<span class="c{i}">{esc(lab)}</span>' for i, lab in enumerate(CONTEXT_LABELS)
+    )
+    click = (
+        " A target marked • colours its context by attribution when clicked (gradient x input: "
+        "blue helps the prediction, red hurts it, relative to the largest)."
+        if clickable
+        else ""
     )
     blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     return f"""<!doctype html>
@@ -175,8 +240,10 @@ def _page(
 <p>Colour by <button type="button" data-mode="loss" aria-pressed="true">loss</button>
 <button type="button" data-mode="rank" aria-pressed="false">rank bucket</button>
 <span class="legend" id="legend-loss">loss (nats): {loss_legend}</span>
-<span class="legend" id="legend-rank" hidden>rank: {rank_legend}</span></p>
-<p class="hint">Hover over a token, or move to it with Tab, to see the model's top {top} candidates for it (the true token underlined), its loss, rank, entropy, task and the rule that decided it; Escape hides them.</p>
+<span class="legend" id="legend-rank" hidden>rank: {rank_legend}</span>
+<span class="legend" id="legend-context" hidden>context: {context_legend}</span></p>
+<p class="meta" id="context-top" hidden></p>
+<p class="hint">Hover over a token, or move to it with Tab, to see the model's top {top} candidates for it (the true token underlined), its loss, rank, entropy, task and the rule that decided it; Escape hides them.{click}</p>
 <aside id="tip" hidden aria-live="polite"></aside>
 {"".join(sections)}
 <h2>Loss by task</h2>
@@ -200,15 +267,27 @@ def _target(r: dict[str, Any], top: int) -> list[Any]:
     ]  # fmt: skip
 
 
-def _spans(rows: pl.DataFrame, text: str, data: list[list[Any]], top: int) -> str:
+def _spans(rows: pl.DataFrame, text: str, data: list[list[Any]], top: int, doc_id: str = "",
+           context: dict[tuple[str, int], Any] | None = None) -> str:  # fmt: skip
     """The document's text with its targets in focusable spans (gaps kept as text). Targets
     that share characters (the byte pieces of one character, or a piece with no text of its
     own) share one span, which shows each of them, coloured by their loss in all and their
     worst rank; every target is in exactly one span."""
     groups: list[list[Any]] = []  # [start, end, first index in data, count]
+    base = len(data)  # the document's targets are data[base + pos]
     for r in rows.sort("pos").iter_rows(named=True):
         a, b = r["char_start"], r["char_end"]
         data.append(_target(r, top))
+        found = (context or {}).get((doc_id, r["pos"]))
+        if found is not None:  # [12]: pos; [11]: its context's buckets and largest contributors
+            buckets = found.buckets(r["pos"])
+            data[-1].append([
+                [[base + j, int(k)] for j, k in enumerate(buckets.tolist()) if k >= 0],
+                [[base + j, round(score, 3)] for j, score in found.top],
+            ])  # fmt: skip
+        else:
+            data[-1].append(None)
+        data[-1].append(int(r["pos"]))
         at = groups[-1][1] if groups else 0
         if groups and (b <= at or a >= b):  # within the span before it, or no text at all
             groups[-1][3] += 1

@@ -6,9 +6,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from inspector.session.compare import DELTA_LABELS
-from inspector.tables.buckets import loss_labels, rank_labels
+from inspector.tables.buckets import CONTEXT_LABELS, loss_labels, rank_labels
 from inspector.tui.widgets.styles import (
-    CONTEXT_LABELS,
     DELTA_STYLES,
     LOSS_STYLES,
     RANK_STYLES,

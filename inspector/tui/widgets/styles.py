@@ -21,9 +21,7 @@ DELTA_TEXT = (WHITE, BLACK, BLACK, BLACK, WHITE)
 DELTA_STYLES = tuple(
     Style(color=t, bgcolor=c) for c, t in zip(DELTA_COLOURS, DELTA_TEXT, strict=True)
 )
-# Attribution to the target under the cursor (`C`), on the same diverging colours: blue the
-# tokens that help the prediction (lower its loss), red those that hurt it; relative to the
-# largest |attribution| in the context (++: at least half of it, +: a tenth)
-CONTEXT_LABELS = ("helps ++", "helps +", "~0", "hurts -", "hurts --")
+# Attribution to the target under the cursor (`C`) is drawn on the same diverging colours:
+# blue the tokens that help the prediction (lower its loss), red those that hurt it
 UNSCORED = Style(color="#8a8a8a")
 SELECTED = Style(color="#000000", bgcolor="#ffffff", bold=True, underline=True)
