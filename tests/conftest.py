@@ -147,3 +147,14 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
         cwd=cwd,
         timeout=600,
     )
+
+
+def cli_here(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`inspector ARGS` in this process (no interpreter and torch import per call: seconds
+    saved where a test runs a command many times), as `run_cli` reports it."""
+    from inspector import cli
+
+    capsys.readouterr()  # what came before is not this command's
+    code = cli.main(list(args))
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(["inspector", *args], code, out.out, out.err)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
-from conftest import run_cli
+from conftest import cli_here
 from corpora import Document
 from inspector.run.context import CONTEXT_COLUMNS, WITHIN, distance_profile, task_context
 
@@ -59,20 +60,22 @@ def test_per_task_context_keeps_the_tables_identities(tiny_lm, method: str) -> N
     assert (out["mean_context"] <= 11).all() and (out["median_distance"] >= 1).all()
 
 
-def test_context_command(tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_context_command(tiny_model_dir: Path, tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    run_cli = partial(cli_here, capsys)
     corpus = tmp_path / "c.jsonl"
     corpus.write_text("\n".join(json.dumps({"id": d.id, "text": d.text}) for d in DOCS))
     common = [str(corpus), "--model", str(tiny_model_dir), "--cache-dir", str(tmp_path / "cache")]
-    page = run_cli("context", *common, "--sample", "12", "--plot", "context.svg", cwd=tmp_path)
+    page = run_cli("context", *common, "--sample", "12", "--plot", "context.svg")
     assert page.returncode == 0, page.stderr
     assert "by gradient x input" in page.stdout and "12 of " in page.stdout, page.stdout
     header = next(line for line in page.stdout.splitlines() if line.startswith("task "))
     assert header.split() == [c for c in CONTEXT_COLUMNS]
     assert (tmp_path / "context.svg").read_text().lstrip().startswith("<?xml")
-    data = run_cli("context", *common, "--sample", "12", "--format", "csv", cwd=tmp_path)
+    data = run_cli("context", *common, "--sample", "12", "--format", "csv")
     table = pl.read_csv(data.stdout.encode())
     assert set(table["method"]) == {"gradient"} and set(table["sampled"]) == {12}
     assert table.filter(pl.col("task") == "all")["tokens"][0] == 12
     assert not any(math.isnan(v) for v in table["share_within_1"])
-    bad = run_cli("context", *common, "--format", "parquet", cwd=tmp_path)
+    bad = run_cli("context", *common, "--format", "parquet")
     assert bad.returncode == 2 and "--out FILE" in bad.stderr and "Traceback" not in bad.stderr

@@ -4,9 +4,12 @@ top-1 share are the run's own; the share settled at the last layer is the top-1 
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import polars as pl
 
+from conftest import cli_here
 from corpora import Document
 from inspector.run.layers import LAYER_COLUMNS, task_layers
 
@@ -109,16 +112,17 @@ def test_a_tuned_lens_file_is_applied_before_the_final_norm(tiny_lm, tmp_path) -
     np.testing.assert_allclose(depth.nll[:, -1], plain.nll[:, -1], atol=1e-6)  # the last: none
 
 
-def test_layers_command(tiny_model_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_layers_command(tiny_model_dir, tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import json
     import re
 
-    from conftest import run_cli
+    monkeypatch.chdir(tmp_path)
+    run_cli = partial(cli_here, capsys)
 
     corpus = tmp_path / "c.jsonl"
     corpus.write_text("\n".join(json.dumps({"id": d.id, "text": d.text}) for d in DOCS))
     common = [str(corpus), "--model", str(tiny_model_dir), "--cache-dir", str(tmp_path / "cache")]
-    page = run_cli("layers", *common, "--plot", "layers.svg", cwd=tmp_path)
+    page = run_cli("layers", *common, "--plot", "layers.svg")
     assert page.returncode == 0, page.stderr
     lines = page.stdout.splitlines()
     assert lines[0].startswith("corpus ") and "  all" in page.stdout.split("by layer and task:")[1]
@@ -134,34 +138,34 @@ def test_layers_command(tiny_model_dir, tmp_path) -> None:  # type: ignore[no-un
     assert "share of targets settled (top-1 from this layer to the last)" in report, report
     assert "chart: by layer" in report and "from inspector layers" in report
     assert any(line.startswith("grammar (") for line in report.splitlines()), report
-    data = run_cli("layers", *common, "--format", "csv", "--sample", "20", cwd=tmp_path)
+    data = run_cli("layers", *common, "--format", "csv", "--sample", "20")
     table = pl.read_csv(data.stdout.encode())
     layers = table["layer"].max()
     assert set(table.filter(pl.col("task") == "all")["tokens"]) == {20}
     assert (
         set(table["sampled"]) == {20} and table["window"][0] == 64 and table["lens"][0] == "logit"
     )
-    tasks = run_cli("tasks", *common, "--format", "csv", cwd=tmp_path)
+    tasks = run_cli("tasks", *common, "--format", "csv")
     counts = dict(pl.read_csv(tasks.stdout.encode()).select("task", "tokens").iter_rows())
-    every = run_cli("layers", *common, "--format", "csv", "--sample", "all", cwd=tmp_path)
+    every = run_cli("layers", *common, "--format", "csv", "--sample", "all")
     per_task = pl.read_csv(every.stdout.encode()).filter(pl.col("layer") == layers)
     assert dict(per_task.select("task", "tokens").iter_rows()) == counts  # the tasks table's
     # refusals: one line, exit 2, before any work
     from conftest import build_tiny_model
 
     other = build_tiny_model(tmp_path / "other", hidden=48)
-    assert run_cli("score", *common, "--out", "t.parquet", cwd=tmp_path).returncode == 0
+    assert run_cli("score", *common, "--out", "t.parquet").returncode == 0
     stranger = run_cli("layers", "--from", "t.parquet", "--model", str(other), "--cache-dir",
-                       str(tmp_path / "cache"), cwd=tmp_path)  # fmt: skip
+                       str(tmp_path / "cache"))  # fmt: skip
     assert stranger.returncode == 2 and "was scored by" in stranger.stderr, stranger.stderr
     assert len(stranger.stderr.strip().splitlines()) == 1
-    bad = run_cli("layers", *common, "--format", "parquet", cwd=tmp_path)
+    bad = run_cli("layers", *common, "--format", "parquet")
     assert bad.returncode == 2 and "--out FILE" in bad.stderr and "Traceback" not in bad.stderr
     kept = tmp_path / "keep.csv"
     kept.write_text("mine")
-    clash = run_cli("layers", *common, "--out", str(kept), cwd=tmp_path)
+    clash = run_cli("layers", *common, "--out", str(kept))
     assert clash.returncode == 2 and kept.read_text() == "mine"
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"not a torch file")
-    tuned = run_cli("layers", *common, "--tuned-lens", str(broken), cwd=tmp_path)
+    tuned = run_cli("layers", *common, "--tuned-lens", str(broken))
     assert tuned.returncode == 2 and "cannot read the tuned lens" in tuned.stderr, tuned.stderr

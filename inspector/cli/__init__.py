@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     if args.command is None:  # options but no command
         parser.error(
-            "give a command (score, browse, tasks, examples, compare, probe, probes, html, serve, annotate, annotations, agreement, bench)"
+            "give a command (score, browse, tasks, examples, compare, layers, context, probe, probes, html, serve, annotate, annotations, agreement, bench)"
         )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from inspector.cli.stderr import show_library_messages
