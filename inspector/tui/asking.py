@@ -258,44 +258,28 @@ class AskingApp(BrowsingApp):
             return
         self._loading_hint()
         self.context_at = (self.session.doc, int(row["pos"]))
-        self.query_one(ContextPanel).computing(repr(row["token"]), int(row["ctx_len"]))
-        self._attribute(rows.table["token_id"].to_list(), rows.table["token"].to_list(), row,
-                        self.context_at)  # fmt: skip
+        self.query_one(ContextPanel).attribute(
+            lambda: self.asker().lm, rows.table["token_id"].to_list(),
+            rows.table["token"].to_list(), row, self.context_at,
+        )  # fmt: skip
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="context")
-    def _attribute(self, tokens: list[int], texts: list[str], row: dict[str, Any],
-                   at: tuple[int, int]) -> None:  # fmt: skip
-        import time
-
-        from inspector.run.context import target_attribution
-
-        started = time.perf_counter()
-        try:
-            found = target_attribution(self.asker().lm, tokens, row["pos"], row["ctx_len"])
-        except (_NoModel, *USER_ERRORS) as e:
-            self.call_from_thread(self.notify, str(e), severity="error", markup=False)
-            self.call_from_thread(self.context_off)
-            return
-        seconds = time.perf_counter() - started
-        top = [(texts[j], row["pos"] - j, score) for j, score in found.top]
-        self.call_from_thread(self._show_context, at, found, repr(row["token"]), top, seconds,
-                              len(tokens))  # fmt: skip
-
-    def _show_context(self, at: tuple[int, int], found: Any, target: str,
-                      top: list[tuple[str, int, float]], seconds: float, n: int) -> None:  # fmt: skip
-        from inspector.tui.widgets.context_panel import ContextPanel
+    def on_context_panel_ready(self, message: Any) -> None:
+        """The attribution is computed: colour the text by it, unless the reader moved on."""
         from inspector.tui.widgets.document_view import DocumentView
         from inspector.tui.widgets.legend import Legend
 
-        if self.context_at != at:  # the reader moved on meanwhile
+        if self.context_at != message.at:
             return
         view = self.query_one(DocumentView)
         if view.mode != "context":
             self.mode_before_context = view.mode
-        view.set_context(found.buckets(n))
+        view.set_context(message.found.buckets(message.targets))
         view.set_mode("context")
         self.query_one(Legend).show("context")
-        self.query_one(ContextPanel).show(target, found.method, found.nll, top, seconds)
+
+    def on_context_panel_failed(self, message: Any) -> None:
+        self.notify(message.error, severity="error", markup=False)
+        self.context_off()
 
     def context_off(self) -> None:
         """Back to the colouring in use before `C`; the context panel hidden."""

@@ -5,9 +5,14 @@ not an event: it stays until the cursor moves or `C` is pressed again."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import Static
 
 from inspector import visible
@@ -15,9 +20,47 @@ from inspector.tui.widgets.packing import packed
 
 
 class ContextPanel(Static):
+    """Computes the attribution off the event loop (its own worker) and says so; posts
+    `Ready` for the app to colour the text, or `Failed`."""
+
     DEFAULT_CSS = """
     ContextPanel { height: auto; max-height: 4; padding: 0 1; background: $boost; display: none; }
     """
+
+    @dataclass
+    class Ready(Message):
+        at: tuple[int, int]  # (document, target) it is of
+        found: Any  # run/context.TargetAttribution
+        targets: int  # of the document
+
+    @dataclass
+    class Failed(Message):
+        error: str
+
+    def attribute(self, lm: Callable[[], Any], tokens: list[int], texts: list[str],
+                  row: dict[str, Any], at: tuple[int, int]) -> None:  # fmt: skip
+        """Attribute target `row` of a document (`tokens`, their `texts`) to its context
+        with the model `lm()` gives (loaded on first use), in a thread; `at` names it."""
+        self.computing(repr(row["token"]), int(row["ctx_len"]))
+        self.run_worker(partial(self._attribute, lm, tokens, texts, row, at), thread=True,
+                        exclusive=True, group="context", exit_on_error=False)  # fmt: skip
+
+    def _attribute(self, lm: Callable[[], Any], tokens: list[int], texts: list[str],
+                   row: dict[str, Any], at: tuple[int, int]) -> None:  # fmt: skip
+        from inspector.run.context import target_attribution
+        from inspector.run.errors import USER_ERRORS
+
+        started = time.perf_counter()
+        try:
+            found = target_attribution(lm(), tokens, row["pos"], row["ctx_len"])
+        except USER_ERRORS as e:  # a model that cannot load: said, not raised
+            self.post_message(self.Failed(str(e)))
+            return
+        seconds = time.perf_counter() - started
+        top = [(texts[j], row["pos"] - j, score) for j, score in found.top]
+        self.app.call_from_thread(self.show, repr(row["token"]), found.method, found.nll, top,
+                                  seconds)  # fmt: skip
+        self.post_message(self.Ready(at, found, len(tokens)))
 
     def computing(self, target: str, tokens: int) -> None:
         self.display = True
