@@ -135,7 +135,8 @@ def test_lens_bench(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
     rows = bench(capsys, "--lens", "--model", str(tiny_model_dir), "--cache-dir", str(tmp_path))
     assert [row["context_tokens"] for row in rows] == [min(c, 64) for c in lens.CONTEXTS]
     for row in rows:
-        assert all(0 < row[k] < 60_000 for k in ("lens_ms", "forward_ms")) and row["layers"] == 2
+        assert all(0 < row[k] < 60_000 for k in ("lens_ms", "forward_ms", "step_ms"))
+        assert row["layers"] == 2
     report = lens.format_lens(rows, "cpu").splitlines()
     assert report[0].startswith("the logit lens (L): one target, 2 layers") and len(report) == 6
     assert [numbers(line)[0] for line in report[2:5]] == [r["context_tokens"] for r in rows]

@@ -92,3 +92,21 @@ def test_the_embedded_models_last_layer_is_its_prediction(embedded_lm) -> None:
     context = target_context(embedded_lm.prefix_id, table["token_id"].to_list(), 3, 4)
     depth = logit_lens(embedded_lm, context, [3], [int(table["token_id"][3])])
     assert depth.layers == 30 and depth.rank.shape == (1, 30)
+
+
+def test_the_document_lens_equals_a_fresh_pass_in_any_order(tiny_lm) -> None:  # type: ignore[no-untyped-def]
+    """The app's cached lens (extended, or cut to an earlier position) is the plain lens."""
+    import numpy as np
+
+    from inspector.lm.lens import DocumentLens, logit_lens
+
+    rng = np.random.default_rng(0)
+    ids = [tiny_lm.prefix_id, *rng.integers(3, 200, 40).tolist()]
+    lens = DocumentLens(tiny_lm, ids)
+    for q in [5, 30, 2, 0, 31, 17, 39, 39]:  # forwards, back, the start, the same twice
+        target = ids[q + 1] if q + 1 < len(ids) else 7
+        cached = lens.at(q, target)
+        fresh = logit_lens(tiny_lm, ids[: q + 1], [q], [target])
+        np.testing.assert_allclose(cached.nll, fresh.nll, atol=1e-5)
+        assert (cached.rank == fresh.rank).all() and (cached.top_id == fresh.top_id).all()
+    assert lens.length == 39  # the furthest position asked, read once

@@ -158,7 +158,7 @@ class Asker:
             )
             logits = self.head(run.last_hidden_state[0, -1:])  # (1, vocab) float32
             logprobs = torch.log_softmax(logits, dim=-1)[0].cpu()
-        state = _Prefix(ids, logprobs, _cache_of(run), cut)
+        state = _Prefix(ids, logprobs, cache_of(run), cut)
         if len(self._prefixes) >= KEEP_PREFIXES:
             self._prefixes.pop(next(iter(self._prefixes)))
         self._prefixes[context] = state
@@ -180,14 +180,14 @@ class Asker:
         positions = torch.arange(start, start + longest - 1).expand(n, -1)
         run = self.lm.model.base_model(
             input_ids=ids.to(self.lm.device), position_ids=positions.to(self.lm.device),
-            use_cache=True, **{_cache_argument(self.lm.model.base_model): cache},
+            use_cache=True, **{cache_argument(self.lm.model.base_model): cache},
         )  # fmt: skip
         hidden = run.last_hidden_state  # (n, longest - 1, hidden)
         logits = self.head(hidden.reshape(-1, hidden.shape[-1]))
         return torch.log_softmax(logits, dim=-1).reshape(n, longest - 1, -1).cpu()
 
 
-def _cache_argument(model: Any) -> str:
+def cache_argument(model: Any) -> str:
     """The name a model's forward takes a key-value cache by (`cache` since transformers
     5.2x, `past_key_values` before)."""
     import inspect
@@ -195,6 +195,6 @@ def _cache_argument(model: Any) -> str:
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
-def _cache_of(output: Any) -> Any:
+def cache_of(output: Any) -> Any:
     cache = getattr(output, "cache", None)
     return cache if cache is not None else output.past_key_values

@@ -97,7 +97,16 @@ def logit_lens(
     head, norm = Head(model), final_norm(model)
     with torch.inference_mode():
         out = model(input_ids=ids, output_hidden_states=True, use_cache=False, logits_to_keep=1)
-        states = out.hidden_states  # embeddings, then after each layer (the last normed)
+        return _depth(out.hidden_states, where, want, head, norm, tuned)
+
+
+def _depth(states: Any, where: torch.Tensor, want: torch.Tensor, head: Any, norm: Any,
+           tuned: Any) -> Depth:  # fmt: skip
+    """The lens at positions `where` of `states` (a forward pass's hidden states: the
+    embeddings, then after each layer, the last already normed) for the tokens `want`."""
+    import torch
+
+    with torch.inference_mode():
         layers = len(states) - 1
         if tuned is not None and len(tuned) != layers - 1:
             raise ModelError(message("lens_tuned_count", need=layers - 1, have=len(tuned)))
@@ -113,7 +122,59 @@ def logit_lens(
             span = slice(chunk[0] - 1, chunk[-1])
             shape = (len(chunk), len(where))
             rank[:, span], nll[:, span], top[:, span] = (a.reshape(shape).T for a in (r, n, t))
-    return Depth(np.asarray(list(targets), dtype=np.int64), rank, nll, top)
+    return Depth(want.cpu().numpy().astype(np.int64), rank, nll, top)
+
+
+class DocumentLens:
+    """The lens at any position of one model input, from a key-value cache kept across
+    calls: the app's depth screen as the cursor moves through a document. The cache holds
+    the furthest position asked so far; a later one extends it by the tokens between, an
+    earlier one reads a copy cut to its length, and only the target's own position is run
+    through the model with every layer's hidden state kept. Equal to `logit_lens` on the
+    same input to float32's rounding (a one-token pass sums in another order)."""
+
+    def __init__(self, lm: LoadedModel, input_ids: Sequence[int]) -> None:
+        import threading
+
+        self.lm, self.ids = lm, list(input_ids)
+        self.cache: Any = None
+        self.length = 0  # positions the cache holds
+        self._lock = threading.Lock()  # two screens' workers: one at a time
+
+    def at(self, position: int, target: int) -> Depth:
+        """The lens at input `position` (its prediction of `target`, the next token)."""
+        with self._lock:
+            return self._at(position, target)
+
+    def _at(self, position: int, target: int) -> Depth:
+        import copy
+
+        import torch
+
+        from inspector.lm.continuations import cache_argument, cache_of
+        from inspector.lm.head import Head
+
+        if not 0 <= position < len(self.ids):
+            raise ValueError(f"position {position} is outside the input of {len(self.ids)} tokens")
+        model, device = self.lm.model, self.lm.device
+        kw = cache_argument(model)
+        with torch.inference_mode():
+            if self.length < position:  # extend: the tokens up to the position, once
+                more = torch.tensor([self.ids[self.length : position]], device=device)
+                out = model(input_ids=more, use_cache=True, logits_to_keep=1,
+                            **({kw: self.cache} if self.cache is not None else {}))  # fmt: skip
+                self.cache, self.length = cache_of(out), position
+            cache = None
+            if position > 0:
+                cache = copy.deepcopy(self.cache)
+                if self.length > position:
+                    cache.crop(position - self.length)  # negative: tokens to drop
+            one = torch.tensor([[self.ids[position]]], device=device)
+            out = model(input_ids=one, use_cache=True, output_hidden_states=True,
+                        logits_to_keep=1, **({kw: cache} if cache is not None else {}))  # fmt: skip
+        where = torch.zeros(1, dtype=torch.long, device=device)
+        want = torch.tensor([target], dtype=torch.long, device=device)
+        return _depth(out.hidden_states, where, want, Head(model), final_norm(model), None)
 
 
 def _stream(states: Any, layer: int, where: torch.Tensor, norm: Any, tuned: Any) -> torch.Tensor:

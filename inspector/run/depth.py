@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 if TYPE_CHECKING:
+    from inspector.lm.lens import DocumentLens
     from inspector.lm.loading import LoadedModel
 
 BAR = 20  # cells of the bar drawn beside each layer: full at rank 1, empty at the last rank,
@@ -25,17 +26,24 @@ class TargetDepth:
     settled: int  # the first layer from which it stays top-1 to the last (0: never)
 
 
-def target_depth(lm: LoadedModel, tokens: Sequence[int], pos: int, ctx_len: int) -> TargetDepth:
+def target_depth(lm: LoadedModel, tokens: Sequence[int], pos: int, ctx_len: int,
+                 document: DocumentLens | None = None) -> TargetDepth:  # fmt: skip
     """The lens at target `pos` of a document's `tokens`, read from the `ctx_len` tokens it
-    saw when scored (its token-table row's): what each layer would predict there."""
+    saw when scored (its token-table row's): what each layer would predict there. With
+    `document` (`document_lens` of these tokens), a target that saw the document from its
+    start is read from its kept cache: the first call costs the tokens up to the target,
+    later ones only the tokens past the furthest so far."""
     import numpy as np
 
     from inspector.lm.lens import logit_lens, target_context
     from inspector.lm.pieces import piece_texts
     from inspector.tables.render import bar
 
-    context = target_context(lm.prefix_id, tokens, pos, ctx_len)
-    depth = logit_lens(lm, context, [len(context) - 1], [tokens[pos]])
+    if document is not None and ctx_len == pos + 1 and pos < len(document.ids):
+        depth = document.at(pos, tokens[pos])
+    else:
+        context = target_context(lm.prefix_id, tokens, pos, ctx_len)
+        depth = logit_lens(lm, context, [len(context) - 1], [tokens[pos]])
     rank, nll, top = depth.rank[0], depth.nll[0], depth.top_id[0]
     vocab = max(2, int(lm.model.config.vocab_size))
     frame = pl.DataFrame({
@@ -48,3 +56,11 @@ def target_depth(lm: LoadedModel, tokens: Sequence[int], pos: int, ctx_len: int)
     })  # fmt: skip
     ones = np.flatnonzero(rank == 1)
     return TargetDepth(frame, int(ones[0]) + 1 if len(ones) else 0, int(depth.settled()[0]))
+
+
+def document_lens(lm: LoadedModel, tokens: Sequence[int]) -> DocumentLens:
+    """A lens over one document's first model input (its document-start token, then its
+    tokens up to the model's context), its cache kept across `target_depth` calls."""
+    from inspector.lm.lens import DocumentLens
+
+    return DocumentLens(lm, [lm.prefix_id, *tokens][: lm.context_length])

@@ -53,6 +53,7 @@ class AskingApp(BrowsingApp):
     _asker: Any = None
     _probes: dict[str, Any] | None = None
     context_at: tuple[int, int] | None = None  # the target `C` coloured the context of
+    _document_lens: tuple[list[int], Any] | None = None  # the depth screen's, of one document
     mode_before_context = "loss"  # the colouring `C` off returns to
 
     @functools.cached_property
@@ -214,7 +215,7 @@ class AskingApp(BrowsingApp):
             asker = self.asker()
         except _NoModel as e:
             return Report([Note(str(e))])
-        depth = target_depth(asker.lm, tokens, row["pos"], row["ctx_len"])
+        depth = target_depth(asker.lm, tokens, row["pos"], row["ctx_len"], self._lens_of(tokens))
         layers = depth.layers.height
         where = (f"top-1 from layer {depth.settled} of {layers} on" if depth.settled
                  else f"not top-1 after the last layer (rank {row['rank']:,})")  # fmt: skip
@@ -294,6 +295,16 @@ class AskingApp(BrowsingApp):
             view.set_mode(self.mode_before_context)
             self.query_one(Legend).show(self.mode_before_context)
         view.set_context(None)
+
+    def _lens_of(self, tokens: list[int]) -> Any:
+        """The document's kept lens (`run/depth.document_lens`): one document at a time."""
+        from inspector.run.depth import document_lens
+
+        lm = self.asker().lm
+        kept = self._document_lens
+        if kept is None or kept[0] != tokens:  # a race makes a second lens: both are right
+            kept = self._document_lens = (tokens, document_lens(lm, tokens))
+        return kept[1]
 
     def action_run_probe(self) -> None:
         probe = self.probe_here()
