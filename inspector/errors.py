@@ -52,6 +52,9 @@ MESSAGES: dict[str, str] = {
     # cache and export
     "cache_write": "cannot write the cache in {path} ({reason}); pass a writable --cache-dir",
     "export_format": "{path}: unknown output format '{suffix}'; use .parquet, .csv or .jsonl",
+    "parquet_needs_out": "--format parquet writes a file: give --out FILE",
+    "table_format": "{path} is not a token table ('{suffix}'): give a .parquet, .csv or .jsonl "
+    "file that inspector score --out wrote, or a folder of Parquet parts",
     "export_write": "cannot write {path} ({reason}); choose another --out",
     "write_failed": "cannot write {path} ({reason}); nothing there was changed: free some space "
     "or choose another {option}",

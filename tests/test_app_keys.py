@@ -144,7 +144,7 @@ async def test_help_is_grouped_with_keys_as_typed_and_labels_named(
         assert list(rows)[:7] == [
             "move", "jump", "search", "view", "ask the model", "compare runs", "annotate"
         ]  # fmt: skip
-        assert {k for k, _ in rows["ask the model"]} == {"p", "P", "L", "m", "M", "v", "z"}
+        assert {k for k, _ in rows["ask the model"]} == {"p", "P", "L", "C", "m", "M", "v", "z"}
         assert {k for k, _ in rows["compare runs"]} == {
             "d",
             "D",

@@ -165,7 +165,14 @@ def test_layers_command(tiny_model_dir, tmp_path, capsys, monkeypatch) -> None: 
     kept.write_text("mine")
     clash = run_cli("layers", *common, "--out", str(kept))
     assert clash.returncode == 2 and kept.read_text() == "mine"
-    broken = tmp_path / "broken.pt"
-    broken.write_bytes(b"not a torch file")
-    tuned = run_cli("layers", *common, "--tuned-lens", str(broken))
-    assert tuned.returncode == 2 and "cannot read the tuned lens" in tuned.stderr, tuned.stderr
+    for junk in (b"not a torch file", b"hello", b"PK\x03\x04 a broken zip"):
+        broken = tmp_path / "broken.pt"
+        broken.write_bytes(junk)
+        tuned = run_cli("layers", *common, "--tuned-lens", str(broken))
+        assert tuned.returncode == 2 and "cannot read the tuned lens" in tuned.stderr, tuned.stderr
+        assert len(tuned.stderr.strip().splitlines()) == 1 and "PyTorch 2.6" not in tuned.stderr
+    (tmp_path / "README.txt").write_text("notes")
+    table = run_cli(
+        "layers", "--from", str(tmp_path / "README.txt"), "--model", str(tiny_model_dir)
+    )
+    assert table.returncode == 2 and "not a token table" in table.stderr, table.stderr

@@ -4,6 +4,7 @@ model of a named shape (for GPU machines without model files)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from inspector import defaults
@@ -151,69 +152,12 @@ def run(args: argparse.Namespace) -> int:
             raise InspectorError(message("needs_shape", flag=f"--{flag}", shapes=", ".join(SHAPES)))
     if args.compile and (args.profile or args.oom):
         raise InspectorError(message("separate_measures"))
-    if args.ask:
+    measured = _side_measure(args)
+    if measured is not None:
         import json
 
-        from inspector.bench.asking import format_asking, measure_asking
-        from inspector.cli.options import cache_dir_of
-
-        rows = measure_asking(args.model, args.device, cache_dir_of(args))
-        print(json.dumps(rows) if args.json else format_asking(rows, args.device))
-        return 0
-    if args.lens:
-        import json
-
-        from inspector.bench.lens import format_lens, measure_lens
-        from inspector.cli.options import cache_dir_of
-
-        rows = measure_lens(args.model, args.device, cache_dir_of(args))
-        print(json.dumps(rows) if args.json else format_lens(rows, args.device))
-        return 0
-    if args.attribution:
-        import json
-
-        from inspector.bench.attribution import format_attribution, measure_attribution
-        from inspector.cli.options import cache_dir_of
-
-        rows = measure_attribution(args.model, args.device, cache_dir_of(args))
-        print(json.dumps(rows) if args.json else format_attribution(rows, args.device))
-        return 0
-    if args.html:
-        import json
-
-        from inspector.bench.html import TOKENS, format_html, measure_html
-        from inspector.cli.options import cache_dir_of
-
-        result = measure_html(args.model, args.device, cache_dir_of(args), args.tokens or TOKENS)
-        print(json.dumps(result) if args.json else format_html(result))
-        return 0
-    if args.peers:
-        import json
-
-        from inspector.bench.peers import TOKENS, format_peers, measure_peers
-        from inspector.cli.options import cache_dir_of
-
-        result = measure_peers(
-            args.model, cache_dir_of(args), args.tokens or TOKENS, args.repeats or 1
-        )
-        print(json.dumps(result) if args.json else format_peers(result))
-        return 0
-    if args.lengths:
-        import json
-
-        from inspector.bench.lengths import format_lengths, measure_lengths
-        from inspector.cli.options import cache_dir_of
-
-        result = measure_lengths(args.model, cache_dir_of(args), args.window, args.tokens)
-        print(json.dumps(result) if args.json else format_lengths(result))
-        return 0
-    if args.compare:
-        import json
-
-        from inspector.bench.compare import TOKENS, format_compare, measure_compare
-
-        results = measure_compare(args.tokens or TOKENS)
-        print(json.dumps(results) if args.json else format_compare(results))
+        result, text = measured
+        print(json.dumps(result) if args.json else text(result))
         return 0
     if args.shape:
         from inspector.bench.shape import run_shape_bench
@@ -222,3 +166,50 @@ def run(args: argparse.Namespace) -> int:
     from inspector.bench.pipeline import run_bench
 
     return run_bench(args)
+
+
+def _side_measure(args: argparse.Namespace) -> tuple[Any, Callable[[Any], str]] | None:
+    """The measures beside the scoring pipeline: (their result, how to print it), or None."""
+    from functools import partial
+
+    from inspector.cli.options import cache_dir_of
+
+    if args.ask:
+        from inspector.bench.asking import format_asking, measure_asking
+
+        rows = measure_asking(args.model, args.device, cache_dir_of(args))
+        return rows, partial(format_asking, device=args.device)
+    if args.lens:
+        from inspector.bench.lens import format_lens, measure_lens
+
+        rows = measure_lens(args.model, args.device, cache_dir_of(args))
+        return rows, partial(format_lens, device=args.device)
+    if args.attribution:
+        from inspector.bench.attribution import format_attribution, measure_attribution
+
+        rows = measure_attribution(args.model, args.device, cache_dir_of(args))
+        return rows, partial(format_attribution, device=args.device)
+    if args.html:
+        from inspector.bench import html
+
+        tokens = args.tokens or html.TOKENS
+        return html.measure_html(
+            args.model, args.device, cache_dir_of(args), tokens
+        ), html.format_html
+    if args.peers:
+        from inspector.bench import peers
+
+        tokens, repeats = args.tokens or peers.TOKENS, args.repeats or 1
+        return peers.measure_peers(
+            args.model, cache_dir_of(args), tokens, repeats
+        ), peers.format_peers
+    if args.lengths:
+        from inspector.bench.lengths import format_lengths, measure_lengths
+
+        result = measure_lengths(args.model, cache_dir_of(args), args.window, args.tokens)
+        return result, format_lengths
+    if args.compare:
+        from inspector.bench.compare import TOKENS, format_compare, measure_compare
+
+        return measure_compare(args.tokens or TOKENS), format_compare
+    return None

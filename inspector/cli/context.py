@@ -65,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
     fmt = out_format(args.out, args.format, by_suffix, "table")
     figure = Path(args.plot) if args.plot else None
     check_outputs(args, figure, fmt)
+    stored = stored_run(args)  # the corpus or table read (and scored) before the model loads
     lm = load_model(args.model, cache_dir_of(args), args.device, args.dtype)
-    stored = stored_run(args)
     with TokenProgress("attribution", "targets") as progress:
         table = run_context(lm, stored, args.sample, args.seed, args.method, progress)
     how = ("by gradient x input" if args.method == "gradient" else "by occlusion") + (
@@ -103,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
         import shutil
 
         from inspector.tables.context import plot_context
+        from inspector.tables.plot import strip_colour
 
-        print(visible.keep_colour(plot_context(table, shutil.get_terminal_size().columns, 20)))
+        drawing = visible.keep_colour(plot_context(table, shutil.get_terminal_size().columns, 20))
+        print(drawing if sys.stdout.isatty() else strip_colour(drawing))
     return 0

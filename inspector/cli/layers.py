@@ -59,6 +59,7 @@ def add_arguments(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from inspector.cli.options import cache_dir_of, out_format
     from inspector.cli.progress import TokenProgress
+    from inspector.lm.lens import read_tuned
     from inspector.lm.loading import load_model
     from inspector.run.layers import run_layers, tuned_lens
 
@@ -67,9 +68,10 @@ def run(args: argparse.Namespace) -> int:
     fmt = out_format(args.out, args.format, by_suffix, "table")
     figure = Path(args.plot) if args.plot else None
     check_outputs(args, figure, fmt)
+    state = read_tuned(args.tuned_lens) if args.tuned_lens is not None else None
+    stored = stored_run(args)  # the corpus or table read (and scored) before the model loads
     lm = load_model(args.model, cache_dir_of(args), args.device, args.dtype)
-    tuned = tuned_lens(lm, args.tuned_lens) if args.tuned_lens is not None else None
-    stored = stored_run(args)  # scored (or read from the cache) once the lens is known to be sound
+    tuned = tuned_lens(lm, state) if state is not None else None
     with TokenProgress("the lens", "targets") as progress:
         table = run_layers(lm, stored, args.sample, args.seed, tuned, progress)
     if table.height:  # kept for the app's `s` screen; a cache that cannot be written costs nothing
@@ -103,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
         from inspector.tables.layers import plot_layers
 
         size = shutil.get_terminal_size()
-        print(visible.keep_colour(plot_layers(table, args.metric, size.columns, 24)))
+        from inspector.tables.plot import strip_colour
+
+        drawing = visible.keep_colour(plot_layers(table, args.metric, size.columns, 24))
+        print(drawing if sys.stdout.isatty() else strip_colour(drawing))
     return 0
 
 
@@ -114,7 +119,7 @@ def check_outputs(args: argparse.Namespace, figure: Path | None, fmt: str) -> No
     from inspector.files import check_output
 
     if fmt == "parquet" and args.out is None:
-        raise ExportError("--format parquet needs --out FILE")
+        raise ExportError(message("parquet_needs_out"))
     inputs = [*args.paths, args.table, args.rules, getattr(args, "tuned_lens", None)]
     if figure is not None:
         if figure.suffix.lower() not in (".svg", ".png"):

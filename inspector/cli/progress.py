@@ -16,22 +16,28 @@ class ProgressLines:
     terminal-less run: a long document otherwise scores for minutes without a word."""
 
     def __init__(self, say: Callable[[str], None], every: float | None = None,
-                 what: str = "scoring", unit: str = "tokens") -> None:  # fmt: skip
+                 what: str = "scoring", unit: str = "tokens", first: bool = False) -> None:  # fmt: skip
         self.say, self.every = say, PROGRESS_EVERY if every is None else every
         self.what, self.unit = what, unit
+        self.first = first  # say the first call at once (a job of few, slow steps)
         self.started = self.last = time.perf_counter()
 
     def __call__(self, done: int, total: int | None = None) -> None:
         now = time.perf_counter()
-        if now - self.last < self.every:
+        if now - self.last < self.every and not self.first:
             return
+        self.first = False
         self.last = now
         rate = done / max(1e-9, now - self.started)
         text = f"{self.what}: {done:,} {self.unit}"
         if total:
             left = (total - done) / max(rate, 1e-9)
             text += f" of {total:,} ({done / total:.0%}), about {_duration(left)} left"
-        self.say(f"{text}, {rate:,.0f} {self.unit}/s")
+        self.say(
+            f"{text}, {rate:,.1f} {self.unit}/s"
+            if rate < 10
+            else f"{text}, {rate:,.0f} {self.unit}/s"
+        )
 
 
 def _duration(seconds: float) -> str:
@@ -49,7 +55,7 @@ class TokenProgress:
         self.what, self.unit = what, unit
         if not sys.stderr.isatty():
             say = lambda text: print(f"inspector: {text}", file=sys.stderr)  # noqa: E731
-            self.lines = ProgressLines(say, what=what, unit=unit)
+            self.lines = ProgressLines(say, what=what, unit=unit, first=what != "scoring")
 
     def __call__(self, done: int, total: int) -> None:
         if self.lines is not None:
@@ -59,7 +65,8 @@ class TokenProgress:
             from tqdm import tqdm
 
             self.bar = tqdm(
-                total=total, unit=self.unit[:3], unit_scale=True, desc=self.what, leave=False,
+                total=total, unit="tok" if self.unit == "tokens" else self.unit.rstrip("s"),
+                unit_scale=True, desc=self.what, leave=False,
                 file=sys.stderr,
             )  # fmt: skip
         self.bar.update(done - self.bar.n)

@@ -188,28 +188,30 @@ def _stream(states: Any, layer: int, where: torch.Tensor, norm: Any, tuned: Any)
     return norm(h)
 
 
-def load_tuned(path: Path, layers: int, width: int) -> list[Any]:
-    """A tuned lens from a file: the `params.pt` of the tuned-lens package (a state dict of
-    `layer_translators.{i}.weight` (width x width) and `.bias`, one per layer but the last),
-    as callables `h + W h + b` (its translators learn a residual correction)."""
-    import pickle
-
+def read_tuned(path: Path) -> dict[str, Any]:
+    """A tuned lens file's tensors (the `params.pt` of the tuned-lens package: a state dict
+    of `layer_translators.{i}.weight` and `.bias`), read before any model is loaded."""
     import torch
 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (
-        OSError,
-        RuntimeError,
-        ValueError,
-        EOFError,
-        AttributeError,
-        pickle.UnpicklingError,
-    ) as e:
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:120]
+    except Exception as e:  # torch raises many types for a file that is not its own
+        if isinstance(e, OSError):
+            reason = e.strerror or type(e).__name__
+        else:
+            reason = "not a file of tensors that torch.save wrote"
         raise ModelError(message("lens_tuned_unreadable", path=path, reason=reason)) from e
     if not isinstance(state, dict):
         raise ModelError(message("lens_tuned_unreadable", path=path, reason="not a state dict"))
+    return state
+
+
+def load_tuned(path: Path | dict[str, Any], layers: int, width: int) -> list[Any]:
+    """A tuned lens (a file, or the tensors `read_tuned` read from one) as callables
+    `h + W h + b`, one per layer but the last (its translators learn a residual
+    correction), checked against the model's `layers` and `width`."""
+    state = read_tuned(path) if not isinstance(path, dict) else path
+    where = path if not isinstance(path, dict) else "the tuned lens"
     translators = []
     for i in range(layers - 1):
         weight, bias = (
@@ -218,11 +220,12 @@ def load_tuned(path: Path, layers: int, width: int) -> list[Any]:
         )
         if weight is None or bias is None:
             have = sum(
-                k.endswith(".weight") for k in state if str(k).startswith("layer_translators.")
+                str(k).startswith("layer_translators.") and str(k).endswith(".weight")
+                for k in state
             )
             raise ModelError(message("lens_tuned_count", need=layers - 1, have=have))
         if tuple(weight.shape) != (width, width) or tuple(bias.shape) != (width,):
-            raise ModelError(message("lens_tuned_shape", path=path, i=i, shape=tuple(weight.shape),
+            raise ModelError(message("lens_tuned_shape", path=where, i=i, shape=tuple(weight.shape),
                                      width=width))  # fmt: skip
         translators.append(_Translator(weight.float(), bias.float()))
     return translators

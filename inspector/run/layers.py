@@ -121,12 +121,13 @@ RUN_COLUMNS = ("sampled", "targets", "seed", "model", "dtype", "window", "stride
                "corpus")  # fmt: skip
 
 
-def tuned_lens(lm: LoadedModel, path: Path) -> list[Any]:
-    """The tuned lens in `path` (`lens.load_tuned`), checked against `lm`'s layers and width."""
+def tuned_lens(lm: LoadedModel, tuned: Path | dict[str, Any]) -> list[Any]:
+    """A tuned lens (its file, or the tensors `lens.read_tuned` read) as `lm`'s translators,
+    checked against its layers and width (`lens.load_tuned`)."""
     from inspector.lm.lens import load_tuned
 
     config = lm.model.config
-    return load_tuned(path, int(config.num_hidden_layers), int(config.hidden_size))
+    return load_tuned(tuned, int(config.num_hidden_layers), int(config.hidden_size))
 
 
 def sample_targets(table: pl.DataFrame, sample: int | None, seed: int) -> pl.DataFrame:

@@ -24,9 +24,12 @@ def _curves(table: pl.DataFrame) -> list[tuple[str, list[float]]]:
 
 def draw_context(plt: Any, table: pl.DataFrame) -> None:
     """Share of the attribution within d tokens, per task, on a plotext figure."""
+    from inspector.tables.plot import SERIES_COLOURS
+
     xs = [math.log2(d) for d in WITHIN]
-    for task, shares in _curves(table):
-        plt.plot(xs, [round(s, 4) for s in shares], label=task, marker="dot")
+    for i, (task, shares) in enumerate(_curves(table)):
+        plt.plot(xs, [round(s, 4) for s in shares], label=task, marker="dot",
+                 color=SERIES_COLOURS[i % len(SERIES_COLOURS)])  # fmt: skip
     plt.xticks(xs, [str(d) for d in WITHIN])
     plt.xlabel("tokens back (log scale)")
     plt.ylabel("share of attribution")

@@ -52,10 +52,17 @@ def _first(layers: list[int], shares: list[float], at_least: float) -> int:
 
 def draw_layers(plt: Any, table: pl.DataFrame, metric: str) -> None:
     """`metric` against the layer, one line per task, on a plotext figure."""
-    for task in table["task"].unique(maintain_order=True).to_list():
+    from inspector.tables.plot import SERIES_COLOURS
+
+    tasks = table["task"].unique(maintain_order=True).to_list()
+    for i, task in enumerate(tasks):
         part = table.filter(pl.col("task") == task).sort("layer")
         plt.plot(part["layer"].to_list(), [round(v, 4) for v in part[metric].to_list()],
-                 label=visible.line(task), marker="dot")  # fmt: skip
+                 label=visible.line(task), marker="dot",
+                 color=SERIES_COLOURS[i % len(SERIES_COLOURS)])  # fmt: skip
+    last = int(table["layer"].cast(pl.Int64).max() or 1)  # type: ignore[arg-type]
+    step = max(1, round(last / 6 / 5) * 5) if last > 10 else 1
+    plt.xticks([1, *range(step, last + 1, step)] if step > 1 else list(range(1, last + 1)))
     plt.xlabel("layer")
     plt.ylabel(metric)
     plt.title(f"by layer: {METRICS[metric]}")

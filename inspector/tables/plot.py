@@ -23,6 +23,10 @@ def plot(table: pl.DataFrame, width: int = 80, height: int = 20) -> str:
     return str(plt.build())
 
 
+# one colour per series of a terminal chart (the plain theme draws every line alike)
+SERIES_COLOURS = ("blue", "red", "green", "orange", "magenta", "cyan", "gray", "yellow")
+
+
 def run_axis(table: pl.DataFrame) -> tuple[list[float], list[str], str] | None:
     """Where each run of a per-task table goes on the chart's x axis, its tick labels and
     the axis's name: model size on a log axis when every run is a model of its own size;
@@ -50,7 +54,7 @@ def _common_prefix(names: list[str]) -> str:
         while not name.startswith(prefix):
             prefix = prefix[:-1]
     if " (" in prefix:  # one model's runs: `name (window 16, …)` — the settings tell them apart
-        return prefix[: prefix.index(" (") + 2]
+        return prefix[: prefix.rindex(" (") + 2]
     return prefix[: prefix.rfind(" ") + 1] if " " in prefix else prefix  # whole words
 
 
@@ -70,13 +74,14 @@ def draw_plot(plt: Any, table: pl.DataFrame) -> None:
         return
     xs, ticks, name = axis
     at = dict(zip(table["model"].unique(maintain_order=True).to_list(), xs, strict=True))
-    for task in rows["task"].unique(maintain_order=True).to_list():
+    for i, task in enumerate(rows["task"].unique(maintain_order=True).to_list()):
         part = rows.filter(pl.col("task") == task)
         points = sorted(
             zip([at[m] for m in part["model"]], part["mean_nll"].to_list(), strict=True)
         )
         plt.plot([x for x, _ in points], [round(v, 4) for _, v in points],
-                 label=visible.line(task), marker="dot")  # fmt: skip
+                 label=visible.line(task), marker="dot",
+                 color=SERIES_COLOURS[i % len(SERIES_COLOURS)])  # fmt: skip
     plt.xticks(xs, ticks)
     plt.xlabel(name)
     plt.ylabel("mean loss (nats)")

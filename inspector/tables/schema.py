@@ -147,7 +147,7 @@ def read_table(
             elif suffix == ".jsonl":
                 table = pl.read_ndjson(path)
             else:
-                raise TableError(message("export_format", path=path, suffix=suffix or "(none)"))
+                raise TableError(message("table_format", path=path, suffix=suffix or "(none)"))
     except TableError:
         raise
     except Exception as e:  # polars and json raise many types for a damaged file

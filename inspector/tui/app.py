@@ -30,8 +30,8 @@ from inspector.run.errors import USER_ERRORS
 from inspector.session.browse import Session, load_place, save_place
 from inspector.tui import notices
 from inspector.tui.annotating import AnnotateOptions, AnnotatingApp
-from inspector.tui.asking import AskingApp
 from inspector.tui.comparing import ComparingApp
+from inspector.tui.explaining import ExplainingApp
 from inspector.tui.keys import BINDINGS
 from inspector.tui.messages import (
     CorpusSummary,
@@ -60,7 +60,7 @@ from taggers.rules import RuleSet
 KEEP_LOADED = 64  # documents of a table on disk kept in memory besides the one on screen
 
 
-class InspectorApp(ComparingApp, AskingApp, AnnotatingApp):
+class InspectorApp(ComparingApp, ExplainingApp, AnnotatingApp):
     """Step through a corpus one next-token prediction at a time."""
 
     TITLE = "inspector"

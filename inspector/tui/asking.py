@@ -52,9 +52,6 @@ class AskingApp(BrowsingApp):
     written: list[Document]
     _asker: Any = None
     _probes: dict[str, Any] | None = None
-    context_at: tuple[int, int] | None = None  # the target `C` coloured the context of
-    _document_lens: tuple[list[int], Any] | None = None  # the depth screen's, of one document
-    mode_before_context = "loss"  # the colouring `C` off returns to
 
     @functools.cached_property
     def _verdicts(self) -> dict[str, str]:
@@ -192,119 +189,6 @@ class AskingApp(BrowsingApp):
             f"{r['best_foil_nll']:.2f}: {verdict} by {abs(r['margin']):.2f}"
         )
         self.call_from_thread(self.note_probe)
-
-    # -- where the prediction forms ----------------------------------------------------
-    def action_depth(self) -> None:
-        """The logit lens at the target under the cursor: what each layer would predict."""
-        if self._no_model():
-            return
-        row = self.session.row()
-        rows = self.session.current
-        if row is None or rows is None:
-            self.notify("nothing is scored here yet", severity="warning", markup=False)
-            return
-        self._loading_hint()
-        tokens = rows.table["token_id"].to_list()
-        title = f"depth: the logit lens at {row['token']!r} (pos {row['pos']})"
-        self.push_screen(ReportScreen(title, partial(self._depth, tokens, row)))
-
-    def _depth(self, tokens: list[int], row: dict[str, Any]) -> Report:
-        from inspector.run.depth import target_depth
-
-        try:
-            asker = self.asker()
-        except _NoModel as e:
-            return Report([Note(str(e))])
-        depth = target_depth(asker.lm, tokens, row["pos"], row["ctx_len"], self._lens_of(tokens))
-        layers = depth.layers.height
-        where = (f"top-1 from layer {depth.settled} of {layers} on" if depth.settled
-                 else f"not top-1 after the last layer (rank {row['rank']:,})")  # fmt: skip
-        first = f"; first top-1 at layer {depth.first_top1}" if depth.first_top1 else ""
-        head = (
-            f"target {row['token']!r}: {where}{first}\n"
-            "each layer's residual stream through the model's final norm and output head; "
-            "the last layer is the model's own prediction. Early layers of some models read "
-            "poorly through the final head (the logit lens's known weakness)."
-        )
-        return Report([Note(head), Table("the true token at each layer", depth.layers)])
-
-    # -- what the prediction leans on -------------------------------------------------
-    def action_colour(self) -> None:
-        from inspector.tui.widgets.document_view import DocumentView
-
-        if self.query_one(DocumentView).mode == "context":  # the context's colours off first
-            self.context_off()
-        super().action_colour()
-
-    def action_context(self) -> None:
-        """Colour the context of the target under the cursor by its attribution to it
-        (gradient x input), the largest contributors listed above the text; again: off."""
-        from inspector.tui.widgets.context_panel import ContextPanel
-        from inspector.tui.widgets.document_view import DocumentView
-
-        view = self.query_one(DocumentView)
-        if view.mode == "context":
-            self.context_off()
-            return
-        if self._no_model():
-            return
-        row = self.session.row()
-        rows = self.session.current
-        if row is None or rows is None:
-            self.notify("nothing is scored here yet", severity="warning", markup=False)
-            return
-        if row["pos"] == 0:
-            self.notify("the first target has no context but the document start",
-                        severity="warning", markup=False)  # fmt: skip
-            return
-        self._loading_hint()
-        self.context_at = (self.session.doc, int(row["pos"]))
-        self.query_one(ContextPanel).attribute(
-            lambda: self.asker().lm, rows.table["token_id"].to_list(),
-            rows.table["token"].to_list(), row, self.context_at,
-        )  # fmt: skip
-
-    def on_context_panel_ready(self, message: Any) -> None:
-        """The attribution is computed: colour the text by it, unless the reader moved on."""
-        from inspector.tui.widgets.document_view import DocumentView
-        from inspector.tui.widgets.legend import Legend
-
-        if self.context_at != message.at:
-            return
-        view = self.query_one(DocumentView)
-        if view.mode != "context":
-            self.mode_before_context = view.mode
-        view.set_context(message.found.buckets(message.targets))
-        view.set_mode("context")
-        self.query_one(Legend).show("context")
-
-    def on_context_panel_failed(self, message: Any) -> None:
-        self.notify(message.error, severity="error", markup=False)
-        self.context_off()
-
-    def context_off(self) -> None:
-        """Back to the colouring in use before `C`; the context panel hidden."""
-        from inspector.tui.widgets.context_panel import ContextPanel
-        from inspector.tui.widgets.document_view import DocumentView
-        from inspector.tui.widgets.legend import Legend
-
-        self.context_at = None
-        self.query_one(ContextPanel).hide()
-        view = self.query_one(DocumentView)
-        if view.mode == "context":
-            view.set_mode(self.mode_before_context)
-            self.query_one(Legend).show(self.mode_before_context)
-        view.set_context(None)
-
-    def _lens_of(self, tokens: list[int]) -> Any:
-        """The document's kept lens (`run/depth.document_lens`): one document at a time."""
-        from inspector.run.depth import document_lens
-
-        lm = self.asker().lm
-        kept = self._document_lens
-        if kept is None or kept[0] != tokens:  # a race makes a second lens: both are right
-            kept = self._document_lens = (tokens, document_lens(lm, tokens))
-        return kept[1]
 
     def action_run_probe(self) -> None:
         probe = self.probe_here()

@@ -79,7 +79,7 @@ class ReportScreen(ModalScreen[None]):
     ReportScreen > VerticalScroll { width: 95%; height: 90%; border: round $primary;
         background: $surface; padding: 0 1; }
     ReportScreen .caption { margin-top: 1; text-style: bold; }
-    ReportScreen DataTable { height: auto; max-height: 24; width: 100%; }
+    ReportScreen DataTable { height: auto; width: 100%; }
     ReportScreen LineChart { height: 20; margin-top: 1; }
     ReportScreen LayerChart { height: 20; margin-top: 1; }
     ReportScreen BarChart { margin-top: 1; }
@@ -89,6 +89,8 @@ class ReportScreen(ModalScreen[None]):
         # the whole report pages, not a table's rows: below the tables is the chart
         Binding("pagedown", "page(1)", "scroll down", priority=True),
         Binding("pageup", "page(-1)", "scroll up", priority=True),
+        Binding("end,ctrl+end", "edge(1)", "the end", priority=True),
+        Binding("home,ctrl+home", "edge(-1)", "the top", priority=True),
     ]
 
     @dataclass
@@ -136,6 +138,10 @@ class ReportScreen(ModalScreen[None]):
         box = self.query_one("#report-box", VerticalScroll)
         (box.scroll_page_down if direction > 0 else box.scroll_page_up)(animate=False)
 
+    def action_edge(self, direction: int) -> None:
+        box = self.query_one("#report-box", VerticalScroll)
+        (box.scroll_end if direction > 0 else box.scroll_home)(animate=False)
+
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
         self.dismiss(result)
 
@@ -149,6 +155,9 @@ class ReportScreen(ModalScreen[None]):
         if task and task != "all" and examples is not None:
             self.dismiss()
             self.app.call_later(examples, str(task))
+
+
+FIXED_MOST = 20  # cells: a first column wider than this scrolls with the rest
 
 
 class ReportTable(DataTable[Text]):
@@ -182,11 +191,15 @@ def _widgets(part: Note | Table | Chart) -> list[Widget]:
     if isinstance(part, Chart):
         several = part.table.select("model").n_unique() > 1
         return [LineChart(part.table) if several else BarChart(part.table)]
-    grid = ReportTable(zebra_stripes=True, cursor_type="row", fixed_columns=1)
     frame = part.frame
-    grid.frame = frame  # type: ignore[attr-defined]  # Enter on a row reads its task
     header = [visible.line(c) for c in frame.columns]
     rows = [[visible.line(v) for v in row] for row in column_cells(frame)]  # as the CLI's tables
+    first = max([len(header[0]), *(len(r[0]) for r in rows)]) if header else 0
+    # the rows' names stay in view while the rest scroll, where they are short enough to
+    grid = ReportTable(
+        zebra_stripes=True, cursor_type="row", fixed_columns=int(first <= FIXED_MOST)
+    )
+    grid.frame = frame  # type: ignore[attr-defined]  # Enter on a row reads its task
     # numbers right-aligned to their column's width (a DataTable sizes columns to content)
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
     numeric = [frame.schema[c].is_numeric() for c in frame.columns]
