@@ -35,7 +35,7 @@ browser:
 	  else echo "no chromium, and apt-get cannot run here (not root): the browser tests will be skipped"; fi; }
 
 test: $(STAMP) browser
-	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q
+	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q -n auto
 
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/inspector bench

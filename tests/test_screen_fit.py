@@ -197,3 +197,30 @@ async def test_report_tables_scroll_sideways_a_column_at_a_time(
             await pilot.press("left")
             await pilot.pause()
             assert 0 <= grid.scroll_x < grid.max_scroll_x
+
+
+async def test_report_end_and_home_reach_a_tall_tables_last_and_first_rows(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table taller than the frame scrolls in itself: End shows its last row (and the
+    report's bottom), Home its first, read from the screen."""
+    import polars as pl
+
+    from inspector.tui.screens.report import Note, Report, ReportScreen, Table
+
+    frame = pl.DataFrame({"layer": [f"row {i}" for i in range(40)], "rank": list(range(40))})
+    report = Report([Note("a tall table"), Table("every layer", frame), Note("the end note")])
+    app = _app(tiny_model_dir, tmp_path)
+    with terminal(monkeypatch, 80, 24) as term:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _until(lambda: app.scoring == "done")
+            app.push_screen(ReportScreen("tall", lambda: report))
+            await _until(lambda: getattr(app.screen, "shown", None) is not None)
+            await pilot.pause()
+            assert "row 0 " in term.text() and "row 39" not in term.text(), term.text()
+            await pilot.press("end")
+            await pilot.pause()
+            assert "row 39" in term.text() and "the end note" in term.text(), term.text()
+            await pilot.press("home")
+            await pilot.pause()
+            assert "row 0 " in term.text() and "a tall table" in term.text(), term.text()

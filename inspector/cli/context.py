@@ -102,9 +102,8 @@ def run(args: argparse.Namespace) -> int:
     elif args.plot is not None:
         import shutil
 
+        from inspector.cli.options import print_chart
         from inspector.tables.context import plot_context
-        from inspector.tables.plot import strip_colour
 
-        drawing = visible.keep_colour(plot_context(table, shutil.get_terminal_size().columns, 20))
-        print(drawing if sys.stdout.isatty() else strip_colour(drawing))
+        print_chart(plot_context(table, shutil.get_terminal_size().columns, 20))
     return 0

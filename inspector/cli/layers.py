@@ -101,14 +101,10 @@ def run(args: argparse.Namespace) -> int:
     elif args.plot is not None:
         import shutil
 
-        from inspector import visible
+        from inspector.cli.options import print_chart
         from inspector.tables.layers import plot_layers
 
-        size = shutil.get_terminal_size()
-        from inspector.tables.plot import strip_colour
-
-        drawing = visible.keep_colour(plot_layers(table, args.metric, size.columns, 24))
-        print(drawing if sys.stdout.isatty() else strip_colour(drawing))
+        print_chart(plot_layers(table, args.metric, shutil.get_terminal_size().columns, 24))
     return 0
 
 

@@ -191,3 +191,15 @@ def out_format(out: Path | None, fmt: str | None, by_suffix: dict[str, str], def
     if fmt is not None and fmt != by_suffix[suffix]:
         raise ExportError(message("out_clash", fmt=fmt, out=out, named=by_suffix[suffix]))
     return by_suffix[suffix]
+
+
+def print_chart(drawing: str, before: str = "") -> None:
+    """A terminal chart on stdout: its colours kept on a terminal (any other escape shown,
+    not obeyed), plain text where stdout is a file or a pipe."""
+    import sys
+
+    from inspector import visible
+    from inspector.tables.plot import strip_colour
+
+    drawing = visible.keep_colour(drawing)
+    print(before + (drawing if sys.stdout.isatty() else strip_colour(drawing)))

@@ -33,11 +33,7 @@ class ProgressLines:
         if total:
             left = (total - done) / max(rate, 1e-9)
             text += f" of {total:,} ({done / total:.0%}), about {_duration(left)} left"
-        self.say(
-            f"{text}, {rate:,.1f} {self.unit}/s"
-            if rate < 10
-            else f"{text}, {rate:,.0f} {self.unit}/s"
-        )
+        self.say(f"{text}, {rate:,.{1 if rate < 10 else 0}f} {self.unit}/s")  # 0.4, not 0
 
 
 def _duration(seconds: float) -> str:

@@ -205,11 +205,10 @@ def _with_model(runs: list[Any], table: Any) -> Any:
 
 def _plot(runs: list[Any], table: Any) -> None:
     """The per-task chart, in colour on a terminal."""
-    from inspector import visible
-    from inspector.tables.plot import plot, strip_colour
+    from inspector.cli.options import print_chart
+    from inspector.tables.plot import plot
 
-    drawing = visible.keep_colour(plot(_with_model(runs, table)))
-    print("\n" + (drawing if sys.stdout.isatty() else strip_colour(drawing)))
+    print_chart(plot(_with_model(runs, table)), before="\n")
 
 
 TASKS_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".jsonl": "jsonl",

@@ -20,16 +20,25 @@ class ExplainingApp(AskingApp):
     _document_lens: tuple[list[int], Any] | None = None  # the depth screen's, of one document
     mode_before_context = "loss"  # the colouring `C` off returns to
 
-    # -- where the prediction forms ----------------------------------------------------
-    def action_depth(self) -> None:
-        """The logit lens at the target under the cursor: what each layer would predict."""
+    def _scored_target(self) -> tuple[dict[str, Any], Any] | None:
+        """The target under the cursor and its document's rows, when there is a model to
+        ask and the target is scored; otherwise None, said in a notice."""
         if self._no_model():
-            return
+            return None
         row = self.session.row()
         rows = self.session.current
         if row is None or rows is None:
             self.notify("nothing is scored here yet", severity="warning", markup=False)
+            return None
+        return row, rows
+
+    # -- where the prediction forms ----------------------------------------------------
+    def action_depth(self) -> None:
+        """The logit lens at the target under the cursor: what each layer would predict."""
+        here = self._scored_target()
+        if here is None:
             return
+        row, rows = here
         self._loading_hint()
         tokens = rows.table["token_id"].to_list()
         title = f"depth: the logit lens at {row['token']!r} (pos {row['pos']})"
@@ -73,16 +82,13 @@ class ExplainingApp(AskingApp):
         if view.mode == "context":
             self.context_off()
             return
-        if self._no_model():
+        here = self._scored_target()
+        if here is None:
             return
-        row = self.session.row()
-        rows = self.session.current
-        if row is None or rows is None:
-            self.notify("nothing is scored here yet", severity="warning", markup=False)
-            return
+        row, rows = here
         if row["pos"] == 0:
-            self.notify("the first target has no context but the document start",
-                        severity="warning", markup=False)  # fmt: skip
+            no_context = "the first target has no context but the document start"
+            self.notify(no_context, severity="warning", markup=False)
             return
         self._loading_hint()
         self.context_at = (self.session.doc, int(row["pos"]))

@@ -139,6 +139,10 @@ class ReportScreen(ModalScreen[None]):
         (box.scroll_page_down if direction > 0 else box.scroll_page_up)(animate=False)
 
     def action_edge(self, direction: int) -> None:
+        """End: the report's bottom and every table's last row (a table taller than the
+        frame scrolls in itself); Home: the top and first rows."""
+        for grid in self.query(DataTable):
+            grid.move_cursor(row=max(grid.row_count - 1, 0) if direction > 0 else 0)
         box = self.query_one("#report-box", VerticalScroll)
         (box.scroll_end if direction > 0 else box.scroll_home)(animate=False)
 

@@ -73,7 +73,7 @@ class ContextPanel(Static):
         self.display = True
         how = "gradient x input" if method == "gradient" else "occlusion"
         head = Text.assemble(("context ", "dim"), (visible.line(target), "bold"),
-                             (f" ({how}, {seconds:.1f}\u00a0s; C:\u00a0off)", "dim"))  # fmt: skip
+                             (f" ({how}, {seconds:.1f} s; C: off)", "dim"))  # fmt: skip
         fields = [
             Text.assemble((visible.line(repr(tok)), "bold"), f" {back} back ", f"{score:+.3g}")
             for tok, back, score in top
