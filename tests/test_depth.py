@@ -69,3 +69,45 @@ async def test_L_opens_the_depth_screen_at_the_cursor(
             lines = [line for line in screen.splitlines() if line.split("│")[1:2]]
             layer_rows = [ln for ln in lines if ln.split("│")[1].split()[:1] in (["1"], ["2"])]
             assert len(layer_rows) == 2  # both layers of the tiny model on screen
+
+
+async def test_the_first_load_is_said_in_the_depth_screen_not_over_it(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run read from the cache has no model yet: the depth screen's waiting line says it
+    loads first (a notice would cover the screen), then later screens say only computing."""
+    import threading
+
+    app = InspectorApp(Scoring(DOCS, model_spec=str(tiny_model_dir), device="cpu"), "depth",
+                       tmp_path)  # fmt: skip
+    release = threading.Event()
+    computed = app._depth
+
+    def held(*args):  # the lens waits until the screen was read
+        release.wait(30)
+        return computed(*args)
+
+    monkeypatch.setattr(app, "_depth", held)
+    with terminal(monkeypatch, 80, 24) as term:
+        async with app.run_test(size=(80, 24)) as pilot:
+            for _ in range(1200):
+                if app.scoring == "done":
+                    break
+                await asyncio.sleep(0.05)
+            app.source.loaded = None  # as when the table came from the cache
+            app.session.goto(0, 3)
+            app.refresh_view()
+            await pilot.press("L")
+            await pilot.pause(0.3)
+            screen = " ".join(term.text().replace("│", " ").split())
+            assert "loading the model for the first question (a few seconds)" in screen, screen
+            assert not list(app._notifications), "a notice over the depth screen"
+            release.set()
+            for _ in range(1200):
+                if isinstance(app.screen, ReportScreen) and app.screen.shown is not None:
+                    break
+                await asyncio.sleep(0.05)
+            assert "loading the model" not in term.text()
+            await pilot.press("escape", "L")
+            await pilot.pause()
+            assert isinstance(app.screen, ReportScreen) and app.screen.waiting == "computing…"

@@ -182,6 +182,13 @@ async def test_report_tables_scroll_sideways_a_column_at_a_time(
             grid = app.screen.query_one(ReportTable)
             columns = [str(c.label).strip() for c in grid.ordered_columns]
             assert grid.max_scroll_x > 0, "the table fits: nothing to test at this width"
+            caption = grid.caption_text
+
+            # a column cut at the edge shows only its first cells: the caption says more lie right
+            def said() -> str:
+                return " ".join(_words(term.text().replace("│", " ")))
+
+            assert f"{caption} (→ more columns)" in said(), term.text()
             seen, presses = set(), 0
             while True:
                 screen = term.text()
@@ -194,6 +201,7 @@ async def test_report_tables_scroll_sideways_a_column_at_a_time(
                 presses += 1
                 assert presses < len(columns), "more presses than columns"
             assert seen == set(columns), (seen, columns)
+            assert f"{caption} (← more columns)" in said(), term.text()  # none right
             await pilot.press("left")
             await pilot.pause()
             assert 0 <= grid.scroll_x < grid.max_scroll_x

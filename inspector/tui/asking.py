@@ -110,9 +110,9 @@ class AskingApp(BrowsingApp):
             if answer is not None:
                 self.notify("no candidates given: type words separated by |", markup=False)
             return
-        self._loading_hint()
         title = f"after …{prefix[-40:]!r}"
-        self.push_screen(ReportScreen(title, partial(self._contrast, prefix, true, candidates)))
+        asked = partial(self._contrast, prefix, true, candidates)
+        self.push_screen(ReportScreen(title, asked, self._waiting()))
 
     def _contrast(self, prefix: str, true: str, candidates: list[str]) -> Report:
         import polars as pl
@@ -197,13 +197,19 @@ class AskingApp(BrowsingApp):
             return
         if self._no_model():
             return
-        self._loading_hint()
-        self.push_screen(ReportScreen(f"probe {probe.id}", partial(self._probe, probe)))
+        probed = partial(self._probe, probe)
+        self.push_screen(ReportScreen(f"probe {probe.id}", probed, self._waiting()))
 
-    def _loading_hint(self) -> None:
-        if self._asker is None and getattr(self.source, "loaded", None) is None:
-            self.notify(markup=False, timeout=5,
-                        message="loading the model for the first question (a few seconds)…")  # fmt: skip
+    def _loads_first(self) -> bool:
+        """Whether the next question loads the model first (a few seconds)."""
+        return self._asker is None and getattr(self.source, "loaded", None) is None
+
+    def _waiting(self) -> str:
+        """What the screen that waits for an answer says meanwhile: the model's first load
+        is named there, not in a notice over the screen."""
+        if self._loads_first():
+            return "loading the model for the first question (a few seconds), then computing…"
+        return "computing…"
 
     def _probe(self, probe: Any) -> Report:
         from inspector.run.probes import probe_results

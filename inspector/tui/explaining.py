@@ -39,10 +39,9 @@ class ExplainingApp(AskingApp):
         if here is None:
             return
         row, rows = here
-        self._loading_hint()
         tokens = rows.table["token_id"].to_list()
         title = f"depth: the logit lens at {row['token']!r} (pos {row['pos']})"
-        self.push_screen(ReportScreen(title, partial(self._depth, tokens, row)))
+        self.push_screen(ReportScreen(title, partial(self._depth, tokens, row), self._waiting()))
 
     def _depth(self, tokens: list[int], row: dict[str, Any]) -> Report:
         from inspector.run.depth import target_depth
@@ -90,11 +89,11 @@ class ExplainingApp(AskingApp):
             no_context = "the first target has no context but the document start"
             self.notify(no_context, severity="warning", markup=False)
             return
-        self._loading_hint()
         self.context_at = (self.session.doc, int(row["pos"]))
         self.query_one(ContextPanel).attribute(
             lambda: self.asker().lm, rows.table["token_id"].to_list(),
             rows.table["token"].to_list(), row, self.context_at,
+            loading=self._loads_first(),
         )  # fmt: skip
 
     def on_context_panel_ready(self, message: Any) -> None:

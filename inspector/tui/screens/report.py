@@ -99,9 +99,11 @@ class ReportScreen(ModalScreen[None]):
 
         report: Report
 
-    def __init__(self, title: str, compute: Callable[[], Report]) -> None:
+    def __init__(
+        self, title: str, compute: Callable[[], Report], waiting: str = "computing…"
+    ) -> None:
         super().__init__()
-        self.title_text, self.compute_report = title, compute
+        self.title_text, self.compute_report, self.waiting = title, compute, waiting
         self.report: Report | None = None
 
     @property
@@ -112,7 +114,7 @@ class ReportScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="report-box") as box:
             box.border_title = Text(visible.line(self.title_text))  # never markup
-            yield Static(Text("computing…", style="dim"), id="report-wait")
+            yield Static(Text(self.waiting, style="dim"), id="report-wait")
 
     def on_mount(self) -> None:
         self.compute()
@@ -166,7 +168,30 @@ FIXED_MOST = 20  # cells: a first column wider than this scrolls with the rest
 
 class ReportTable(DataTable[Text]):
     """A report's table: the first column (what each row is) stays while the rest scroll
-    sideways, and left/right move a whole column at a time, not one cell of text."""
+    sideways, and left/right move a whole column at a time, not one cell of text. Its
+    caption says on which side columns are out of view (a column cut at the edge shows
+    only its first cells, which read as a wrong number without the hint)."""
+
+    def __init__(self, caption: Static, caption_text: str, **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self.caption, self.caption_text = caption, caption_text
+
+    def out_of_view(self) -> str:
+        """ "←", "→", "←→" for the sides with columns out of view; "" when all fit."""
+        left = "←" if self.scroll_x > 0 else ""
+        return left + ("→" if round(self.scroll_x) < self.max_scroll_x else "")
+
+    def _say_out_of_view(self) -> None:
+        arrows = self.out_of_view()
+        more = Text(f"  ({arrows} more columns)" if arrows else "", style="dim")
+        self.caption.update(Text(self.caption_text) + more)
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_x(old_value, new_value)
+        self._say_out_of_view()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._say_out_of_view)
 
     def _column_starts(self) -> list[int]:
         starts, x = [], 0
@@ -200,8 +225,14 @@ def _widgets(part: Note | Table | Chart) -> list[Widget]:
     rows = [[visible.line(v) for v in row] for row in column_cells(frame)]  # as the CLI's tables
     first = max([len(header[0]), *(len(r[0]) for r in rows)]) if header else 0
     # the rows' names stay in view while the rest scroll, where they are short enough to
+    caption_text = visible.line(part.caption)
+    caption = Static(Text(caption_text), classes="caption")
     grid = ReportTable(
-        zebra_stripes=True, cursor_type="row", fixed_columns=int(first <= FIXED_MOST)
+        caption,
+        caption_text,
+        zebra_stripes=True,
+        cursor_type="row",
+        fixed_columns=int(first <= FIXED_MOST),
     )
     grid.frame = frame  # type: ignore[attr-defined]  # Enter on a row reads its task
     # numbers right-aligned to their column's width (a DataTable sizes columns to content)
@@ -216,4 +247,4 @@ def _widgets(part: Note | Table | Chart) -> list[Widget]:
                 for v, w, num in zip(row, widths, numeric, strict=True)
             )
         )
-    return [Static(Text(visible.line(part.caption)), classes="caption"), grid]
+    return [caption, grid]

@@ -38,10 +38,11 @@ class ContextPanel(Static):
         error: str
 
     def attribute(self, lm: Callable[[], Any], tokens: list[int], texts: list[str],
-                  row: dict[str, Any], at: tuple[int, int]) -> None:  # fmt: skip
+                  row: dict[str, Any], at: tuple[int, int], loading: bool = False) -> None:  # fmt: skip
         """Attribute target `row` of a document (`tokens`, their `texts`) to its context
-        with the model `lm()` gives (loaded on first use), in a thread; `at` names it."""
-        self.computing(repr(row["token"]), int(row["ctx_len"]))
+        with the model `lm()` gives (loaded on first use: `loading` says so), in a thread;
+        `at` names it."""
+        self.computing(repr(row["token"]), int(row["ctx_len"]), loading)
         self.run_worker(partial(self._attribute, lm, tokens, texts, row, at), thread=True,
                         exclusive=True, group="context", exit_on_error=False)  # fmt: skip
 
@@ -50,9 +51,10 @@ class ContextPanel(Static):
         from inspector.run.context import target_attribution
         from inspector.run.errors import USER_ERRORS
 
-        started = time.perf_counter()
         try:
-            found = target_attribution(lm(), tokens, row["pos"], row["ctx_len"])
+            model = lm()  # its first load is not the attribution's time
+            started = time.perf_counter()
+            found = target_attribution(model, tokens, row["pos"], row["ctx_len"])
         except USER_ERRORS as e:  # a model that cannot load: said, not raised
             self.post_message(self.Failed(str(e)))
             return
@@ -62,10 +64,11 @@ class ContextPanel(Static):
                                   seconds)  # fmt: skip
         self.post_message(self.Ready(at, found, len(tokens)))
 
-    def computing(self, target: str, tokens: int) -> None:
+    def computing(self, target: str, tokens: int, loading: bool = False) -> None:
         self.display = True
-        self.update(Text(f"context of {visible.line(target)}: attributing {tokens:,} tokens "
-                         "(a forward and a backward pass)…", style="dim"))  # fmt: skip
+        first = "loading the model (a few seconds), then " if loading else ""
+        self.update(Text(f"context of {visible.line(target)}: {first}attributing {tokens:,} "
+                         "tokens (a forward and a backward pass)…", style="dim"))  # fmt: skip
 
     def show(self, target: str, method: str, nll: float, top: Sequence[tuple[str, int, float]],
              seconds: float) -> None:  # fmt: skip
