@@ -5,7 +5,18 @@ For a grouping (by task, by document, or by document and task) each row has the 
 `loss_contribution = token_share * mean_nll` (so the contributions of a parent's rows add
 up to the parent's mean loss), `loss_share`, `top1_accuracy`, `median_rank`,
 `mean_entropy`, and a 95% confidence interval of `mean_nll` (bootstrap on small groups). Rows
-named `all` close each parent. Computed lazily with polars, so Parquet inputs larger than
+named `all` close each parent.
+
+Units that compare across tokenizers (nats per token do not: models of different families
+split the same text into different numbers of tokens), as lm-eval's rolling-loglikelihood
+tasks report them: `bytes` (the UTF-8 bytes of the group's targets: a document's add up to
+its text's) and `bits_per_byte` = nll / bytes / ln 2; `words` (spaCy words, the units of
+`tables/words.py`: a word is in the task of its first piece) with `nats_per_word` = the words'
+nll / words and `word_exact_match`, the share of words whose every piece was top-1 (beside
+`top1_accuracy` of targets: a smooth fall in loss can show as a jump in exact match). On
+the `all` row these are lm-eval's `bits_per_byte` and the log of its `word_perplexity`,
+except that lm-eval counts words by whitespace (`len(re.split(r"\\s+", text))`), which
+glues punctuation to its word. Computed lazily with polars, so Parquet inputs larger than
 memory stream through.
 """
 
@@ -21,10 +32,16 @@ from inspector.errors import InspectorError, message
 GROUPINGS = {"task": ["task"], "doc": ["doc_id"], "task,doc": ["doc_id", "task"]}
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
 NEEDED = ("doc_id", "task", "nll", "rank", "entropy")
+BYTE_NEEDS = ("token",)  # the unit columns where the table has what they need, else null
+WORD_NEEDS = ("word_start", "word_end")
 COLUMNS = (
     "tokens", "token_share", "mean_nll", "loss_contribution", "loss_share", "top1_accuracy",
     "median_rank", "mean_entropy", "mean_nll_ci_low", "mean_nll_ci_high", "ci_method",
+    "bytes", "bits_per_byte", "words", "nats_per_word", "word_exact_match",
 )  # fmt: skip
+LN2 = 0.6931471805599453
+# a piece that holds part of a character's bytes is shown as `<0xE6>` (lm/pieces.py): one byte
+_SHOWN_BYTE = r"<0x[0-9A-F]{2}>"
 # The 95% interval of a mean loss: losses are skewed (most near 0, a long tail), so a normal
 # interval on a few tokens can reach below zero. Below this many tokens the interval is a
 # percentile bootstrap (inside the range of the data, so never below 0); above it the normal
@@ -43,7 +60,9 @@ def summarize(
     """The per-task (or per-document) table of one token table."""
     if by not in GROUPINGS:
         raise TasksError(message("bad_by", by=by, groupings=", ".join(GROUPINGS)))
-    frame = frame.select(NEEDED)
+    have = frame.collect_schema().names()
+    extra = [c for c in (*BYTE_NEEDS, *WORD_NEEDS) if c in have]
+    frame = whole = frame.select(*NEEDED, *extra)
     if tasks:
         present = set(
             frame.select(pl.col("task").unique()).collect(engine="streaming")["task"].to_list()
@@ -91,7 +110,60 @@ def summarize(
         engine="streaming"
     )
     out = _bootstrap_small(out, frame, keys, parent)
+    out = _units(out, frame, whole, keys, parent, extra, tasks)
     return out.select(*keys, *COLUMNS)
+
+
+def _units(
+    out: pl.DataFrame, frame: pl.LazyFrame, whole: pl.LazyFrame, keys: list[str],
+    parent: list[str], have: list[str], tasks: Sequence[str] | None,
+) -> pl.DataFrame:  # fmt: skip
+    """The columns in units that compare across tokenizers: bytes and bits per byte, words,
+    nats per word and exact match of words (null where the table lacks their columns).
+    Words are made from the `whole` table, so a word is in its first piece's task even when
+    `tasks` leaves that piece out."""
+    from inspector.tables.words import WORD_KEY
+
+    closing = [k for k in keys if k not in parent]
+    parts = []
+    if all(c in have for c in BYTE_NEEDS):
+        nbytes = pl.col("token").str.len_bytes().cast(pl.Int64) - 5 * pl.col(
+            "token"
+        ).str.count_matches(_SHOWN_BYTE).cast(pl.Int64)
+        per_byte = [nbytes.sum().alias("bytes"), pl.col("nll").sum().alias("_b_nll")]
+        parts.append((frame, per_byte))
+    if all(c in have for c in WORD_NEEDS):
+        per_word = [
+            pl.len().cast(pl.Int64).alias("words"),
+            pl.col("nll").sum().alias("_w_nll"),
+            (pl.col("rank") == 1).mean().alias("word_exact_match"),
+        ]
+        words = whole.group_by(WORD_KEY).agg(  # a word: its first piece's task (words.py)
+            pl.col("task").first(), pl.col("nll").sum(), pl.col("rank").max()
+        )
+        if tasks:
+            words = words.filter(pl.col("task").is_in(list(tasks)))
+        parts.append((words, per_word))
+    for source, aggs in parts:
+        groups = source.group_by(keys).agg(aggs)
+        totals = source.group_by(parent).agg(aggs) if parent else source.select(aggs)
+        totals = totals.with_columns(*(pl.lit("all").alias(k) for k in closing))
+        found = pl.concat([groups, totals.select(groups.collect_schema().names())])
+        out = out.join(found.collect(engine="streaming"), on=keys, how="left",
+                       maintain_order="left")  # fmt: skip
+    if "bytes" in out.columns:
+        out = out.with_columns((pl.col("_b_nll") / pl.col("bytes") / LN2).alias("bits_per_byte"))
+    if "words" in out.columns:  # a task may hold only later pieces of words: no words
+        out = out.with_columns(pl.col("words").fill_null(0)).with_columns(
+            (pl.col("_w_nll") / pl.col("words")).alias("nats_per_word")
+        )
+    missing = {
+        "bytes": pl.Int64, "bits_per_byte": pl.Float64, "words": pl.Int64,
+        "nats_per_word": pl.Float64, "word_exact_match": pl.Float64,
+    }  # fmt: skip
+    return out.with_columns(
+        pl.lit(None, dtype=kind).alias(c) for c, kind in missing.items() if c not in out.columns
+    )
 
 
 def _bootstrap_small(
