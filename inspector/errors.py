@@ -70,6 +70,11 @@ MESSAGES: dict[str, str] = {
     "out_suffix": "--out {out}: this command does not write '{suffix}' files; use {formats}",
     "out_clash": "--format {fmt} but --out {out} names {named}; make them agree (or leave out --format)",
     "plot_by": "--plot draws tasks: use it with --by task",
+    "fit_runs": "--fit fits loss against size across runs: give 3 or more (--model A --model B --model C, or --from), not {runs}",
+    "fit_no_size": "a run does not say its model's parameter count; give each run's size with --sizes N,N,... (in the order of the runs)",
+    "fit_sizes_count": "--sizes gives {sizes} sizes for {runs} runs; give one per run, in the order of --model/--from",
+    "fit_sizes_differ": "the runs' sizes ({sizes}) must be positive and all different to fit loss against size; give them with --sizes",
+    "fit_sizes_bad": "--sizes {sizes!r} is not a comma-separated list of numbers: give one per run, e.g. --sizes 1e6,4e6,1.6e7",
     "html_too_big": "the chosen documents hold {targets:,} targets: a page of about {mb} MB, more "
     "than a browser opens well (at most {most}); choose fewer or shorter documents with --doc",
     "html_suffix": "--out {path}: html writes a web page; give a name ending in .html",

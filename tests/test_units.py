@@ -19,7 +19,9 @@ from inspector.tables.tasks import summarize
 DOCS = [  # short enough for one window of the tiny model (64 tokens)
     Document("wide", "Café au lait: 3,50 € — 中文 🙂"),
     Document("prose", "Biden married Neilia Hunter, a student.\n\nThe end."),
-    Document("plain", "the cat sat on the mat and the dog ran far away"),  # spaCy words = split words
+    Document(
+        "plain", "the cat sat on the mat and the dog ran far away"
+    ),  # spaCy words = split words
 ]
 
 

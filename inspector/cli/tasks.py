@@ -48,6 +48,20 @@ def add_arguments(sub: Any) -> None:
     )
     _add_output_options(tasks)
     tasks.add_argument(
+        "--fit",
+        action="store_true",
+        help="fit each task's mean loss against model size across 3 or more runs: a power law "
+        "with a floor, L = a*N^-alpha + c, from 4 runs (log-linear with 3), with 95%% bootstrap "
+        "intervals over documents; the table is the fits, --plot draws points and curves",
+    )
+    tasks.add_argument(
+        "--sizes",
+        default=None,
+        metavar="N,N,...",
+        help="with --fit: each run's size in the order of --model/--from (training tokens, "
+        "a checkpoint's step…); default: each model's parameter count",
+    )
+    tasks.add_argument(
         "--labels",
         default="heuristic",
         choices=["heuristic", "human", "both"],
@@ -113,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
 
         check_output(args.out, args.force, inputs, sorted(SUFFIXES))
     runs = _runs(args)
+    if args.fit:
+        return _fits(args, fmt, runs, figure)
     table = compare(runs, args.by, args.task_filter)
     if len(set(table["model"])) == 1:  # one run (by one or both label sources: see `labels`)
         table = table.drop("model", "n_params", "delta_mean_nll", "delta_loss_contribution")
@@ -126,6 +142,72 @@ def run(args: argparse.Namespace) -> int:
     elif args.plot is not None:
         _plot(runs, table)
     return 0
+
+
+def _fits(args: argparse.Namespace, fmt: str, runs: list[Any], figure: Path | None) -> int:
+    """`--fit`: the per-task fits of loss against size, as the table asked for."""
+    from inspector import visible
+    from inspector.files import write_new
+    from inspector.tables.compare import compare, describe, run_names
+    from inspector.tables.render import fit_width, param_count, write
+    from inspector.tables.scaling import FIT_NOTE, fit_runs, readable
+
+    fits, sizes = fit_runs(runs, _sizes(args.sizes))
+    if fmt not in ("table", "md"):
+        text = write(fits, fmt, args.out, args.force)
+    else:
+        named = zip(run_names(runs), sizes, strict=True)
+        lines = [*describe(runs), "sizes: " + ", ".join(
+            f"{name} {n:g}" if args.sizes else f"{name} {param_count(int(n))}"
+            for name, n in named
+        ) + (" (--sizes)" if args.sizes else " (parameters)"), FIT_NOTE]  # fmt: skip
+        shown = readable(fits)
+        if fmt == "table" and args.out is None and sys.stdout.isatty():
+            shown, dropped = fit_width(shown, shutil.get_terminal_size().columns)
+            if dropped:
+                lines.append(f"left out to fit this terminal: {', '.join(dropped)} "
+                             "(--format md or csv shows every column)")  # fmt: skip
+        page = "\n".join(visible.line(x) for x in lines) + "\n\n" + (write(shown, fmt, None) or "")
+        text = page
+        if args.out is not None:
+            write_new(args.out, lambda tmp: tmp.write_text(page), args.force)
+            text = None
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        print(f"wrote {args.out}", file=sys.stderr)
+    if args.plot is not None:
+        table = compare(runs, "task", args.task_filter)
+        if args.sizes:
+            table = _at_sizes(table, runs, sizes)
+        if figure is not None:
+            _figure(runs, table, figure, args.force, fits)
+        else:
+            _plot(runs, table, fits)
+    return 0
+
+
+def _sizes(text: str | None) -> list[float] | None:
+    from inspector.errors import ExportError, message
+
+    if text is None:
+        return None
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise ExportError(message("fit_sizes_bad", sizes=text)) from None
+
+
+def _at_sizes(table: Any, runs: list[Any], sizes: list[float]) -> Any:
+    """The comparison table with each run's given size as its `n_params` (the x axis)."""
+    import polars as pl
+
+    from inspector.tables.compare import run_names
+
+    given = dict(zip(run_names(runs), sizes, strict=True))
+    return table.with_columns(
+        pl.col("model").replace_strict(given, return_dtype=pl.Float64).alias("n_params")
+    )
 
 
 def _runs(args: argparse.Namespace) -> list[Any]:
@@ -176,7 +258,7 @@ def _page(args: argparse.Namespace, fmt: str, runs: list[Any], table: Any) -> st
     return None
 
 
-def _figure(runs: list[Any], table: Any, path: Path, force: bool) -> None:
+def _figure(runs: list[Any], table: Any, path: Path, force: bool, fits: Any = None) -> None:
     """The chart as an image file, captioned with what names the runs."""
     from inspector.files import write_new
     from inspector.tables.compare import describe
@@ -188,7 +270,15 @@ def _figure(runs: list[Any], table: Any, path: Path, force: bool) -> None:
     if len(runs) > 1 and "n_params" in chart.columns:  # which point is which run
         named = chart.select("model", "n_params").unique(maintain_order=True).rows()
         caption.append("runs: " + ", ".join(f"{m} ({param_count(n)})" for m, n in named))
-    write_new(path, lambda tmp: save_figure(chart, tmp, caption, path.suffix), force)
+    if fits is None:
+        draw = None
+    else:
+        from functools import partial
+
+        from inspector.tables.figure import fit_figure
+
+        draw = partial(fit_figure, fits=fits)
+    write_new(path, lambda tmp: save_figure(chart, tmp, caption, path.suffix, draw), force)
     print(f"wrote {path}", file=sys.stderr)
 
 
@@ -203,12 +293,13 @@ def _with_model(runs: list[Any], table: Any) -> Any:
     )
 
 
-def _plot(runs: list[Any], table: Any) -> None:
-    """The per-task chart, in colour on a terminal."""
+def _plot(runs: list[Any], table: Any, fits: Any = None) -> None:
+    """The per-task chart, in colour on a terminal; with `fits`, their curves through the
+    points and a second panel of accuracy."""
     from inspector.cli.options import print_chart
     from inspector.tables.plot import plot
 
-    print_chart(plot(_with_model(runs, table)), before="\n")
+    print_chart(plot(_with_model(runs, table), fits=fits), before="\n")
 
 
 TASKS_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".jsonl": "jsonl",

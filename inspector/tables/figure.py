@@ -87,3 +87,54 @@ def svg(table: pl.DataFrame, caption: Sequence[str]) -> str:
     plt.close(fig)  # type: ignore[arg-type]
     text = buffer.getvalue()
     return text[text.index("<svg") :]  # without the XML prologue and doctype
+
+
+def fit_figure(table: pl.DataFrame, caption: Sequence[str], fits: pl.DataFrame) -> object:
+    """Two panels for `tasks --fit --plot FILE`: each task's mean loss against size as
+    points with its fitted curve (`tables/scaling.py`), and below, per task, exact match of
+    words (solid) and top-1 accuracy of targets (dashed), so a loss that falls smoothly
+    while exact match jumps shows as such."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from inspector.tables.scaling import curve
+
+    rows = table.filter(pl.col("task") != "all")
+    xs, ticks, name = run_axis(table) or ([], [], "")
+    at = dict(zip(table["model"].unique(maintain_order=True).to_list(), xs, strict=True))
+    fitted = {r["task"]: r for r in fits.iter_rows(named=True)}
+    fig, (loss, accuracy) = plt.subplots(
+        2, 1, figsize=(7.5, 7.0), dpi=150, layout="constrained", sharex=True
+    )
+    dense = np.linspace(min(xs), max(xs), 100)
+    for i, task in enumerate(rows["task"].unique(maintain_order=True).to_list()):
+        colour = f"C{i}"
+        part = (
+            rows.filter(pl.col("task") == task)
+            .with_columns(pl.col("model").replace_strict(at, return_dtype=pl.Float64).alias("_x"))
+            .sort("_x")
+        )
+        label = visible.line(task)
+        loss.plot(part["_x"], part["mean_nll"], "o", color=colour, label=label)
+        if task in fitted:
+            loss.plot(dense, curve(fitted[task], 10**dense), "-", color=colour, alpha=0.8)
+        accuracy.plot(part["_x"], part["word_exact_match"], "o-", color=colour, label=label)
+        accuracy.plot(part["_x"], part["top1_accuracy"], "s--", color=colour, alpha=0.6,
+                      markersize=3)  # fmt: skip
+    loss.set_ylabel("mean loss (nats per token)")
+    loss.set_title("per-task loss against size: runs (points) and fits (lines)")
+    loss.legend(fontsize="small")
+    accuracy.set_ylabel("share")
+    accuracy.set_ylim(0, 1)
+    accuracy.set_title("exact match of words (solid) and top-1 accuracy of targets (dashed)")
+    accuracy.set_xticks(xs, ticks)
+    accuracy.minorticks_off()
+    accuracy.set_xlabel(name)
+    for ax in (loss, accuracy):
+        ax.grid(alpha=0.3)
+    fig.text(0.01, -0.02, "\n".join(visible.line(c) for c in caption), fontsize=7, va="top",
+             color="#555555", transform=fig.transFigure)  # fmt: skip
+    return fig

@@ -12,14 +12,26 @@ from inspector import visible
 from inspector.tables.render import param_count
 
 
-def plot(table: pl.DataFrame, width: int = 80, height: int = 20) -> str:
-    """Loss against model size per task (several models), or each task's contribution (one)."""
+def plot(
+    table: pl.DataFrame, width: int = 80, height: int = 20, fits: pl.DataFrame | None = None
+) -> str:
+    """Loss against model size per task (several models), or each task's contribution (one);
+    with `fits` (`tables/scaling.fit_tasks`), the fitted curves through the points and
+    below them a panel of each task's exact match of words."""
     import plotext as plt
 
     plt.clear_figure()
-    plt.plotsize(width, height)
     plt.theme("clear")
-    draw_plot(plt, table)
+    if fits is None or run_axis(table) is None:
+        plt.plotsize(width, height)
+        draw_plot(plt, table)
+    else:
+        plt.plotsize(width, 2 * height)
+        plt.subplots(2, 1)
+        plt.subplot(1, 1).theme("clear")
+        draw_fits(plt.subplot(1, 1), table, fits)
+        plt.subplot(2, 1).theme("clear")
+        draw_metric(plt.subplot(2, 1), table, "word_exact_match")
     return str(plt.build())
 
 
@@ -86,6 +98,61 @@ def draw_plot(plt: Any, table: pl.DataFrame) -> None:
     plt.xlabel(name)
     plt.ylabel("mean loss (nats)")
     plt.title(chart_title(table))
+
+
+def _series(table: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, float], list[str]]:
+    """The rows of the tasks (not `all`), each run's place on the x axis, the tasks."""
+    rows = table.filter(pl.col("task") != "all")
+    xs = run_axis(table)[0]  # type: ignore[index]
+    at = dict(zip(table["model"].unique(maintain_order=True).to_list(), xs, strict=True))
+    return rows, at, rows["task"].unique(maintain_order=True).to_list()
+
+
+def draw_fits(plt: Any, table: pl.DataFrame, fits: pl.DataFrame) -> None:
+    """Each task's mean loss against size as points, its fitted curve through them."""
+    import numpy as np
+
+    rows, at, tasks = _series(table)
+    xs, ticks, name = run_axis(table)  # type: ignore[misc]
+    fitted = {r["task"]: r for r in fits.iter_rows(named=True)}
+    dense = np.linspace(min(xs), max(xs), 60)
+    for i, task in enumerate(tasks):
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        part = rows.filter(pl.col("task") == task)
+        plt.scatter([at[m] for m in part["model"]], [round(v, 4) for v in part["mean_nll"]],
+                    marker="dot", color=colour, label=visible.line(task))  # fmt: skip
+        if task in fitted:
+            from inspector.tables.scaling import curve
+
+            ys = curve(fitted[task], 10**dense)
+            plt.plot(dense.tolist(), [round(float(v), 4) for v in ys], color=colour,
+                     marker="braille")  # fmt: skip
+    plt.xticks(xs, ticks)
+    plt.xlabel(name)
+    plt.ylabel("mean loss (nats)")
+    plt.title("per-task loss against size, fitted (points: runs; lines: fits)")
+
+
+def draw_metric(plt: Any, table: pl.DataFrame, column: str) -> None:
+    """Each task's `column` (an accuracy) against size, one line per task."""
+    rows, at, tasks = _series(table)
+    xs, ticks, name = run_axis(table)  # type: ignore[misc]
+    for i, task in enumerate(tasks):
+        part = rows.filter(pl.col("task") == task)
+        points = sorted(zip([at[m] for m in part["model"]], part[column].to_list(), strict=True))
+        plt.plot([x for x, _ in points], [round(v or 0.0, 4) for _, v in points],
+                 label=visible.line(task), marker="dot",
+                 color=SERIES_COLOURS[i % len(SERIES_COLOURS)])  # fmt: skip
+    plt.xticks(xs, ticks)
+    plt.xlabel(name)
+    plt.ylim(0, 1)
+    plt.title(METRIC_TITLES[column])
+
+
+METRIC_TITLES = {
+    "word_exact_match": "exact match of words (every piece top-1), by task",
+    "top1_accuracy": "top-1 accuracy of targets, by task",
+}
 
 
 def chart_title(table: pl.DataFrame) -> str:

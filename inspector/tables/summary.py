@@ -64,21 +64,21 @@ def run_summary(
         f"time     {seconds:.1f} s ({how})",
     ]
     if n and "task" in table.columns:
-        total = table["nll"].sum()
-        by_task = (
-            table.group_by("task")
-            .agg(
-                pl.len().alias("tokens"),
-                pl.col("nll").mean().alias("mean"),
-                pl.col("nll").sum().alias("sum"),
-            )
-            .sort("sum", descending=True)
-        )
-        lines.append("tasks    task               tokens  share  mean loss  share of loss")
-        for row in by_task.iter_rows(named=True):
+        from inspector.tables.tasks import summarize
+
+        tasks = summarize(table.lazy(), "task")
+        every = tasks.row(tasks.height - 1, named=True)  # the closing `all` row
+        lines.insert(-2, _across_tokenizers(every))
+        lines.append("tasks    task               tokens  share  mean loss  share of loss"
+                     "  bits/byte  nats/word  word exact")  # fmt: skip
+        for row in tasks.iter_rows(named=True):
+            if row["task"] == "all":
+                continue
             lines.append(
-                f"         {visible.line(row['task']):<16} {row['tokens']:>8,} {row['tokens'] / n:6.1%} "
-                f"{row['mean']:10.3f} {row['sum'] / total:14.1%}"
+                f"         {visible.line(row['task']):<16} {row['tokens']:>8,} {row['token_share']:6.1%} "
+                f"{row['mean_nll']:10.3f} {row['loss_share']:14.1%}"
+                f" {_or_dash(row['bits_per_byte'], '.3f'):>10} {_or_dash(row['nats_per_word'], '.3f'):>10}"
+                f" {_or_dash(row['word_exact_match'], '.1%'):>11}"
             )
     hardest = table.sort("nll", descending=True).head(5)
     if hardest.height:
@@ -89,3 +89,21 @@ def run_summary(
             )
         )
     return "\n".join(lines)
+
+
+def _or_dash(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _across_tokenizers(every: dict[str, Any]) -> str:
+    """The loss in units that do not depend on the tokenizer, as lm-eval reports them."""
+    if every["bytes"] is None or not every["bytes"]:
+        return "bytes    - (the table lacks the token text: no bits per byte or nats per word)"
+    bpb = every["bits_per_byte"]
+    words = every["words"] or 0
+    per_word = every["nats_per_word"]
+    word = (f"\nwords    {per_word:.3f} nats/word over {count(words, 'spaCy word')} (word "
+            f"perplexity {math.exp(per_word):,.1f}); exact match {every['word_exact_match']:.1%}"
+            if per_word is not None else "")  # fmt: skip
+    return (f"bytes    {bpb:.4f} bits/byte over {every['bytes']:,} bytes (byte perplexity "
+            f"{2 ** bpb:.3f}){word}")  # fmt: skip

@@ -32,7 +32,8 @@ def tasks_report(cache_dir: Path, corpus: str, rules_hash: str) -> Report:
     columns = ["model", "n_params"] if several else []
     columns += ["task", "tokens", "token_share", "mean_nll", "loss_contribution", "loss_share"]
     columns += ["delta_mean_nll"] if several else []
-    columns += ["top1_accuracy", "median_rank", "mean_nll_ci_low", "mean_nll_ci_high"]
+    columns += ["top1_accuracy", "word_exact_match", "bits_per_byte", "nats_per_word"]
+    columns += ["median_rank", "mean_nll_ci_low", "mean_nll_ci_high"]
     shown = table.select(columns)
     head.append(
         "arrows: a row · Enter on a task: its highest-loss targets · Tab: the next table · "
@@ -41,9 +42,27 @@ def tasks_report(cache_dir: Path, corpus: str, rules_hash: str) -> Report:
     parts: list[Note | Table | Chart] = [
         Note("\n".join(head)),
         Table("loss by task (nats; contributions add up to the `all` row)", shown),
-        Chart(table.with_columns(pl.col("n_params").fill_null(0))),
     ]
+    fitted = _fit_parts(runs, table)
+    parts += fitted or [Chart(table.with_columns(pl.col("n_params").fill_null(0)))]
     return Report([*parts, *_layer_parts(cache_dir, corpus, rules_hash)])
+
+
+def _fit_parts(runs: list, table: pl.DataFrame) -> list[Note | Table | Chart]:  # type: ignore[type-arg]
+    """With 3 or more runs of models of different sizes: each task's fit of loss against
+    size, its chart (points and curves), and exact match of words against size."""
+    from inspector.tables.scaling import FIT_NOTE, fit_runs, readable
+
+    sizes = [r.settings.get("n_params") for r in runs]
+    if len(runs) < 3 or not all(sizes) or len(set(sizes)) < len(sizes):
+        return []
+    fits, _ = fit_runs(runs)
+    return [
+        Table("how each task scales: fits of mean loss against parameters", readable(fits)),
+        Note(FIT_NOTE),
+        Chart(table, kind="fits", fits=fits),
+        Chart(table, kind="word_exact_match"),
+    ]
 
 
 def _layer_parts(cache_dir: Path, corpus: str, rules_hash: str) -> list[Note | Table | Chart]:

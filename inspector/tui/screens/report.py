@@ -47,7 +47,8 @@ class Chart:
     `kind` "layers", a `run_layers` table's per-task curves by layer."""
 
     table: pl.DataFrame
-    kind: str = "tasks"
+    kind: str = "tasks"  # "tasks", "layers", "fits" (with `fits`), or a metric to draw by size
+    fits: pl.DataFrame | None = None
 
 
 @dataclass
@@ -68,6 +69,12 @@ class Report:
                 out.append(f"{part.caption}\n{render(part.frame, 'table')}")
             elif part.kind == "layers":
                 out.append("chart: by layer: the share of each task's targets settled")
+            elif part.kind == "fits":
+                out.append("chart: per-task loss against size, fitted")
+            elif part.kind != "tasks":
+                from inspector.tables.plot import METRIC_TITLES
+
+                out.append(f"chart: {METRIC_TITLES[part.kind]}")
             else:
                 out.append(f"chart: {chart_title(part.table)}")
         return "\n\n".join(out)
@@ -217,6 +224,8 @@ def _widgets(part: Note | Table | Chart) -> list[Widget]:
         return [Static(Text(visible.text(part.text)))]
     if isinstance(part, Chart) and part.kind == "layers":
         return [LayerChart(part.table)]
+    if isinstance(part, Chart) and part.kind != "tasks":
+        return [LineChart(part.table, part.fits, None if part.kind == "fits" else part.kind)]
     if isinstance(part, Chart):
         several = part.table.select("model").n_unique() > 1
         return [LineChart(part.table) if several else BarChart(part.table)]

@@ -55,16 +55,25 @@ class BarChart(Widget):
 
 
 class LineChart(PlotextPlot):
-    """Mean loss per task against model size (`tasks.draw_plot`)."""
+    """Mean loss per task against model size (`tables/plot.draw_plot`); with `fits`, the
+    points and each task's fitted curve (`draw_fits`); with `metric`, that accuracy column
+    against size (`draw_metric`)."""
 
-    def __init__(self, table: pl.DataFrame) -> None:
+    def __init__(
+        self, table: pl.DataFrame, fits: pl.DataFrame | None = None, metric: str | None = None
+    ) -> None:
         super().__init__()
-        self.table = table
+        self.table, self.fits, self.metric = table, fits, metric
 
     def on_mount(self) -> None:
-        from inspector.tables.plot import draw_plot
+        from inspector.tables.plot import draw_fits, draw_metric, draw_plot
 
-        draw_plot(self.plt, self.table)
+        if self.metric is not None:
+            draw_metric(self.plt, self.table, self.metric)
+        elif self.fits is not None:
+            draw_fits(self.plt, self.table, self.fits)
+        else:
+            draw_plot(self.plt, self.table)
 
 
 class LayerChart(PlotextPlot):
