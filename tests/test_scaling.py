@@ -109,6 +109,12 @@ def test_tasks_fit_on_a_trained_series(series: list[Path], tmp_path: Path, capsy
     for row in fits.iter_rows(named=True):  # the fitted points are the compared runs' losses
         loss = smallest.filter(pl.col("task") == row["task"])["mean_nll"].item()
         assert row["loss_smallest"] == pytest.approx(loss, rel=1e-9)
+    per_byte = pl.read_csv(io.StringIO(cli_here(
+        capsys, "tasks", *models, *cache, "--fit", "--fit-unit", "byte", "--format", "csv"
+    ).stdout))  # fmt: skip
+    for row in per_byte.iter_rows(named=True):  # bits per byte: the compared runs' too
+        bpb = smallest.filter(pl.col("task") == row["task"])["bits_per_byte"].item()
+        assert row["loss_smallest"] == pytest.approx(bpb, rel=1e-9)
     chart = cli_here(capsys, "tasks", *models, *cache, "--fit", "--plot")
     assert chart.returncode == 0, chart.stderr
     for title in ("per-task loss against size, fitted", "exact match of words"):

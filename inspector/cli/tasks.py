@@ -62,6 +62,13 @@ def add_arguments(sub: Any) -> None:
         "a checkpoint's step…); default: each model's parameter count",
     )
     tasks.add_argument(
+        "--fit-unit",
+        default="token",
+        choices=["token", "byte", "word"],
+        help="with --fit: fit nats per token (default), bits per byte or nats per word "
+        "(the two that compare across tokenizers)",
+    )
+    tasks.add_argument(
         "--labels",
         default="heuristic",
         choices=["heuristic", "human", "both"],
@@ -150,9 +157,16 @@ def _fits(args: argparse.Namespace, fmt: str, runs: list[Any], figure: Path | No
     from inspector.files import write_new
     from inspector.tables.compare import compare, describe, run_names
     from inspector.tables.render import fit_width, param_count, write
-    from inspector.tables.scaling import FIT_NOTE, fit_runs, readable
+    from inspector.tables.scaling import (
+        FIT_NOTE,
+        FIT_UNITS,
+        TOKENIZERS_DIFFER,
+        fit_runs,
+        readable,
+    )  # fmt: skip
 
-    fits, sizes = fit_runs(runs, _sizes(args.sizes))
+    fitted = fit_runs(runs, _sizes(args.sizes), args.fit_unit)
+    fits, sizes = fitted.fits, fitted.sizes
     if fmt not in ("table", "md"):
         text = write(fits, fmt, args.out, args.force)
     else:
@@ -160,7 +174,10 @@ def _fits(args: argparse.Namespace, fmt: str, runs: list[Any], figure: Path | No
         lines = [*describe(runs), "sizes: " + ", ".join(
             f"{name} {n:g}" if args.sizes else f"{name} {param_count(int(n))}"
             for name, n in named
-        ) + (" (--sizes)" if args.sizes else " (parameters)"), FIT_NOTE]  # fmt: skip
+        ) + (" (--sizes)" if args.sizes else " (parameters)"),
+            f"fitted: {FIT_UNITS[args.fit_unit][1]}", FIT_NOTE]  # fmt: skip
+        if fitted.tokenizers_differ and args.fit_unit == "token":
+            lines.append(TOKENIZERS_DIFFER)
         shown = readable(fits)
         if fmt == "table" and args.out is None and sys.stdout.isatty():
             shown, dropped = fit_width(shown, shutil.get_terminal_size().columns)

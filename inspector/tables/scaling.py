@@ -27,15 +27,20 @@ import polars as pl
 from inspector.tables.run import Run
 
 FIT_NOTE = (
-    "per task, mean loss (nats/token) against size: alpha and floor of L = a*N^-alpha + floor "
+    "per task, its loss (in the unit fitted) against size: alpha and floor of L = a*N^-alpha + floor "
     "(4 or more runs), or the change per tenfold size (log-linear, 3 runs); above_floor: the "
     "share of the largest run's loss above the floor; r2 across runs; [low, high]: 95% "
     "bootstrap over documents (--format csv or json: every number)"
+)
+TOKENIZERS_DIFFER = (
+    "the runs split the corpus into different numbers of tokens (other tokenizers): nats per "
+    "token do not compare across them; fit bits per byte or nats per word (--fit-unit byte|word)"
 )
 POWER_LAW_RUNS = 4  # fewer runs than this: the log-linear fit
 ALPHAS = np.geomspace(1e-3, 4.0, 240)  # the search grid of the exponent
 RESAMPLES = 400
 LN10 = math.log(10)
+LN2 = math.log(2)
 
 
 @dataclass(frozen=True)
@@ -204,11 +209,34 @@ def _row(task: str, found: Fit, mean: np.ndarray, boot: list[Fit]) -> list[objec
     ]  # fmt: skip
 
 
+FIT_UNITS = {  # --fit-unit: what each document's loss is summed over, and its name
+    "token": ("tokens", "nats per token"),
+    "byte": ("bytes", "bits per byte"),
+    "word": ("words", "nats per word"),
+}
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """`fit_runs`'s answer: the fits, the size of each run, and whether the runs split the
+    corpus into different numbers of tokens (other tokenizers: nats per token do not
+    compare across them; bits per byte and nats per word do)."""
+
+    fits: pl.DataFrame
+    sizes: list[float]
+    unit: str
+    tokenizers_differ: bool
+
+
 def fit_runs(
-    runs: Sequence[Run], sizes: Sequence[float] | None = None, resamples: int = RESAMPLES
-) -> tuple[pl.DataFrame, list[float]]:
+    runs: Sequence[Run],
+    sizes: Sequence[float] | None = None,
+    unit: str = "token",
+    resamples: int = RESAMPLES,
+) -> Fitted:
     """`fit_tasks` of runs of one corpus at `sizes` (default: each model's parameter
-    count), and the sizes used. The runs must be of one corpus and differ in size."""
+    count), of the loss per `unit` (`FIT_UNITS`). The runs must be of one corpus and
+    differ in size."""
     from inspector.errors import message
     from inspector.tables.compare import same_corpus
     from inspector.tables.tasks import TasksError, summarize
@@ -225,19 +253,24 @@ def fit_runs(
         raise TasksError(message("fit_sizes_count", sizes=len(sizes), runs=len(runs)))
     if len(set(sizes)) != len(sizes) or min(sizes) <= 0:
         raise TasksError(message("fit_sizes_differ", sizes=", ".join(f"{s:g}" for s in sizes)))
+    loss = {  # each document-and-task's loss summed, in the unit's terms
+        "token": pl.col("tokens") * pl.col("mean_nll"),
+        "byte": pl.col("tokens") * pl.col("mean_nll") / LN2,
+        "word": pl.col("words") * pl.col("nats_per_word").fill_null(0.0),
+    }[unit]
+    count = pl.col(FIT_UNITS[unit][0]).fill_null(0)
+    tables = [summarize(run.frame, "task,doc").filter(pl.col("task") != "all") for run in runs]
+    if any(t[FIT_UNITS[unit][0]].null_count() == t.height for t in tables):
+        raise TasksError(message("fit_unit_missing", unit=FIT_UNITS[unit][1]))
     parts = [
-        summarize(run.frame, "task,doc")
-        .filter(pl.col("task") != "all")
-        .select(
-            pl.lit(i).alias("run"),
-            "doc_id",
-            "task",
-            "tokens",
-            (pl.col("tokens") * pl.col("mean_nll")).alias("nll_sum"),
+        table.select(
+            pl.lit(i).alias("run"), "doc_id", "task", count.alias("tokens"), loss.alias("nll_sum")
         )  # fmt: skip
-        for i, run in enumerate(runs)
+        for i, table in enumerate(tables)
     ]
-    return fit_tasks(pl.concat(parts), sizes, resamples), list(sizes)
+    differ = len({int(t["tokens"].sum()) for t in tables}) > 1
+    fits = fit_tasks(pl.concat(parts), sizes, resamples)
+    return Fitted(fits, list(sizes), unit, differ)
 
 
 def curve(row: dict[str, object], sizes: np.ndarray) -> np.ndarray:

@@ -51,15 +51,19 @@ def tasks_report(cache_dir: Path, corpus: str, rules_hash: str) -> Report:
 def _fit_parts(runs: list, table: pl.DataFrame) -> list[Note | Table | Chart]:  # type: ignore[type-arg]
     """With 3 or more runs of models of different sizes: each task's fit of loss against
     size, its chart (points and curves), and exact match of words against size."""
-    from inspector.tables.scaling import FIT_NOTE, fit_runs, readable
+    from inspector.tables.scaling import FIT_NOTE, TOKENIZERS_DIFFER, fit_runs, readable
 
     sizes = [r.settings.get("n_params") for r in runs]
     if len(runs) < 3 or not all(sizes) or len(set(sizes)) < len(sizes):
         return []
-    fits, _ = fit_runs(runs)
+    fitted = fit_runs(runs)
+    fits = fitted.fits
+    notes = [FIT_NOTE]
+    if fitted.tokenizers_differ:
+        notes.append(TOKENIZERS_DIFFER)
     return [
         Table("how each task scales: fits of mean loss against parameters", readable(fits)),
-        Note(FIT_NOTE),
+        Note("\n".join(notes)),
         Chart(table, kind="fits", fits=fits),
         Chart(table, kind="word_exact_match"),
     ]
