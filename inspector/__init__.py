@@ -1,7 +1,7 @@
 """inspector: look at what a language model does on real text, one next-token prediction at a time.
 
 For notebooks, `import inspector` gives the API of `inspector/api.py` (`score`, `read`,
-`tasks`, `examples`, `compare`, `compare_units`, `probe`, `probes`, `layers`, `context`,
+`tasks`, `examples`, `compare`, `compare_units`, `fit`, `probe`, `probes`, `layers`, `context`,
 `documents`, `score_run`), imported on first use so that the command line starts at once.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-API = ("score", "score_run", "read", "tasks", "examples", "compare", "compare_units", "probe",
-       "probes", "layers", "context", "documents")  # fmt: skip
+API = ("score", "score_run", "read", "tasks", "examples", "compare", "compare_units", "fit",
+       "probe", "probes", "layers", "context", "documents")  # fmt: skip
 __all__ = ["__version__", *API]
 
 

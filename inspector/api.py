@@ -137,6 +137,19 @@ def compare(
     return table.join(trends.drop("units"), on="task", how="left", maintain_order="left")
 
 
+def fit(
+    tables: Mapping[str, pl.DataFrame] | Sequence[pl.DataFrame], sizes: Sequence[float],
+    unit: str = "token",
+) -> pl.DataFrame:  # fmt: skip
+    """How each task scales: per task, its loss per `unit` ("token", "byte" or "word")
+    against `sizes` (one per table: parameters, training tokens, a checkpoint's step),
+    fitted as a power law with a floor (4 tables or more; log-linear with 3), with 95%
+    bootstrap intervals over documents (`inspector tasks --fit`)."""
+    from inspector.tables.scaling import fit_runs
+
+    return fit_runs(_runs(tables), list(sizes), unit).fits
+
+
 def compare_units(
     tables: Mapping[str, pl.DataFrame] | Sequence[pl.DataFrame], unit: str = "auto",
     threshold: float = 0.5,

@@ -18,12 +18,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from taggers.align import WHITESPACE, align
 from taggers.errors import SpacyError, message
+from taggers.parses import ParseCache
 from taggers.pieces import PIECE_CHARS, parse
 from taggers.rules import RuleSet
 
@@ -163,13 +165,17 @@ def _word_features(doc: Any, lemmatizer: Any = None) -> list[dict[str, Any]]:
 class TaskTagger:
     """Tags targets of documents with one rule set."""
 
-    def __init__(self, rules: RuleSet, fast: bool = True) -> None:
+    def __init__(self, rules: RuleSet, fast: bool = True, parses: Path | None = None) -> None:
         """`fast` (the default): identical documents tagged once, lemmas found only where a
         rule reads them; without it, every document and every lemma, as before (kept to
-        measure the difference, and to check the tags are the same)."""
+        measure the difference, and to check the tags are the same). `parses`: a folder
+        where each text's spaCy parse is kept (`parses.py`), so a text is parsed once for
+        every model and command."""
         self.rules = rules
         self.components = frozenset(rules.components())
         self.fast = self.lazy_lemmas = fast
+        self.parses = parses
+        self.cache: ParseCache | None = None  # this process's, made on first tagging
 
     @property
     def nlp(self) -> Any:
@@ -269,7 +275,9 @@ class TaskTagger:
         try:
             pool = _pool(workers)
             futures = [
-                pool.submit(_tag_run, self.rules, list(texts[a:b]), list(spans[a:b]))
+                pool.submit(
+                    _tag_run, self.rules, list(texts[a:b]), list(spans[a:b]), self.parses
+                )  # fmt: skip
                 for a, b in runs
             ]
         except BrokenProcessPool:
@@ -295,7 +303,10 @@ class TaskTagger:
         cols: dict[str, list[Any]] = {c: [] for c in TAG_COLUMNS}
         nlp = self.nlp
         nlp.max_length = max(nlp.max_length, PIECE_CHARS + 1)
-        for doc, text, doc_spans in zip(parse(nlp, texts), texts, spans, strict=True):
+        if self.parses is not None and self.cache is None:
+            self.cache = ParseCache(self.parses, spacy_model_id(), self.components, self.fast)
+        docs = parse(nlp, texts) if self.cache is None else self.cache.docs(nlp, texts)
+        for doc, text, doc_spans in zip(docs, texts, spans, strict=True):
             self._tag_doc(doc, text, doc_spans, cols)
         return cols
 
@@ -358,6 +369,8 @@ def _runs(sizes: list[int], n: int) -> list[tuple[int, int]]:
     return runs
 
 
-def _tag_run(rules: RuleSet, texts: list[str], spans: list[np.ndarray]) -> dict[str, list[Any]]:
+def _tag_run(
+    rules: RuleSet, texts: list[str], spans: list[np.ndarray], parses: Path | None = None
+) -> dict[str, list[Any]]:
     """In a worker: tag one run of documents (spaCy is loaded once per worker)."""
-    return TaskTagger(rules).tag_here(texts, spans)
+    return TaskTagger(rules, parses=parses).tag_here(texts, spans)

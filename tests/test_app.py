@@ -196,38 +196,60 @@ async def test_unreadable_inputs_are_reported_in_the_app(
         assert len(app.session.rows) == 1  # what did load is scored and browsable
 
 
-async def test_tasks_screen_compares_cached_models(tiny_family: list[Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", [(80, 24), (120, 36), (200, 50)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_tasks_screen_compares_and_fits_cached_models(
+    tiny_family: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    """Three cached sizes of a model: the s screen compares them, fits each task's loss
+    against size and draws the fits and exact match of words, all read from the screen."""
     from inspector.lm.config import ScoreConfig
     from inspector.run.request import score_or_load
+    from inspector.tables.render import param_count
     from inspector.tui.screens.report import ReportScreen
+    from inspector.tui.widgets.charts import LineChart
     from taggers.rules import load_rules
+    from terminal import terminal
 
     rules = load_rules()
     for folder in tiny_family[1:]:  # the cache holds two other sizes of this corpus
         score_or_load(DOCS, str(folder), "cpu", "auto", ScoreConfig(), rules, tmp_path)
     app = make_app(tiny_family[0], tmp_path)
-    async with app.run_test(size=(140, 50)) as pilot:
-        await scored(pilot, app)
-        await pilot.press("s")
-        assert isinstance(app.screen, ReportScreen)
-        screen = app.screen
-        for _ in range(400):
-            if screen.shown is not None:
-                break
-            await asyncio.sleep(0.05)
-        assert screen.shown is not None
-        text = screen.shown
-        assert "3 runs of this corpus" in text and "differ in: model" in text
-        assert all(f.name in text for f in tiny_family)
-        assert "per-task loss against model size" in text
-        from inspector.tables.render import param_count
-        from inspector.tui.widgets.charts import LineChart
-
-        drawn = str(screen.query_one(LineChart).render())  # a widget, sized to its box
-        sizes = sorted(set(screen.report.parts[1].frame["n_params"]))
-        assert all(param_count(n) in drawn for n in sizes) and "log scale" in drawn
-        await pilot.press("escape")
-        assert not isinstance(app.screen, ReportScreen)
+    with terminal(monkeypatch, *size) as term:
+        async with app.run_test(size=size) as pilot:
+            await scored(pilot, app)
+            await pilot.press("s")
+            assert isinstance(app.screen, ReportScreen)
+            screen = app.screen
+            for _ in range(400):
+                if screen.shown is not None:
+                    break
+                await asyncio.sleep(0.05)
+            assert screen.shown is not None
+            text = screen.shown
+            assert "3 runs of this corpus" in text and "differ in: model" in text
+            assert all(f.name in text for f in tiny_family)
+            assert "how each task scales: fits of mean loss against parameters" in text
+            assert "log-linear" in text  # three runs: the log-linear fit
+            assert "chart: per-task loss against size, fitted" in text
+            assert "chart: exact match of words (every piece top-1), by task" in text
+            charts = list(screen.query(LineChart))
+            assert len(charts) == 2
+            sizes = sorted(set(screen.report.parts[1].frame["n_params"]))
+            for chart in charts:  # widgets, sized to their boxes
+                drawn = str(chart.render())
+                assert all(param_count(n) in drawn for n in sizes) and "log scale" in drawn
+            seen = ""
+            wanted = ("how each task scales", "per-task loss against size, fitted",
+                      "exact match of words (every piece top-1), by task")  # fmt: skip
+            for _ in range(30):  # PageDown through the report, reading the screen
+                seen += " ".join(term.text().replace("│", " ").split()) + " "
+                if all(w in seen for w in wanted):
+                    break
+                await pilot.press("pagedown")
+                await pilot.pause(0.1)
+            assert all(w in seen for w in wanted), seen
+            await pilot.press("escape")
+            assert not isinstance(app.screen, ReportScreen)
 
 
 async def test_labelling_flow_with_keys(tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -136,3 +136,18 @@ def test_fit_with_given_sizes_and_bad_sizes(series: list[Path], tmp_path: Path, 
         assert bad.returncode == 2 and says in bad.stderr and "Traceback" not in bad.stderr
     two = cli_here(capsys, "tasks", *models[:4], *cache, "--fit")
     assert two.returncode == 2 and "give 3 or more" in two.stderr
+
+
+def test_the_api_fits_tables_at_given_sizes(series: list[Path], tmp_path: Path) -> None:
+    import inspector
+
+    texts = {"biden": "Biden married Neilia Hunter, a student.",
+             "baku": "The capital of Azerbaijan is Baku. The capital of France is Paris."}  # fmt: skip
+    tables = {
+        f.name: inspector.score(texts, str(f), device="cpu", cache_dir=tmp_path) for f in series
+    }
+    fits = inspector.fit(tables, [1e3, 2e3, 4e3, 8e3], unit="byte")
+    assert "all" in fits["task"].to_list() and set(fits["fit"]) == {"power law"}
+    every = fits.filter(pl.col("task") == "all").row(0, named=True)
+    first = inspector.tasks(tables["w8"]).filter(pl.col("task") == "all").row(0, named=True)
+    assert every["loss_smallest"] == pytest.approx(first["bits_per_byte"], rel=1e-9)

@@ -157,9 +157,12 @@ def cached_runs(cache_dir: Path, corpus: str, rules_hash: str, whole: bool = Fal
             if key in found:
                 continue
             scores = pl.read_parquet(
-                files["scores"], columns=None if whole else ["doc_id", "nll", "rank", "entropy"]
+                files["scores"],
+                columns=None if whole else ["doc_id", "token", "nll", "rank", "entropy"],
+            )  # the token: its bytes; the word's span: its words (tables/tasks.py)
+            tags = pl.read_parquet(
+                files["tags"], columns=None if whole else ["task", "word_start", "word_end"]
             )
-            tags = pl.read_parquet(files["tags"], columns=None if whole else ["task"])
         except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
             continue  # a stale alias: skipped, the others still count
         if scores.height == tags.height:

@@ -33,6 +33,11 @@ from taggers.tagger import TaskTagger
 log = logging.getLogger("inspector")
 
 
+def parses_folder(cache_dir: Path | None) -> Path | None:
+    """Where the spaCy parses of texts are kept in a cache (`taggers/parses.py`)."""
+    return None if cache_dir is None else cache_dir / "parses"
+
+
 def score_corpus(
     docs: Sequence[Document],
     lm: LoadedModel,
@@ -54,7 +59,8 @@ def score_corpus(
     warn = warn or log.warning
     started = time.perf_counter()
     scorer = TableScorer(lm, config)
-    tagger = TaskTagger(rules or load_rules())
+    # each text's parse kept beside the runs: one parse for every model of the corpus
+    tagger = TaskTagger(rules or load_rules(), parses=parses_folder(cache_dir))
     settings = run_settings(lm, scorer, tagger, docs)
     score_file, tag_file = (
         _cache_files(settings, cache_dir) if cache_dir is not None else (None, None)

@@ -91,6 +91,11 @@ def run_summary(
     return "\n".join(lines)
 
 
+def _exp(x: float) -> str:
+    """A perplexity e^x as people read it; past what a float holds, as the power."""
+    return f"{math.exp(x):,.1f}" if x < 700 else f"e^{x:,.0f}"
+
+
 def _or_dash(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -103,7 +108,8 @@ def _across_tokenizers(every: dict[str, Any]) -> str:
     words = every["words"] or 0
     per_word = every["nats_per_word"]
     word = (f"\nwords    {per_word:.3f} nats/word over {count(words, 'spaCy word')} (word "
-            f"perplexity {math.exp(per_word):,.1f}); exact match {every['word_exact_match']:.1%}"
+            f"perplexity {_exp(per_word)}); exact match {every['word_exact_match']:.1%}"
             if per_word is not None else "")  # fmt: skip
+    byte_ppl = f"{2**bpb:.3f}" if bpb < 1000 else f"2^{bpb:,.0f}"
     return (f"bytes    {bpb:.4f} bits/byte over {every['bytes']:,} bytes (byte perplexity "
-            f"{2 ** bpb:.3f}){word}")  # fmt: skip
+            f"{byte_ppl}){word}")  # fmt: skip

@@ -191,12 +191,13 @@ class Scoring(Source):
         the whole document once, so its tags are those of any other run of the request."""
         import polars as pl
 
-        from inspector.run.score import score_slice_untagged, tag_table
+        from inspector.run.score import parses_folder, score_slice_untagged, tag_table
         from inspector.run.tokens import TableScorer
         from inspector.tables.schema import SCORE_SCHEMA
         from taggers.tagger import TaskTagger
 
-        scorer, tagger = TableScorer(lm, self.config), TaskTagger(rules)
+        tagger = TaskTagger(rules, parses=parses_folder(ctx.cache_dir))
+        scorer = TableScorer(lm, self.config)
         tokenized = scorer.tokenize([doc.text])[0]
         pieces: list[pl.DataFrame] = []
         shown = 0  # rows last sent to the screen
