@@ -267,3 +267,19 @@ def test_attribution_bench(tiny_model_dir: Path, tmp_path: Path, capsys) -> None
     assert (
         report[0].startswith("attribution (C, inspector context): one target") and len(report) == 6
     )
+
+
+def test_parses_bench(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    from inspector.bench import parses
+
+    monkeypatch.setattr(parses, "COPIES", 1)  # the bundled corpus once: a small size
+    result = bench(capsys, "--parses")
+    rows = result["runs"]
+    assert [r["parses_kept"] for r in rows] == [False] * 3 + [True] * 3
+    assert [r["tokenizer_pieces"] for r in rows] == list(parses.VOCABS) * 2
+    for before, after in zip(rows[:3], rows[3:], strict=True):  # the same runs both ways
+        assert before["tokens"] == after["tokens"] > 0
+        assert all(r["tag_s"] > 0 and r["total_s"] >= r["tag_s"] for r in (before, after))
+    report = parses.format_parses(result).splitlines()
+    assert report[0].startswith("three runs of one corpus (15 documents") and len(report) == 9
+    assert report[-1].startswith("all three: tagging")

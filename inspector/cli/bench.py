@@ -112,6 +112,12 @@ def _add_other_measures(bench: Any) -> None:
         "after prefixes of 16 to 1,024 tokens",
     )
     bench.add_argument(
+        "--parses",
+        action="store_true",
+        help="measure instead what keeping each text's spaCy parse saves: three runs of one "
+        "corpus by three tokenizers, tagging and total seconds without and with it",
+    )
+    bench.add_argument(
         "--lens",
         action="store_true",
         help="measure instead what the logit lens of the app's depth screen (L) costs at one "
@@ -179,6 +185,10 @@ def _side_measure(args: argparse.Namespace) -> tuple[Any, Callable[[Any], str]] 
 
         rows = measure_asking(args.model, args.device, cache_dir_of(args))
         return rows, partial(format_asking, device=args.device)
+    if args.parses:
+        from inspector.bench.parses import format_parses, measure_parses
+
+        return measure_parses(), format_parses
     if args.lens:
         from inspector.bench.lens import format_lens, measure_lens
 

@@ -158,12 +158,13 @@ def _fits(args: argparse.Namespace, fmt: str, runs: list[Any], figure: Path | No
     from inspector.tables.compare import compare, describe, run_names
     from inspector.tables.render import fit_width, param_count, write
     from inspector.tables.scaling import (
+        FIT_DROPS,
         FIT_NOTE,
         FIT_UNITS,
         TOKENIZERS_DIFFER,
         fit_runs,
         readable,
-    )  # fmt: skip
+    )
 
     fitted = fit_runs(runs, _sizes(args.sizes), args.fit_unit)
     fits, sizes = fitted.fits, fitted.sizes
@@ -180,7 +181,7 @@ def _fits(args: argparse.Namespace, fmt: str, runs: list[Any], figure: Path | No
             lines.append(TOKENIZERS_DIFFER)
         shown = readable(fits)
         if fmt == "table" and args.out is None and sys.stdout.isatty():
-            shown, dropped = fit_width(shown, shutil.get_terminal_size().columns)
+            shown, dropped = fit_width(shown, shutil.get_terminal_size().columns, FIT_DROPS)
             if dropped:
                 lines.append(f"left out to fit this terminal: {', '.join(dropped)} "
                              "(--format md or csv shows every column)")  # fmt: skip

@@ -48,19 +48,22 @@ def score_corpus(
     rules: RuleSet | None = None,
     request: str | None = None,
     tag_workers: int = 1,
+    keep_parses: bool = True,
 ) -> Run:
     """The run of `lm` over `docs`, from the cache where it holds this exact request.
 
     `progress` gets (tokens done, tokens in all) as batches finish. `warn` receives one-line
     notices (a damaged cache file being rebuilt; by default the `inspector` logger). `request`, a
     `request_key`, is remembered so the same request is found later without the model.
-    `tag_workers` processes tag large inputs with spaCy.
+    `tag_workers` processes tag large inputs with spaCy. `keep_parses`: each text's spaCy
+    parse read from and kept in the cache (`taggers/parses.py`; off only to measure it).
     """
     warn = warn or log.warning
     started = time.perf_counter()
     scorer = TableScorer(lm, config)
     # each text's parse kept beside the runs: one parse for every model of the corpus
-    tagger = TaskTagger(rules or load_rules(), parses=parses_folder(cache_dir))
+    parses = parses_folder(cache_dir) if keep_parses else None
+    tagger = TaskTagger(rules or load_rules(), parses=parses)
     settings = run_settings(lm, scorer, tagger, docs)
     score_file, tag_file = (
         _cache_files(settings, cache_dir) if cache_dir is not None else (None, None)

@@ -109,9 +109,10 @@ POSITIONS = ("pos", "token_id", "char_start", "char_end", "word_start", "word_en
 
 # Columns a narrow terminal drops first from the aligned table (csv, md and the rest keep all)
 NARROW_DROPS = (
-    "corpus", "rules", "top_k", "stride", "window", "dtype", "ci_method", "mean_nll_ci_low",
-    "mean_nll_ci_high", "mean_entropy", "labels", "delta_loss_contribution", "n_params",
-    "median_rank", "loss_share", "top1_accuracy",
+    "corpus", "rules", "top_k", "stride", "window", "dtype", "ci_method", "bytes", "words",
+    "mean_nll_ci_low", "mean_nll_ci_high", "mean_entropy", "labels", "delta_loss_contribution",
+    "n_params", "median_rank", "nats_per_word", "word_exact_match", "bits_per_byte",
+    "loss_share", "top1_accuracy",
 )  # fmt: skip
 
 

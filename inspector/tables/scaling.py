@@ -36,6 +36,8 @@ TOKENIZERS_DIFFER = (
     "the runs split the corpus into different numbers of tokens (other tokenizers): nats per "
     "token do not compare across them; fit bits per byte or nats per word (--fit-unit byte|word)"
 )
+# the fit table's columns a narrow terminal loses first (tables/render.fit_width)
+FIT_DROPS = ("runs", "note", "loss_smallest", "loss_largest", "r2", "above_floor")
 POWER_LAW_RUNS = 4  # fewer runs than this: the log-linear fit
 ALPHAS = np.geomspace(1e-3, 4.0, 240)  # the search grid of the exponent
 RESAMPLES = 400

@@ -1,0 +1,105 @@
+"""What keeping each text's spaCy parse saves when runs of several models are compared
+(`inspector bench --parses`): three runs of the bundled corpus (made distinct and repeated,
+so nothing is tagged twice by accident) by three tiny random-weight models, each with its own
+tokenizer (so each run's targets differ and its tags are computed, not read back), scored
+into a fresh cache without the kept parses and then with them. Per run: its tokens, the
+seconds tagging and in all. Scoring such tiny models costs little, as scoring a larger one on a
+GPU does: the tagging is what the comparison waits for."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from corpora import Document, bundled_path, read_corpus
+
+VOCABS = (300, 600, 1200)  # one tokenizer per run: other pieces, other targets
+COPIES = 4  # the bundled corpus this many times, each copy's documents made distinct
+
+
+def bench_documents(copies: int) -> list[Document]:
+    texts = [d.text for d in read_corpus([bundled_path()]) if d.text]
+    return [
+        Document(f"copy{r}-{i}", f"Copy {r} of document {i}.\n{text}")
+        for r in range(copies)
+        for i, text in enumerate(texts)
+    ]
+
+
+def _tiny_model(folder: Path, texts: list[str], vocab: int) -> Path:
+    """A random-weight 2-layer Llama with a byte-level BPE of `vocab` pieces trained on `texts`."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab, special_tokens=["<s>", "</s>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  show_progress=False)  # fmt: skip
+    bpe.train_from_iterator(texts, trainer)
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>")
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=bpe.get_vocab_size(), hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
+                         max_position_embeddings=512, bos_token_id=tok.bos_token_id,
+                         eos_token_id=tok.eos_token_id, tie_word_embeddings=True)  # fmt: skip
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def measure_parses(copies: int | None = None) -> dict[str, Any]:
+    """Per run, without and with the kept parses: tokens, tagging and total seconds; and
+    how many texts spaCy parsed in each case."""
+    from inspector.lm.loading import load_model
+    from inspector.run.score import score_corpus
+    from taggers.rules import load_rules
+
+    docs = bench_documents(COPIES if copies is None else copies)
+    rules = load_rules()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        texts = [d.text for d in docs]
+        lms = [load_model(str(_tiny_model(root / f"m{v}", texts, v)), root / "models", "cpu")
+               for v in VOCABS]  # fmt: skip
+        score_corpus(docs[:1], lms[0], rules=rules)  # spaCy loaded before anything is timed
+        rows = []
+        for keep in (False, True):
+            cache = root / f"cache-{keep}"
+            started = time.perf_counter()
+            for vocab, lm in zip(VOCABS, lms, strict=True):
+                run = score_corpus(docs, lm, cache_dir=cache, rules=rules, keep_parses=keep)
+                rows.append({"parses_kept": keep, "tokenizer_pieces": vocab,
+                             "tokens": run.table.height, "tag_s": run.timings["tag_s"],
+                             "score_s": run.timings["score_s"], "total_s": run.seconds})  # fmt: skip
+            rows[-1]["compare_total_s"] = time.perf_counter() - started
+    chars = sum(len(d.text) for d in docs)
+    return {"documents": len(docs), "characters": chars, "runs": rows}
+
+
+def format_parses(result: dict[str, Any]) -> str:
+    lines = [
+        f"three runs of one corpus ({result['documents']} documents, {result['characters']:,} "
+        "characters), three tokenizers, into a fresh cache",
+        "parses kept  tokenizer  tokens  tag s  score s  total s",
+    ]
+    totals = {}
+    for row in result["runs"]:
+        lines.append(
+            f"{'yes' if row['parses_kept'] else 'no':>11}  {row['tokenizer_pieces']:>9,}"
+            f"  {row['tokens']:>6,}  {row['tag_s']:5.2f}  {row['score_s']:7.2f}  {row['total_s']:7.2f}"
+        )
+        if "compare_total_s" in row:
+            totals[row["parses_kept"]] = row["compare_total_s"]
+    tag = {k: sum(r["tag_s"] for r in result["runs"] if r["parses_kept"] == k) for k in (0, 1)}
+    lines.append(
+        f"all three: tagging {tag[0]:.2f} s -> {tag[1]:.2f} s ({tag[0] / tag[1]:.1f}x), "
+        f"in all {totals[False]:.2f} s -> {totals[True]:.2f} s ({totals[False] / totals[True]:.2f}x)"
+    )
+    return "\n".join(lines)
