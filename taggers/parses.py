@@ -1,8 +1,8 @@
 """The spaCy parse of each document text, kept on disk, so that a text is parsed once.
 
 Tags depend on the text and the rules, not on the model: comparing N models over a corpus
-needs the parse of each document once, and the app, every command and every model reuse it
-(the alignment of a model's pieces to the words and the rules' decisions are cheap; the
+needs the parse of each document once, and every run scored into the cache reuses it (the
+alignment of a model's pieces to the words and the rules' decisions are cheap; the
 parse is what costs). A parse is keyed by the text's SHA-256, the spaCy model and its
 version, and the pipeline components the rules need (a rule set that needs the parser or
 the lemmatizer is parsed with them; one rule set's parse is not another's when their

@@ -129,6 +129,9 @@ def test_fit_with_given_sizes_and_bad_sizes(series: list[Path], tmp_path: Path, 
                     "--format", "json")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert '"log-linear"' in done.stdout  # three runs: the log-linear fit
+    chart = cli_here(capsys, "tasks", *models, *cache, "--fit", "--sizes", "1e3,2e3,4e3", "--plot")
+    assert "size (--sizes) (log scale)" in chart.stdout  # the axis is not parameters
+    assert "parameters (log scale)" not in chart.stdout
     for sizes, says in (("1e3,2e3", "--sizes gives 2 sizes for 3 runs"),
                         ("1e3,1e3,2e3", "must be positive and all different"),
                         ("1e3,x,2", "is not a comma-separated list of numbers")):  # fmt: skip

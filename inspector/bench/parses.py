@@ -4,7 +4,7 @@ so nothing is tagged twice by accident) by three tiny random-weight models, each
 tokenizer (so each run's targets differ and its tags are computed, not read back), scored
 into a fresh cache without the kept parses and then with them. Per run: its tokens, the
 seconds tagging and in all. Scoring such tiny models costs little, as scoring a larger one on a
-GPU does: the tagging is what the comparison waits for."""
+GPU would: the tagging is what the comparison waits for (a GPU is not measured here)."""
 
 from __future__ import annotations
 
@@ -31,21 +31,15 @@ def bench_documents(copies: int) -> list[Document]:
 def _tiny_model(folder: Path, texts: list[str], vocab: int) -> Path:
     """A random-weight 2-layer Llama with a byte-level BPE of `vocab` pieces trained on `texts`."""
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import LlamaConfig, LlamaForCausalLM
     from transformers.utils import logging
 
+    from inspector.bench.tiny import byte_bpe
+
     logging.disable_progress_bar()
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab, special_tokens=["<s>", "</s>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False)  # fmt: skip
-    bpe.train_from_iterator(texts, trainer)
-    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>")
+    tok = byte_bpe(texts, vocab)
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=bpe.get_vocab_size(), hidden_size=32, intermediate_size=64,
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
                          num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
                          max_position_embeddings=512, bos_token_id=tok.bos_token_id,
                          eos_token_id=tok.eos_token_id, tie_word_embeddings=True)  # fmt: skip

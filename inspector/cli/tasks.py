@@ -224,7 +224,8 @@ def _at_sizes(table: Any, runs: list[Any], sizes: list[float]) -> Any:
 
     given = dict(zip(run_names(runs), sizes, strict=True))
     return table.with_columns(
-        pl.col("model").replace_strict(given, return_dtype=pl.Float64).alias("n_params")
+        pl.col("model").replace_strict(given, return_dtype=pl.Float64).alias("n_params"),
+        pl.lit("size (--sizes)").alias("size_axis"),  # the x axis is not parameters
     )
 
 

@@ -49,10 +49,11 @@ def run_axis(table: pl.DataFrame) -> tuple[list[float], list[str], str] | None:
         return None
     sizes = models["n_params"].to_list()
     if all(sizes) and len(set(sizes)) == len(sizes):
+        given = "size_axis" in table.columns  # sizes given per run (`tasks --sizes`)
         return (
             [math.log10(n) for n in sizes],
             [param_count(n) for n in sizes],
-            "parameters (log scale)",
+            f"{table['size_axis'][0] if given else 'parameters'} (log scale)",
         )
     names = [visible.line(m) for m in models["model"].to_list()]
     prefix = _common_prefix(names)
@@ -112,6 +113,8 @@ def draw_fits(plt: Any, table: pl.DataFrame, fits: pl.DataFrame) -> None:
     """Each task's mean loss against size as points, its fitted curve through them."""
     import numpy as np
 
+    from inspector.tables.scaling import curve
+
     rows, at, tasks = _series(table)
     xs, ticks, name = run_axis(table)  # type: ignore[misc]
     fitted = {r["task"]: r for r in fits.iter_rows(named=True)}
@@ -122,8 +125,6 @@ def draw_fits(plt: Any, table: pl.DataFrame, fits: pl.DataFrame) -> None:
         plt.scatter([at[m] for m in part["model"]], [round(v, 4) for v in part["mean_nll"]],
                     marker="dot", color=colour, label=visible.line(task))  # fmt: skip
         if task in fitted:
-            from inspector.tables.scaling import curve
-
             ys = curve(fitted[task], 10**dense)
             plt.plot(dense.tolist(), [round(float(v), 4) for v in ys], color=colour,
                      marker="braille")  # fmt: skip
