@@ -65,6 +65,7 @@ def cell_widths(value: str) -> np.ndarray:
     import numpy as np
     from rich.cells import split_graphemes
 
+    spacing_marks_take_a_cell()
     widths = np.ones(len(value), dtype=np.int64)
     start = 0
     for line in value.split("\n"):
@@ -80,6 +81,46 @@ def cell_widths(value: str) -> np.ndarray:
 
 
 _SINGLE_CELLS = re.compile("[\t\x20-\x7e\xa0-\u02ff]*")  # Latin, no combining marks
+_SPACING_MARKS_MEASURED = False
+
+
+def spacing_marks_take_a_cell() -> None:
+    """Make Rich (so Textual's layout) give a spacing combining mark one cell, as terminals do.
+
+    Rich 15 counts a spacing mark (Unicode category Mc: the Devanagari vowel sign ा in का,
+    Tamil, Bengali, Malayalam...) as part of its base's cell; terminals that measure by
+    wcwidth (tmux, xterm, VTE, alacritty; glibc's wcwidth says 1) draw it in a cell of its
+    own. Laid out by Rich, a line of Hindi is drawn wider than planned and pushes the panel
+    beside it off the screen. This takes the Mc code points out of the zero-width ranges of
+    Rich's table, once per process, before anything is measured (Rich's caches are cleared).
+    """
+    global _SPACING_MARKS_MEASURED
+    if _SPACING_MARKS_MEASURED:
+        return
+    import unicodedata
+
+    from rich import cells
+    from rich._unicode_data import load
+
+    widths = load().widths  # (first, last, width) ranges, sorted; a code point not in one: 1
+    assert isinstance(widths, list)  # changed in place: every measure reads this table
+    kept: list[tuple[int, int, int]] = []
+    for first, last, width in widths:
+        if width != 0:
+            kept.append((first, last, width))
+            continue
+        run = first
+        for code in range(first, last + 1):
+            if unicodedata.category(chr(code)) == "Mc":
+                if run < code:
+                    kept.append((run, code - 1, 0))
+                run = code + 1
+        if run <= last:
+            kept.append((run, last, 0))
+    widths[:] = kept
+    cells.get_character_cell_size.cache_clear()
+    cells.cached_cell_len.cache_clear()  # Textual measures through this one too
+    _SPACING_MARKS_MEASURED = True
 
 
 def cluster_starts(value: str, widths: np.ndarray) -> np.ndarray:

@@ -122,6 +122,54 @@ async def test_annotation_footer_names_every_key(
                 assert f"{i} {label}" in panel, panel
 
 
+NOTE = "the rule calls it arbitrary, but a reader who knows the family would guess it"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_annotation_keeps_the_candidates_in_view(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    """At 80x24 the annotation panel keeps to four lines (a pending note to one), so the
+    next-token panel below it still lists six candidates; `n` shows the note whole."""
+    from textual.widgets import Input
+
+    app = _app(tiny_model_dir, tmp_path, annotate=True)
+    with terminal(monkeypatch, *size) as term:
+        async with app.run_test(size=size) as pilot:
+            await _until(lambda: app.scoring == "done" and app.labelling is not None)
+            app.clear_notifications()
+            await pilot.press("space")  # one skipped
+            await pilot.press("n")
+            await pilot.pause()
+            app.screen.query_one(Input).value = NOTE
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+            app.clear_notifications()
+            await pilot.pause(0.3)
+            panel = _panel(term, "annotate")
+            candidates = [
+                line for line in _panel(term, "next token").splitlines()
+                if line.split()[:1] and line.split()[0].isdigit()
+            ]  # fmt: skip
+            if size[1] < 30:
+                assert len(panel.splitlines()) == 4, panel  # bar, keys (2), note
+                assert "1/52, 1 skipped" in " ".join(_words(panel)), panel
+                assert "note for the next label" in panel and "…" in panel, panel
+                bottom = next(
+                    (r for r in term.text().splitlines() if "╰─ text ·" in r), term.text()
+                )
+                assert "text · ana → labels.sqlite" in bottom, term.text()
+                assert len(candidates) >= 5, term.text()
+            else:  # room for all of it
+                words = " ".join(_words(panel))
+                assert "0 labelled, 1 skipped" in words and "n note · ⌫ back · a leave" in words
+                assert NOTE.split()[-1] in words, panel
+                assert len(candidates) >= 10, candidates
+            await pilot.press("n")  # the pending note, whole, to edit
+            await pilot.pause()
+            assert app.screen.query_one(Input).value == NOTE
+
+
 async def test_prompt_and_report_are_whole_at_80x24(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -34,6 +34,10 @@ UNICODE = [
         "A word: Pneumonoultramicroscopicsilicovolcanoconiosis_and_an_extraordinarily_long_"
         "word_with_no_spaces_at_all_to_wrap_mid_word_日本語日本語日本語日本語日本語日本語.",
     ),
+    Document(
+        "indic",
+        "हिन्दी भाषा में लिखा गया वाक्य: मात्राएँ अपने ही खाने में। தமிழ் மொழி பழமையானது. বাংলা ভাষা। മലയാളം ഭാഷ.",
+    ),
     Document("controls", "NUL\x00 bell\x07 escape\x1b[31m red, \u202eoverride\u202c, DEL\x7f end."),
     Document("long-line", "A long line: " + ("lorem ipsum 日本 😀 " * 600)[:10000]),
 ]
@@ -140,3 +144,24 @@ async def test_every_character_on_screen_at_every_step(
                 assert last == n - 1
                 newlines = np.array([c == "\n" for c in doc.text], dtype=bool)
                 assert (seen | newlines).all(), f"{doc.id}: characters never on screen"
+
+
+def test_spacing_marks_measured_as_the_terminal_draws_them() -> None:
+    """Rich's measure (so the app's layout) of Indic text equals glibc's wcswidth, which
+    tmux and xterm draw by: a spacing vowel sign in a cell of its own."""
+    import ctypes
+    import ctypes.util
+    import locale
+
+    from rich.cells import cell_len
+
+    visible.spacing_marks_take_a_cell()
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C.UTF-8")
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        for word in next(d for d in UNICODE if d.id == "indic").text.split():
+            assert cell_len(word) == libc.wcswidth(ctypes.c_wchar_p(word), len(word)), word
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+    assert cell_len("का") == 2 and cell_len("कि") == 2  # ka + a vowel sign: two cells

@@ -93,10 +93,12 @@ class AnnotatingApp(BrowsingApp):
         return labels + rest + len(" ▏^p palette ") > self.size.width
 
     def on_resize(self) -> None:
-        if self.labelling is not None and self._labels_too_wide() != self.label_keys_compact:
+        if self.labelling is None:
+            return
+        if self._labels_too_wide() != self.label_keys_compact:
             self._name_label_keys()
             self.refresh_bindings()
-            self.refresh_annotation()
+        self.refresh_annotation()  # the panel keeps short on a short screen
 
     def footer_shows(self, action: str) -> bool:
         """Whether the footer shows a binding: in annotation mode the label keys there are,
@@ -213,7 +215,9 @@ class AnnotatingApp(BrowsingApp):
         self._labelled(lambda lab: lab.back())
 
     def action_note(self) -> None:
-        self.push_screen(PromptScreen("note for this target", "why this label"), self._noted)
+        pending = self.labelling.pending_note if self.labelling is not None else ""
+        prompt = PromptScreen("note for this target", "why this label", value=pending)
+        self.push_screen(prompt, self._noted)  # a pending note shown whole, to edit
 
     def _noted(self, text: str | None) -> None:
         if text:

@@ -85,6 +85,7 @@ class InspectorApp(ComparingApp, ExplainingApp, AnnotatingApp):
         inputs that could not be read, reported on screen."""
         from inspector.run.cache import corpus_hash
 
+        visible.spacing_marks_take_a_cell()  # laid out as the terminal will draw it
         super().__init__()
         self.source, self.corpus_name, self.cache_dir = source, corpus_name, cache_dir
         self.problems = problems or []

@@ -14,6 +14,7 @@ from inspector.tui.widgets.packing import packed
 from inspector.tui.widgets.task_panel import TASK_STYLES
 
 BAR = 24
+SHORT = 30  # a screen fewer rows high keeps this panel short, so candidates show below it
 
 
 class AnnotationPanel(Static):
@@ -43,19 +44,31 @@ class AnnotationPanel(Static):
         p = labelling.progress()
         total = max(1, p.labelled + p.skipped + p.left)
         finished = p.labelled + p.skipped
-        count = f" {finished:,} of {total:,} done"
         avail = self.size.width or 40  # the content's width: inside border and padding
+        # on a short screen (80x24) the panel keeps to three lines: the labelled count is the
+        # keys' own counts, the skipped count joins the bar's line where it fits (else the
+        # keys), and the reminder of n, backspace and a is left to `?` (the footer names n, a)
+        short = 0 < self.app.size.height < SHORT
+        count = f" {finished:,} of {total:,} done"
+        skipped = f"{p.skipped:,} skipped" if short and p.skipped else ""
+        if skipped and len(f" {finished:,}/{total:,}, {skipped}") + 6 <= avail:
+            count, skipped = f" {finished:,}/{total:,}, {skipped}", ""
         bar = max(6, min(BAR, avail - len(count)))  # the count stays on the bar's line
         done = max(1 if finished else 0, round(bar * finished / total))  # one cell once begun
         order = labelling.order + (
             f":{labelling.per_task}" if labelling.order == "stratified" else ""
         )
-        text = Text.assemble(
-            order, (" order · ", "dim"), visible.line(labelling.annotator),
-            (" → ", "dim"), visible.line(db_name), "\n",
+        who = f"{visible.line(labelling.annotator)} → {visible.line(db_name)}"
+        # on a short screen the order and file are in the bottom border where they fit
+        # whole (a line saved), else on the panel's first line as on a tall one
+        below = short and len(f"{order} · {who}") <= avail - 2
+        self.border_subtitle = f"{order} · {who}" if below else ""
+        text = Text() if below else Text.assemble(order, (" order · ", "dim"), who, "\n")
+        text.append_text(Text.assemble(
             ("█" * done, "green"), ("░" * (bar - done), "dim"), count, "\n",
-            f"{p.labelled:,} labelled, {p.skipped:,} skipped", "\n",
-        )  # fmt: skip
+        ))  # fmt: skip
+        if not short:
+            text.append(f"{p.labelled:,} labelled, {p.skipped:,} skipped\n")
         # each label key with its label and how many it got so far, packed into lines of
         # the panel's width (an entry never split: the footer may say only `1-4 label`)
         keys = [
@@ -63,6 +76,8 @@ class AnnotationPanel(Static):
                           (f" ({p.per_label[label]:,})" if p.per_label.get(label) else "", "dim"))
             for i, label in enumerate(labels, 1)
         ]  # fmt: skip
+        if skipped:
+            keys.append(Text(skipped, style="dim"))
         text.append_text(packed(keys, avail))
         text.append("\n")
         given = labelling.given()
@@ -79,7 +94,10 @@ class AnnotationPanel(Static):
             )
             text.append(f"rule {visible.line(rule)}: {why}\n", "dim")
         # accept, skip and undo are in the footer
-        text.append("n note · ⌫ back · a leave", style="dim")
-        if labelling.pending_note:
-            text.append(f"\nnote for the next label: {labelling.pending_note!r}", style="italic")
+        if not short:
+            text.append("n note · ⌫ back · a leave\n", style="dim")
+        if labelling.pending_note:  # on a short screen one line: `n` shows it whole
+            note = f"note for the next label: {visible.line(repr(labelling.pending_note))}"
+            text.append(note if not short or len(note) <= avail else note[: avail - 1] + "…")
+        text.rstrip()
         self.update(text)
