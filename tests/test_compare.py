@@ -192,3 +192,49 @@ def test_a_model_pattern_names_checkpoints_in_natural_order(tiny_family, tmp_pat
     assert expand_models(["plain-name"]) == ["plain-name"]
     with pytest.raises(ModelError, match="no folder or file matches"):
         expand_models([str(tmp_path / "nothing-*")])
+
+
+def test_units_that_compare_across_tokenizers_in_the_change_table(family_runs, other_run) -> None:
+    """Bits per byte and nats per word in compare's table (issue 36): by position they equal
+    each run's own per-task figures (`summarize`); by word, each unit's bytes are its text's
+    UTF-8 bytes, so both runs are divided by the same bytes and words."""
+    from inspector.tables.tasks import summarize
+
+    def figures(run) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+        return {r["task"]: r for r in summarize(run.frame).iter_rows(named=True)}
+
+    first, later = figures(family_runs[0]), figures(family_runs[1])
+    table = compare_runs(family_runs[:2]).changes()
+    assert table.height == len(first)
+    for row in table.iter_rows(named=True):
+        for suffix, own in (("_first", first[row["task"]]), ("", later[row["task"]])):
+            assert row[f"bits_per_byte{suffix}"] == pytest.approx(own["bits_per_byte"], rel=1e-9)
+            if own["words"]:
+                assert row[f"nats_per_word{suffix}"] == pytest.approx(
+                    own["nats_per_word"], rel=1e-9
+                )
+            else:
+                assert row[f"nats_per_word{suffix}"] is None
+    texts = {d.id: d.text for d in DOCS}
+    for runs in ([family_runs[1], other_run], family_runs[:2]):
+        comparison = compare_runs(runs, unit="word", order="given")
+        units = comparison.units
+        want = [
+            len(texts[d][a:b].encode("utf-8"))
+            for d, a, b in units.select("doc_id", "char_start", "char_end").iter_rows()
+        ]
+        assert units["bytes"].to_list() == want
+        everything = comparison.changes().filter(pl.col("task") == "all").row(0, named=True)
+        for i, suffix in enumerate(("_first", "")):
+            nll = units[f"nll_{i}"].sum()
+            assert everything[f"bits_per_byte{suffix}"] == pytest.approx(
+                nll / sum(want) / math.log(2), rel=1e-12
+            )
+            assert everything[f"nats_per_word{suffix}"] == pytest.approx(
+                nll / units["words"].sum(), rel=1e-12
+            )
+        if comparison.aligned.uncovered == 0:  # every character compared: each run's own
+            for i, run in enumerate(runs):
+                own = figures(run)["all"]["bits_per_byte"]
+                suffix = "_first" if i == 0 else ""
+                assert everything[f"bits_per_byte{suffix}"] == pytest.approx(own, rel=1e-9)

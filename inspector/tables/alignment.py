@@ -31,7 +31,7 @@ import polars as pl
 
 from inspector.errors import message
 from inspector.tables.run import Run
-from inspector.tables.tasks import TasksError
+from inspector.tables.tasks import TasksError, piece_bytes
 
 KEY = ["doc_id", "pos"]
 
@@ -40,8 +40,11 @@ KEY = ["doc_id", "pos"]
 class Aligned:
     """Units compared: `doc_id`, `pos` (the unit's number in its document, from 0),
     `char_start`, `char_end`, `task`, `task_reason` (the first run's, at the unit's first
-    word), `words`, and per run i (in the order given): `nll_i`, `pieces_i`, `rank_i`
-    (the worst piece's) and `first_i` (the token position of its first piece in run i)."""
+    word), `words`, `bytes` (of the text its pieces cover), and per run i (in the order
+    given): `nll_i`, `pieces_i`, `rank_i` (the worst piece's) and `first_i` (the token
+    position of its first piece in run i). For nats per word, `_words` (the words a unit
+    begins: a word unit's words, a token's 1 where it is its word's first piece) and per run
+    `_word_nll_i` (their loss: a word unit's, a first piece's whole word's, else 0)."""
 
     units: pl.DataFrame
     unit: str  # "token" or "word"
@@ -79,9 +82,16 @@ def same_tokens(runs: Sequence[Run]) -> bool:
 
 
 def _by_position(runs: Sequence[Run]) -> Aligned:
+    have = runs[0].frame.collect_schema().names()
+    begins = pl.lit(None, dtype=pl.Boolean)  # where a word begins (null: the table has no words)
+    if "word_start" in have and "word_end" in have:  # the first run's words, as _words makes them
+        begins = pl.lit(False)
+        for c in ("doc_id", "word_start", "word_end"):
+            begins = begins | (pl.col(c) != pl.col(c).shift()).fill_null(True)
+    nbytes = piece_bytes() if "token" in have else pl.lit(None, dtype=pl.Int64)
     units = runs[0].frame.select(
         *KEY, "char_start", "char_end", "task", "task_reason",
-        pl.lit(1, dtype=pl.Int64).alias("words"),
+        pl.lit(1, dtype=pl.Int64).alias("words"), nbytes.alias("bytes"), begins.alias("_begins"),
     )  # fmt: skip
     for i, run in enumerate(runs):
         units = units.join(
@@ -96,6 +106,15 @@ def _by_position(runs: Sequence[Run]) -> Aligned:
             how="left",
             maintain_order="left",
         )
+    word = pl.col("_begins").cum_sum()  # each word's pieces: its loss on its first piece
+    units = units.with_columns(
+        pl.col("_begins").cast(pl.Int64).alias("_words"),
+        *(
+            pl.when("_begins").then(pl.col(f"nll_{i}").sum().over(word)).otherwise(0.0)
+            .alias(f"_word_nll_{i}")
+            for i in range(len(runs))
+        ),
+    ).drop("_begins")  # fmt: skip
     return Aligned(units.collect(), "token", tuple(runs), 0, (0.0,) * len(runs), 0)
 
 
@@ -105,8 +124,9 @@ def _words(run: Run, first: bool) -> pl.DataFrame:
     word's targets are consecutive rows (the table is in text order)."""
     about = ["word", "task", "task_reason"] if first else []
     targets = run.frame.select(
-        "doc_id", "pos", "char_start", "char_end", "nll", "rank", "word_start", "word_end", *about
-    ).collect()
+        "doc_id", "pos", "char_start", "char_end", "nll", "rank", "word_start", "word_end",
+        piece_bytes().alias("bytes"), *about,
+    ).collect()  # fmt: skip
     changed = pl.lit(False)
     for c in ("doc_id", "word_start", "word_end"):
         changed = changed | (pl.col(c) != pl.col(c).shift()).fill_null(True)
@@ -114,7 +134,7 @@ def _words(run: Run, first: bool) -> pl.DataFrame:
         pl.col("doc_id").first(), pl.col("nll").sum(), pl.len().cast(pl.Int64).alias("pieces"),
         pl.col("rank").max(), pl.col("char_start").min().alias("start"),
         pl.col("char_end").max().alias("end"), pl.col("pos").first().alias("first"),
-        *(pl.col(c).first() for c in about),
+        pl.col("bytes").sum(), *(pl.col(c).first() for c in about),
     )  # fmt: skip
     del targets
     if first:
@@ -130,7 +150,7 @@ def _by_word(runs: Sequence[Run]) -> Aligned:
     about = reaches[0].select("_w", "task", "task_reason", "_word")
     everything = pl.concat(
         [
-            r.select("_w", "doc_id", "nll", "pieces", "rank", "start", "end", "first")
+            r.select("_w", "doc_id", "nll", "pieces", "rank", "start", "end", "first", "bytes")
             .with_columns(pl.lit(i, dtype=pl.Int32).alias("run"))
             .join(order, on="doc_id", how="left")
             .drop("doc_id")
@@ -152,7 +172,7 @@ def _by_word(runs: Sequence[Run]) -> Aligned:
     )
     per_run = everything.group_by("_unit", "run").agg(
         pl.col("nll").sum(), pl.col("pieces").sum(), pl.col("rank").max(),
-        pl.col("start").min(), pl.col("end").max(), pl.col("first").min(),
+        pl.col("start").min(), pl.col("end").max(), pl.col("first").min(), pl.col("bytes").sum(),
     )  # fmt: skip
     units = everything.group_by("_unit").agg(
         pl.col("_doc").first(),
@@ -176,9 +196,16 @@ def _by_word(runs: Sequence[Run]) -> Aligned:
     kept = done.filter(pl.col("_covered")).with_columns(
         pl.int_range(pl.len()).over("_doc").cast(pl.Int64).alias("pos")
     )
-    columns = ["doc_id", "pos", "char_start", "char_end", "task", "task_reason", "words"]
+    columns: list[str | pl.Expr] = ["doc_id", "pos", "char_start", "char_end", "task"]
+    columns += [
+        "task_reason",
+        "words",
+        pl.col("bytes_0").alias("bytes"),
+        pl.col("words").alias("_words"),
+    ]
     for i in range(len(runs)):
         columns += [f"nll_{i}", f"pieces_{i}", f"rank_{i}", f"first_{i}"]
+        columns.append(pl.col(f"nll_{i}").alias(f"_word_nll_{i}"))  # a unit's words: its loss
     return Aligned(
         kept.select(columns),
         "word",

@@ -37,8 +37,16 @@ THRESHOLD = 0.5  # nats
 CLASSES = ("improving", "worsening", "u_shaped", "inverted_u", "flat")
 CHANGE_COLUMNS = (
     "task", "units", "unit_share", "mean_nll_first", "mean_nll", "delta_mean_nll", "improved",
-    "worsened", "contribution",
+    "worsened", "contribution", "bits_per_byte_first", "bits_per_byte", "nats_per_word_first",
+    "nats_per_word",
 )  # fmt: skip
+LN2 = 0.6931471805599453
+
+
+def _per_unit(nll: str, of: str) -> pl.Expr:
+    """The units' loss `nll` summed per `of` summed (null where there is none of it)."""
+    total = pl.col(of).sum()
+    return pl.when(total > 0).then(pl.col(nll).sum() / total)
 
 
 def with_change(units: pl.DataFrame, runs: int, threshold: float = THRESHOLD) -> pl.DataFrame:
@@ -83,6 +91,10 @@ def changes(
             (d < -threshold).mean().alias("improved"),
             (d > threshold).mean().alias("worsened"),
             (d.sum() / total).alias("contribution"),
+            (_per_unit("nll_0", "bytes") / LN2).alias("bits_per_byte_first"),
+            (_per_unit(f"nll_{i}", "bytes") / LN2).alias("bits_per_byte"),
+            _per_unit("_word_nll_0", "_words").alias("nats_per_word_first"),
+            _per_unit(f"_word_nll_{i}", "_words").alias("nats_per_word"),
         )
         per_task = units.group_by("task").agg(*stats).sort("contribution", "task")
         overall = units.select(pl.lit("all").alias("task"), *stats)
@@ -141,7 +153,7 @@ class Comparison:
         rest = ["delta", *(["trend"] if "trend" in self.units.columns else [])]
         return self.units.with_columns(unit_texts(self.aligned)).select(
             "doc_id", "pos", "char_start", "char_end", "text", "task", "task_reason", "words",
-            *named, *rest,
+            "bytes", *named, *rest,
         )  # fmt: skip
 
     def header(self) -> list[str]:

@@ -114,6 +114,14 @@ def summarize(
     return out.select(*keys, *COLUMNS)
 
 
+def piece_bytes() -> pl.Expr:
+    """The UTF-8 bytes of each target's `token`: a piece shown as its bytes (`<0xE6>`) is
+    one byte, so a character split into byte pieces counts its bytes once."""
+    token = pl.col("token")
+    shown = token.str.count_matches(_SHOWN_BYTE).cast(pl.Int64)
+    return token.str.len_bytes().cast(pl.Int64) - 5 * shown
+
+
 def _units(
     out: pl.DataFrame, frame: pl.LazyFrame, whole: pl.LazyFrame, keys: list[str],
     parent: list[str], have: list[str], tasks: Sequence[str] | None,
@@ -127,10 +135,7 @@ def _units(
     closing = [k for k in keys if k not in parent]
     parts = []
     if all(c in have for c in BYTE_NEEDS):
-        nbytes = pl.col("token").str.len_bytes().cast(pl.Int64) - 5 * pl.col(
-            "token"
-        ).str.count_matches(_SHOWN_BYTE).cast(pl.Int64)
-        per_byte = [nbytes.sum().alias("bytes"), pl.col("nll").sum().alias("_b_nll")]
+        per_byte = [piece_bytes().sum().alias("bytes"), pl.col("nll").sum().alias("_b_nll")]
         parts.append((frame, per_byte))
     if all(c in have for c in WORD_NEEDS):
         per_word = [
