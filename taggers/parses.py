@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,10 @@ class ParseCache:
         key = h.hexdigest()
         return self.folder / key[:2] / f"{key}.doc"
 
+    def holds(self, text: str) -> bool:
+        """Whether a parse of `text` is kept (it may still prove unreadable)."""
+        return self._file(text).is_file()
+
     def _read(self, nlp: Any, text: str) -> Any | None:
         from spacy.tokens import Doc
 
@@ -66,7 +70,7 @@ class ParseCache:
     def docs(self, nlp: Any, texts: Sequence[str]) -> Iterator[Any]:
         """A `Doc` per text, in order: read back where kept, else parsed (`pieces.parse`,
         the texts not kept together) and kept. One document's parse in memory at a time."""
-        missing = [i for i, t in enumerate(texts) if not self._file(t).is_file()]
+        missing = [i for i, t in enumerate(texts) if not self.holds(t)]
         fresh = parse(nlp, [texts[i] for i in missing])
         missing_set = set(missing)
         for i, text in enumerate(texts):
@@ -78,3 +82,59 @@ class ParseCache:
             else:
                 self.found += 1
             yield doc
+
+
+def parse_ahead(
+    folder: Path, components: frozenset[str], lazy: bool, texts: Sequence[str], workers: int = 1
+) -> Callable[[], int]:
+    """Parse into `folder`, in `workers` processes (at least one), the distinct texts it does
+    not hold yet, started now; the result waits for them and gives how many were parsed.
+
+    What a run's tagging costs is the parse, and the parse needs no model: started before a
+    model scores, it runs beside it, on the cores scoring leaves free (a GPU's host has
+    many), and the tagging after scoring reads it back. Texts of fewer than
+    `PARALLEL_CHARS` characters in all are left to the tagging (a process costs more); a
+    worker that dies leaves its texts to the tagging too, which parses what is missing."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from taggers import workers as pools
+    from taggers.pipeline import spacy_model_id
+
+    keys = ParseCache(folder, spacy_model_id(), components, lazy)
+    missing = [t for t in dict.fromkeys(texts) if not keys.holds(t)]
+    if sum(len(t) for t in missing) < pools.PARALLEL_CHARS:
+        return lambda: 0
+    n = max(1, workers)
+    try:
+        pool = pools.pool(n)
+        futures = [
+            pool.submit(_parse_run, folder, components, lazy, missing[a:b])
+            for a, b in pools.runs([len(t) for t in missing], n * pools.CHUNKS_PER_WORKER)
+        ]
+    except BrokenProcessPool:
+        pools.POOLS.pop(n, None)
+        return lambda: 0
+
+    def wait() -> int:
+        parsed = 0
+        for future in futures:
+            try:
+                parsed += future.result()
+            except BrokenProcessPool:  # the tagging parses what was not kept
+                pools.POOLS.pop(n, None)
+        return parsed
+
+    return wait
+
+
+def _parse_run(folder: Path, components: frozenset[str], lazy: bool, texts: list[str]) -> int:
+    """In a worker: parse `texts` into the folder, as the tagging would (same pipeline)."""
+    from taggers.pieces import PIECE_CHARS
+    from taggers.pipeline import load_spacy, spacy_model_id
+
+    nlp = load_spacy(components, lazy)
+    nlp.max_length = max(nlp.max_length, PIECE_CHARS + 1)
+    cache = ParseCache(folder, spacy_model_id(), components, lazy)
+    for _ in cache.docs(nlp, texts):
+        pass
+    return cache.parsed

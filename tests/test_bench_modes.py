@@ -272,7 +272,12 @@ def test_attribution_bench(tiny_model_dir: Path, tmp_path: Path, capsys) -> None
 def test_parses_bench(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     from inspector.bench import parses
 
+    import taggers.workers
+
     monkeypatch.setattr(parses, "COPIES", 1)  # the bundled corpus once: a small size
+    monkeypatch.setattr(parses, "AHEAD_COPIES", 1)
+    monkeypatch.setattr(parses, "AHEAD_MODEL", {"vocab": 300, "hidden": 32, "layers": 1})
+    monkeypatch.setattr(taggers.workers, "PARALLEL_CHARS", 0)  # small, yet worth a worker
     result = bench(capsys, "--parses")
     rows = result["runs"]
     assert [r["parses_kept"] for r in rows] == [False] * 3 + [True] * 3
@@ -280,6 +285,14 @@ def test_parses_bench(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     for before, after in zip(rows[:3], rows[3:], strict=True):  # the same runs both ways
         assert before["tokens"] == after["tokens"] > 0
         assert all(r["tag_s"] > 0 and r["total_s"] >= r["tag_s"] for r in (before, after))
+    off, on = result["ahead"]["runs"]
+    assert (off["parse_ahead"], on["parse_ahead"]) == (False, True)
+    assert off["tokens"] == on["tokens"] > 0 and (off["parsed_ahead"], on["parsed_ahead"]) == (
+        0,
+        15,
+    )
     report = parses.format_parses(result).splitlines()
-    assert report[0].startswith("three runs of one corpus (15 documents") and len(report) == 9
-    assert report[-1].startswith("all three: tagging")
+    assert report[0].startswith("three runs of one corpus (15 documents") and len(report) == 15
+    assert report[8].startswith("all three: tagging") and report[9] == ""
+    assert report[10].startswith("one run of 15 distinct documents")
+    assert report[-1].startswith("tagging after scoring")

@@ -245,7 +245,8 @@ def format_report(r: dict[str, Any]) -> str:
             f"{'identical' if r['tagging_same_tags'] else 'DIFFERENT'}",
             f"tagging distinct text ({r['tagging_distinct_tokens']:,} tokens, nothing repeated): "
             f"{r['tagging_distinct_tok_s']:,.0f} tokens/s per core; 2 workers "
-            f"{r['tagging_distinct_2_workers_tok_s']:,.0f} tokens/s, {r['tagging_2_workers_vs_1']:.2f}x",
+            f"{r['tagging_distinct_2_workers_tok_s']:,.0f} tokens/s, {r['tagging_2_workers_vs_1']:.2f}x; "
+            f"all {r['tagging_all_workers']} cores {r['tagging_distinct_all_workers_tok_s']:,.0f} tokens/s",
             f"load cold {s(r['load_cold_s'])}, warm {s(r['load_warm_s'])}; "
             f"inspector --help {r['help_s']:.2f} s; peak memory {r['peak_rss_mb']:,.0f} MB",
         ]

@@ -95,6 +95,10 @@ def _measure(inputs: dict[str, tuple[list[str], list[np.ndarray]]]) -> dict[str,
     d_n = sum(len(s) for s in d_spans)
     fast.tag(d_texts[:8], d_spans[:8], 2, min_chars=0)  # the two workers started, spaCy loaded
     one, two = _seconds(fast, d_texts, d_spans), _seconds(fast, d_texts, d_spans, 2)
+    cores = min(16, os.cpu_count() or 1)  # every core, as tag_workers_of's default
+    if cores > 2:
+        fast.tag(d_texts[: 4 * cores], d_spans[: 4 * cores], cores, min_chars=0)  # started
+    every = _seconds(fast, d_texts, d_spans, cores) if cores > 2 else two if cores == 2 else one
     return {
         "tagging_tokens": n,
         "tagging_tok_s": n / t_fast,
@@ -105,6 +109,8 @@ def _measure(inputs: dict[str, tuple[list[str], list[np.ndarray]]]) -> dict[str,
         "tagging_distinct_tok_s": d_n / one,
         "tagging_distinct_2_workers_tok_s": d_n / two,
         "tagging_2_workers_vs_1": one / two,
+        "tagging_all_workers": cores,
+        "tagging_distinct_all_workers_tok_s": d_n / every,
     }
 
 

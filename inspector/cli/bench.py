@@ -115,7 +115,8 @@ def _add_other_measures(bench: Any) -> None:
         "--parses",
         action="store_true",
         help="measure instead what keeping each text's spaCy parse saves: three runs of one "
-        "corpus by three tokenizers, tagging and total seconds without and with it",
+        "corpus by three tokenizers, tagging and total seconds without and with it; then one "
+        "run with the parse in workers beside the scoring, and without",
     )
     bench.add_argument(
         "--lens",

@@ -49,6 +49,7 @@ def score_corpus(
     request: str | None = None,
     tag_workers: int = 1,
     keep_parses: bool = True,
+    parse_ahead: bool | None = None,
 ) -> Run:
     """The run of `lm` over `docs`, from the cache where it holds this exact request.
 
@@ -57,48 +58,47 @@ def score_corpus(
     `request_key`, is remembered so the same request is found later without the model.
     `tag_workers` processes tag large inputs with spaCy. `keep_parses`: each text's spaCy
     parse read from and kept in the cache (`taggers/parses.py`; off only to measure it).
+    `parse_ahead`: texts not parsed yet are parsed in workers while the model scores, so
+    `timings["tag_s"]` (what tagging adds after scoring) is mostly reading; by default
+    (None) where that takes no core from the scoring (`spare_cores`).
     """
     warn = warn or log.warning
     started = time.perf_counter()
     scorer = TableScorer(lm, config)
     # each text's parse kept beside the runs: one parse for every model of the corpus
-    parses = parses_folder(cache_dir) if keep_parses else None
-    tagger = TaskTagger(rules or load_rules(), parses=parses)
+    tagger = TaskTagger(
+        rules or load_rules(), parses=parses_folder(cache_dir) if keep_parses else None
+    )
     settings = run_settings(lm, scorer, tagger, docs)
     score_file, tag_file = (
         _cache_files(settings, cache_dir) if cache_dir is not None else (None, None)
     )
-    timings = {"score_s": 0.0, "tag_s": 0.0}
+    timings = {"score_s": 0.0, "tag_s": 0.0, "parsed_ahead": 0.0}
     cache = CacheWrites(cache_dir or Path(), warn)  # a failed write: one warning, the run goes on
+    ahead = _ahead(tagger, lm, docs, tag_file, tag_workers, parse_ahead)
 
     scores = _read_cached(score_file, SCORE_SCHEMA, settings, TAG_KEYS, warn)
     scores_cached = scores is not None
     if scores is None:
         t0 = time.perf_counter()
-        tokenized = scorer.tokenize([d.text for d in docs])
-        raw = scorer.score_tokenized(
-            tokenized, _stepper(progress, sum(len(t.ids) for t in tokenized))
-        )
-        scores = scorer.to_table(docs, tokenized, raw)
+        scores = done = _fresh_scores(scorer, docs, progress)
         timings["score_s"] = time.perf_counter() - t0
         if score_file is not None:
-            done = scores
-            cache(
-                lambda: write_table(
-                    done, score_file, {**settings, "tokens": done.height}, force=True
-                )
-            )
+            meta = {**settings, "tokens": done.height}
+            cache(lambda: write_table(done, score_file, meta, force=True))
     settings["tokens"] = scores.height
 
     tags = _read_cached(tag_file, TAG_SCHEMA, settings, (), warn, rows=scores.height)
     tags_cached = tags is not None
     if tags is None:
         t0 = time.perf_counter()
+        timings["parsed_ahead"] = float(ahead())
         tags = tag_table(tagger, docs, scores, tag_workers)
         timings["tag_s"] = time.perf_counter() - t0
         if tag_file is not None:
-            done_tags = tags
-            cache(lambda: write_table(done_tags, tag_file, settings, force=True))
+            cache(lambda: write_table(tags, tag_file, settings, force=True))
+    else:
+        ahead()
 
     table = scores.hstack(tags)
     if cache_dir is not None and request is not None and score_file and tag_file:
@@ -108,6 +108,40 @@ def score_corpus(
         table, settings, lm.source.spec or lm.source.name, from_cache=scores_cached and tags_cached,
         seconds=seconds, cache_file=score_file, timings=timings,
     )  # fmt: skip
+
+
+def _ahead(
+    tagger: TaskTagger, lm: LoadedModel, docs: Sequence[Document], tag_file: Path | None,
+    workers: int, wanted: bool | None,
+) -> Callable[[], int]:  # fmt: skip
+    """The parse of the texts started beside the scoring, where the tags must be computed
+    (the parse needs no model); a wait for it."""
+    parsing = not (tag_file is not None and tag_file.is_file()) and (
+        spare_cores(lm, workers) if wanted is None else wanted
+    )
+    return tagger.parse_ahead([d.text for d in docs], workers * parsing)
+
+
+def spare_cores(lm: LoadedModel, workers: int) -> bool:
+    """Whether `workers` parsing processes beside the scoring leave its cores alone: the
+    model runs on an accelerator (the host's cores are free), or the CPU has a core for each
+    worker beyond torch's threads. On a CPU that scoring fills, a parse beside it slows the
+    scoring by as much as it saves (`inspector bench --parses` measures both)."""
+    import os
+
+    import torch
+
+    if lm.device.type != "cpu":
+        return True
+    return torch.get_num_threads() + max(1, workers) <= (os.cpu_count() or 1)
+
+
+def _fresh_scores(
+    scorer: TableScorer, docs: Sequence[Document], progress: Callable[[int, int], None] | None
+) -> pl.DataFrame:
+    tokenized = scorer.tokenize([d.text for d in docs])
+    raw = scorer.score_tokenized(tokenized, _stepper(progress, sum(len(t.ids) for t in tokenized)))
+    return scorer.to_table(docs, tokenized, raw)
 
 
 def _stepper(
