@@ -228,7 +228,7 @@ def test_worker_processes_tag_exactly_as_one_process(tagger: TaskTagger) -> None
     columns, in document order, as tagging in this process."""
     import numpy as np
 
-    from taggers.tagger import _runs
+    from taggers.workers import runs as _runs
 
     texts = [
         "Biden married Neilia Hunter, a student.",
