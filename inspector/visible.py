@@ -77,10 +77,30 @@ def cell_widths(value: str) -> np.ndarray:
         if start + len(line) < len(value):
             widths[start + len(line)] = 0  # the newline
         start += len(line) + 1
+    _pair_flags(value, widths)
     return widths
 
 
+def _pair_flags(value: str, widths: np.ndarray) -> None:
+    """A flag is a pair of regional indicators (🇫🇷): Rich measures them one cell each, a
+    terminal draws one glyph of two. Both cells go on the pair's first, so no wrap or style
+    change falls between its halves (a run of indicators pairs from its start)."""
+    import numpy as np
+
+    if not _REGIONAL.search(value):
+        return
+    codes = np.frombuffer(value.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    previous, run = -2, 0
+    for i in np.flatnonzero((codes >= 0x1F1E6) & (codes <= 0x1F1FF)).tolist():
+        run = run + 1 if i == previous + 1 else 0
+        if run % 2:  # the second of a pair
+            widths[i - 1] += widths[i]
+            widths[i] = 0
+        previous = i
+
+
 _SINGLE_CELLS = re.compile("[\t\x20-\x7e\xa0-\u02ff]*")  # Latin, no combining marks
+_REGIONAL = re.compile("[\U0001f1e6-\U0001f1ff]")
 _SPACING_MARKS_MEASURED = False
 
 

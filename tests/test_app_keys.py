@@ -115,6 +115,38 @@ async def test_a_newline_target_is_drawn_and_marked(tiny_model_dir: Path, tmp_pa
         assert len(marks) == 1 and marks[0].style.bgcolor == SELECTED.bgcolor
 
 
+async def test_a_flag_or_emoji_sequence_is_marked_whole(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """A target inside a grapheme cluster marks the whole glyph: a flag is two regional
+    indicators (Rich measures them apart), an emoji ZWJ sequence several code points."""
+    from inspector.tui.widgets.document_view import DocumentView
+    from inspector.tui.widgets.styles import SELECTED
+
+    text = "Flags 🇫🇷🇯🇵 and 👩🏽‍💻 here."
+    app = _app(tiny_model_dir, tmp_path, [Document("f", text)])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _scored(pilot, app)
+        s, view = app.session, app.query_one(DocumentView)
+        checked = 0
+        for glyph in ("🇫🇷", "🇯🇵", "👩🏽‍💻"):
+            a = text.index(glyph)
+            b = a + len(glyph)
+            for pos in range(len(s.current)):
+                if not (s.current.char_start[pos] < b and s.current.char_end[pos] > a):
+                    continue
+                s.goto(0, pos)
+                app.refresh_view()
+                await pilot.pause()
+                marked = "".join(
+                    seg.text for seg in view.render_line(0)
+                    if seg.style and seg.style.bgcolor == SELECTED.bgcolor
+                )  # fmt: skip
+                assert marked.strip() == glyph, (pos, marked)
+                checked += 1
+        assert checked >= 3
+
+
 async def test_the_side_panel_follows_the_terminal_size_both_ways(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:

@@ -270,9 +270,8 @@ def test_attribution_bench(tiny_model_dir: Path, tmp_path: Path, capsys) -> None
 
 
 def test_parses_bench(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
-    from inspector.bench import parses
-
     import taggers.workers
+    from inspector.bench import parses
 
     monkeypatch.setattr(parses, "COPIES", 1)  # the bundled corpus once: a small size
     monkeypatch.setattr(parses, "AHEAD_COPIES", 1)

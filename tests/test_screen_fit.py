@@ -85,11 +85,29 @@ async def test_every_panel_shows_all_it_must(
                         row["ent_type"] or "-", "first" if row["word_initial"] else "continuation"]  # fmt: skip
                 for label in want:
                     assert label in task, f"pos {pos}: {label!r} not in the task panel {task!r}"
-            tasks = _panel(term, "loss by task (nats)")
-            lines = [_words(line) for line in tasks.splitlines() if line.strip()]
-            names = [line[0] for line in lines[1:]]
             everything = s.task_summary(document_only=False)["task"].to_list()
-            assert names == [*everything, "all"], tasks  # every task and the `all` row
+            if size[1] >= 30:
+                tasks = _panel(term, "loss by task (nats)")
+                lines = [_words(line) for line in tasks.splitlines() if line.strip()]
+                names = [line[0] for line in lines[1:]]
+                assert names == [*everything, "all"], tasks  # every task and the `all` row
+            else:  # a short screen gives the table's room to the candidates; `s` has it
+                assert (
+                    "loss by task (nats)" not in term.text()
+                    and "─ s: loss by task ─" in term.text()
+                )
+                candidates = [
+                    line for line in _panel(term, "next token").splitlines()
+                    if line.split()[:1] and line.split()[0].isdigit()
+                ]  # fmt: skip
+                assert len(candidates) >= 8, term.text()
+                await pilot.press("s")
+                await pilot.pause(0.5)
+                screen = term.text()
+                for task in [*everything, "all"]:
+                    assert task in screen, screen
+                await pilot.press("escape")
+                await pilot.pause()
             status = term.row(size[1] - 2)
             assert "1/2 biden" in status and f"{s.pos}/" in status and "f:task=-" in status
             footer = term.row(size[1] - 1)
@@ -111,8 +129,8 @@ async def test_annotation_footer_names_every_key(
             app.clear_notifications()
             await pilot.pause(0.3)
             footer = term.row(size[1] - 1)
-            for key in ("⏎ accept", "space skip", "u undo", "n note", "? help", "q quit",
-                        "^p palette"):  # fmt: skip
+            for key in ("⏎ accept", "space skip", "u undo", "n note", "a browse", "? help",
+                        "q quit", "^p palette"):  # fmt: skip
                 assert key in footer, footer
             labels = "1-4 label" if app.label_keys_compact else "1 grammar"
             assert labels in footer, footer
@@ -138,7 +156,7 @@ async def test_annotation_keeps_the_candidates_in_view(
         async with app.run_test(size=size) as pilot:
             await _until(lambda: app.scoring == "done" and app.labelling is not None)
             app.clear_notifications()
-            await pilot.press("space")  # one skipped
+            await pilot.press("1", "space")  # one labelled grammar, one skipped
             await pilot.press("n")
             await pilot.pause()
             app.screen.query_one(Input).value = NOTE
@@ -153,7 +171,8 @@ async def test_annotation_keeps_the_candidates_in_view(
             ]  # fmt: skip
             if size[1] < 30:
                 assert len(panel.splitlines()) == 4, panel  # bar, keys (2), note
-                assert "1/52, 1 skipped" in " ".join(_words(panel)), panel
+                assert "(1)" not in panel  # the keys without counts: two lines
+                assert "2/52, 1 skipped" in " ".join(_words(panel)), panel
                 assert "note for the next label" in panel and "…" in panel, panel
                 bottom = next(
                     (r for r in term.text().splitlines() if "╰─ text ·" in r), term.text()
@@ -162,12 +181,23 @@ async def test_annotation_keeps_the_candidates_in_view(
                 assert len(candidates) >= 5, term.text()
             else:  # room for all of it
                 words = " ".join(_words(panel))
-                assert "0 labelled, 1 skipped" in words and "n note · ⌫ back · a leave" in words
+                assert "1 labelled, 1 skipped" in words and "n note · ⌫ back · a leave" in words
                 assert NOTE.split()[-1] in words, panel
                 assert len(candidates) >= 10, candidates
             await pilot.press("n")  # the pending note, whole, to edit
             await pilot.pause()
             assert app.screen.query_one(Input).value == NOTE
+            await pilot.press("escape")
+            await pilot.pause()
+            await pilot.press("backspace", "backspace")  # back on the target labelled grammar
+            await pilot.pause(0.3)
+            panel = _panel(term, "annotate")
+            said = [line for line in panel.splitlines() if "this target" in line]
+            if size[1] < 30:
+                assert said == [said[0]] and "this target: grammar" in said[0], panel
+                assert len(panel.splitlines()) == 5, panel
+            else:
+                assert "labelled grammar (a new key replaces it)" in " ".join(_words(panel))
 
 
 async def test_prompt_and_report_are_whole_at_80x24(
@@ -213,6 +243,15 @@ async def test_status_line_drops_a_long_id_before_the_model_name(
             status = term.row(22)
             assert "example.org" not in status and " 1/2 " in status, status  # id gone, n/N kept
             assert status.rstrip().endswith(app.model_forms[-1]), status  # the name whole
+            # a long task filter: the filters in short, then no corpus name, never the model
+            app.session.task_filter = "world_knowledge"
+            app.model_forms = (*app.model_forms[:-1], "SmolLM2-135M-Instruct")
+            app.corpus_name = "multi-script-web.jsonl"
+            app.refresh_status()
+            await pilot.pause()
+            status = term.row(22)
+            assert "f:world_knowledge x>5" in status, status
+            assert status.rstrip().endswith("SmolLM2-135M-Instruct"), status
 
 
 async def test_report_tables_scroll_sideways_a_column_at_a_time(
@@ -280,3 +319,41 @@ async def test_report_end_and_home_reach_a_tall_tables_last_and_first_rows(
             await pilot.press("home")
             await pilot.pause()
             assert "row 0 " in term.text() and "a tall table" in term.text(), term.text()
+
+
+@pytest.mark.parametrize("width", [36, 60])
+async def test_candidates_align_in_cells_whatever_their_script(
+    monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    """Each candidate's bar and probability start in the same cell on every row: a lone
+    combining mark (the virama ्) shows as its escape, wide characters count two cells, and
+    a token too long is cut at a cell with …."""
+    from textual.app import App, ComposeResult
+
+    from inspector import visible
+    from inspector.tui.widgets.next_token import NextTokenPanel
+
+    visible.spacing_marks_take_a_cell()  # as the app does when it starts
+    tokens = ["\u094d", "日本語", " a", "\u0915\u093e", "字" * 30, "\ufe0f"]
+    row = {"nll": 2.0, "prob": 0.13, "rank": 1, "entropy": 3.0, "token": tokens[0],
+           "token_id": 0, "top_ids": list(range(len(tokens))), "top_tokens": tokens,
+           "top_probs": [0.3, 0.2, 0.1, 0.05, 0.02, 0.01]}  # fmt: skip
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield NextTokenPanel()
+
+    with terminal(monkeypatch, width, 20) as term:
+        app = One()
+        async with app.run_test(size=(width, 20)) as pilot:
+            app.query_one(NextTokenPanel).show(row)
+            await pilot.pause()
+            rows = [term.cells(y) for y in range(20)]
+            lines = ["".join(r) for r in rows]
+            listed = [(y, r) for y, r in enumerate(rows) if "".join(r[1:4]).strip().isdigit()]
+            assert len(listed) == len(tokens), "\n".join(lines)
+            ends = {y: next(x for x in range(len(r)) if r[x] == "%") for y, r in listed}
+            assert len(set(ends.values())) == 1, "\n".join(lines)  # one column for every row
+            text = "\n".join(lines)
+            assert "'\\u094d'" in text and "'\\ufe0f'" in text and "'日本語'" in text
+            assert "…" in text  # the long one, cut

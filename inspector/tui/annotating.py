@@ -23,7 +23,8 @@ from inspector.tui.reports import agreement_report
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.screens.prompt import PromptScreen
 from inspector.tui.screens.report import ReportScreen
-from inspector.tui.widgets.annotation_panel import AnnotationPanel
+from inspector.tui.widgets.annotation_panel import SHORT, AnnotationPanel
+from inspector.tui.widgets.task_panel import TaskPanel
 from inspector.tui.widgets.task_table import TaskTable
 
 
@@ -93,12 +94,10 @@ class AnnotatingApp(BrowsingApp):
         return labels + rest + len(" ▏^p palette ") > self.size.width
 
     def on_resize(self) -> None:
-        if self.labelling is None:
-            return
-        if self._labels_too_wide() != self.label_keys_compact:
+        if self.labelling is not None and self._labels_too_wide() != self.label_keys_compact:
             self._name_label_keys()
             self.refresh_bindings()
-        self.refresh_annotation()  # the panel keeps short on a short screen
+        self.refresh_annotation()  # a short screen: panels keep short, the table on `s`
 
     def footer_shows(self, action: str) -> bool:
         """Whether the footer shows a binding: in annotation mode the label keys there are,
@@ -230,14 +229,25 @@ class AnnotatingApp(BrowsingApp):
         name = (db or default_db()).name
         self.push_screen(ReportScreen(f"agreement ({name})", partial(agreement_report, db, corpus)))
 
+    def _name_annotate_key(self) -> None:
+        """`a` in the footer says where it goes: `annotate` from browsing, `browse` back."""
+        where = "browse" if self.mode == "annotate" else "annotate"
+        bindings = self._bindings.key_to_bindings.get("a", [])
+        if bindings and bindings[0].description != where:
+            self._bindings.key_to_bindings["a"] = [replace(bindings[0], description=where)]
+            self.refresh_bindings()
+
     def refresh_annotation(self) -> None:
+        self._name_annotate_key()
         panel = self.query_one(AnnotationPanel)
         panel.display = self.mode == "annotate" and self.labelling is not None
-        # labelling needs the distribution more than the per-task tables: the next-token
-        # panel takes their room, so its candidates show at 80x24
-        self.query_one(TaskTable).display = not panel.display and not getattr(
-            self, "comparing", False
-        )
+        # labelling, and any short screen, needs the distribution more than the per-task
+        # table: the next-token panel takes its room (the table is on `s`, which the task
+        # panel's border says), so candidates show at 80x24
+        short = 0 < self.size.height < SHORT
+        others = not panel.display and not getattr(self, "comparing", False)
+        self.query_one(TaskTable).display = others and not short
+        self.query_one(TaskPanel).border_subtitle = "s: loss by task" if others and short else ""
         if panel.display and self.labelling is not None:
             db = self.store.path.name if self.store is not None else ""
             panel.show(self.labelling, self.labels, db, self.session.row())

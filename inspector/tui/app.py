@@ -205,8 +205,10 @@ class InspectorApp(ComparingApp, ExplainingApp, AnnotatingApp):
             view = self.compare_view
             trend = f" e:trend={view.trend_filter or '-'}" if view.trends else ""
             filters = [f"i/r:change{trend}", *filters]
+        # shorter jump filters, then no corpus name, before the model's name is cut
+        short_filters = [f.replace("f:task=", "f:").replace("x:loss>", "x>") for f in filters]
         parts: list[tuple[str, str | tuple[str, ...]]] = [
-            ("", "ANNOTATE" if self.mode == "annotate" else self.corpus_name),
+            ("", "ANNOTATE" if self.mode == "annotate" else (*[self.corpus_name] * 4, "")),
             # the document's id goes only once the model is down to its name: a long id
             # (a URL, a path) must not push the model off the line
             (
@@ -215,7 +217,7 @@ class InspectorApp(ComparingApp, ExplainingApp, AnnotatingApp):
             ),
             # the table's pos (from 0) and the last one: one convention in app, go-to and table
             ("pos", f"{s.pos}/{len(rows) - 1}" if rows is not None else "-"),
-            ("jump", " ".join(filters)),
+            ("jump", (*[" ".join(filters)] * 3, " ".join(short_filters))),
             ("", self.model_forms if not self.comparing else self._compared()),
         ]
         if self.scoring not in ("done", self.model_label):  # never "loading model" twice

@@ -71,9 +71,9 @@ class AnnotationPanel(Static):
             text.append(f"{p.labelled:,} labelled, {p.skipped:,} skipped\n")
         # each label key with its label and how many it got so far, packed into lines of
         # the panel's width (an entry never split: the footer may say only `1-4 label`)
-        keys = [
+        keys = [  # a short screen keeps the keys to two lines: the counts are at `K`
             Text.assemble((f"{i} ", "bold"), (visible.line(label), TASK_STYLES.get(label, "bold green")),
-                          (f" ({p.per_label[label]:,})" if p.per_label.get(label) else "", "dim"))
+                          (f" ({p.per_label[label]:,})" if p.per_label.get(label) and not short else "", "dim"))
             for i, label in enumerate(labels, 1)
         ]  # fmt: skip
         if skipped:
@@ -83,7 +83,9 @@ class AnnotationPanel(Static):
         given = labelling.given()
         if given is not None:  # back on a target already done: say what it got
             what = "skipped" if given["action"] == "skip" else f"labelled {given['label']}"
-            text.append(f"this target: {visible.line(what)} (a new key replaces it)\n", "bold")
+            what = given["label"] if short and given["action"] != "skip" else what
+            why = "" if short else " (a new key replaces it)"
+            text.append(f"this target: {visible.line(what)}{why}\n", "bold")
         if labelling.order == "uncertain" and row is not None:
             rule = row["task_reason"]
             agreed, n = labelling.rule_counts().get(rule, (0, 0))

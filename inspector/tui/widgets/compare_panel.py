@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
 from inspector import visible
-from inspector.tui.widgets.next_token import probability, shown
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
+from inspector.tui.widgets.next_token import fit, probability, shown
 
 
 class ComparePanel(Static):
@@ -59,7 +56,7 @@ class ComparePanel(Static):
             row = rows[i]
             one = row is not None and unit[f"pieces_{i}"] == 1
             nll, rank = unit[f"nll_{i}"], unit[f"rank_{i}"]
-            head.append(f"\n{_cut(visible.line(name), name_width):<{name_width}} ", style="dim")
+            head.append(f"\n{fit(visible.line(name), name_width):<{name_width}} ", style="dim")
             if wide:
                 p = f"  p {probability(row['prob'])}" if one and row is not None else ""
                 head.append(f"{nll:5.2f} nats  rank {rank:,}{p}")
@@ -75,7 +72,7 @@ class ComparePanel(Static):
         half = (avail - 1) // 2
         token_width = max(4, half - 7)
         out = Text()
-        out.append(f"\n{_cut(names[0], half):<{half}} {_cut(names[-1], half)}", style="dim")
+        out.append(f"\n{fit(names[0], half):<{half}} {fit(names[-1], half)}", style="dim")
         lines = max(len(r["top_ids"]) if r is not None else 0 for r in (a, b))
         for k in range(lines):
             out.append("\n")
@@ -83,10 +80,10 @@ class ComparePanel(Static):
                 if r is None or k >= len(r["top_ids"]):
                     out.append(" " * half)
                 else:
-                    label = _cut(shown(r["top_tokens"][k]), token_width)
+                    label = fit(shown(r["top_tokens"][k]), token_width)
                     true = r["top_ids"][k] == r["token_id"]
                     out.append(label, style="bold reverse" if true else "")
-                    out.append(" " * (token_width - len(label)))
+                    out.append(" " * (token_width - cell_len(label)))
                     out.append(f" {r['top_probs'][k]:5.1%}", style="green" if true else "cyan")
                 if j == 0:
                     out.append(" ")

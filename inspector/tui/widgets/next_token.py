@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
@@ -17,28 +18,34 @@ TOKEN_WIDTH = 16
 
 def shown(token: str) -> str:
     """A token as the reader should see it: quotes, and visible spaces and newlines; a
-    character that takes no cell on its own where nothing precedes it to join (a variation
-    selector, a combining mark or a joiner at the token's start) as its escape, `'\\ufe0f'`,
-    never as empty quotes."""
-    lead = len(token) - len(token.lstrip(_ZERO_WIDTH))
+    character that takes no cell on its own where nothing precedes it to join (a combining
+    mark of any script, such as the virama ्, a variation selector or a joiner at the
+    token's start) as its escape, `'\\u094d'`, never fused with the quote or as empty
+    quotes."""
+    lead = 0
+    while lead < len(token) and _joins(token[lead]):
+        lead += 1
     if not lead:
         return repr(token)
     rest = repr(token[lead:])  # its quotes, and the rest escaped as repr escapes it
     return rest[0] + "".join(f"\\u{ord(c):04x}" for c in token[:lead]) + rest[1:]
 
 
-# characters that take no cell alone: variation selectors, joiners, combining marks
-_ZERO_WIDTH = "".join(
-    chr(c)
-    for c in (
-        *range(0xFE00, 0xFE10),
-        0x200C,
-        0x200D,
-        *range(0x0300, 0x0370),
-        *range(0x20D0, 0x2100),
-        *range(0xE0100, 0xE01F0),
-    )  # fmt: skip
-)
+def _joins(c: str) -> bool:
+    """Whether `c` takes no cell alone: a non-spacing or enclosing mark (variation selectors
+    are such marks), or a zero-width joiner or non-joiner."""
+    import unicodedata
+
+    return unicodedata.category(c) in ("Mn", "Me") or c in "\u200c\u200d"
+
+
+def fit(text: str, cells: int) -> str:
+    """`text` in at most `cells` terminal cells: whole, or cut at a cell and ended with …."""
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(text) <= cells:
+        return text
+    return set_cell_size(text, max(0, cells - 1)).rstrip(" ") + "…"
 
 
 def probability(p: float) -> str:
@@ -75,8 +82,7 @@ class NextTokenPanel(Static):
         # three for a long token or rank; a field never split), so a short panel (annotation
         # mode at 80x24) still has room for the candidates below
         wide = avail >= 46
-        token = shown(row["token"])
-        token = token if len(token) <= avail - 7 else token[: avail - 8] + "…"
+        token = fit(shown(row["token"]), avail - 7)
         fields = [
             Text.assemble(("target ", "dim"), (token, "bold")),
             Text.assemble(("rank ", "dim"), (f"{row['rank']:,}", "bold")),
@@ -96,11 +102,10 @@ class NextTokenPanel(Static):
             zip(row["top_ids"], row["top_tokens"], row["top_probs"], strict=True), 1
         ):
             true = tid == row["token_id"]
-            label = shown(tok)
-            label = label if len(label) <= token_width else label[: token_width - 1] + "…"
+            label = fit(shown(tok), token_width)  # measured in cells: CJK and marks align
             lines.append(f"\n{i:>2} ", style="dim")
             lines.append(label, style="bold reverse" if true else "")
-            lines.append(" " * (token_width - len(label) + 1))
+            lines.append(" " * (token_width - cell_len(label) + 1))
             lines.append(f"{bar(p, bar_width):<{bar_width}}", style="green" if true else "cyan")
             lines.append(f" {p:6.1%}")
         head.append_text(lines)
