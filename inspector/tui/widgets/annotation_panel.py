@@ -87,14 +87,7 @@ class AnnotationPanel(Static):
             why = "" if short else " (a new key replaces it)"
             text.append(f"this target: {visible.line(what)}{why}\n", "bold")
         if labelling.order == "uncertain" and row is not None:
-            rule = row["task_reason"]
-            agreed, n = labelling.rule_counts().get(rule, (0, 0))
-            why = (
-                f"people agreed with it {agreed} of {n} times so far"
-                if n
-                else "no labels yet, so its targets come by loss, highest first"
-            )
-            text.append(f"rule {visible.line(rule)}: {why}\n", "dim")
+            text.append(_why_now(labelling, row["task_reason"]), "dim")
         # accept, skip and undo are in the footer
         if not short:
             text.append("n note · ⌫ back · a leave\n", style="dim")
@@ -103,3 +96,14 @@ class AnnotationPanel(Static):
             text.append(note if not short or len(note) <= avail else note[: avail - 1] + "…")
         text.rstrip()
         self.update(text)
+
+
+def _why_now(labelling: Labelling, rule: str) -> str:
+    """Why a target comes now in the `uncertain` order: how often people agreed with its rule."""
+    agreed, n = labelling.rule_counts().get(rule, (0, 0))
+    why = (
+        f"people agreed with it {agreed} of {n} times so far"
+        if n
+        else "no labels yet, so its targets come by loss, highest first"
+    )
+    return f"rule {visible.line(rule)}: {why}\n"
