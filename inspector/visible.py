@@ -48,6 +48,16 @@ def keep_colour(value: str) -> str:
     return _COLOUR_OR_UNSAFE.sub(lambda m: m.group(1) or _escape(m), value)
 
 
+def cut(value: str, cells: int) -> str:
+    """`value` in at most `cells` terminal cells: whole, or cut at a cell and ended with …
+    (measured as Rich measures: a CJK character two cells, a combining mark none)."""
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(value) <= cells:
+        return value
+    return set_cell_size(value, max(0, cells - 1)).rstrip(" ") + "…"
+
+
 def same_length(value: str) -> str:
     """Each control character replaced by one visible character (a control picture such as
     ␛, or � for the others), newlines and tabs kept: same length, so spans stay valid."""

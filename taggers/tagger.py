@@ -22,11 +22,10 @@ import numpy as np
 from taggers import workers as _workers
 from taggers.align import WHITESPACE, align
 from taggers.parses import ParseCache, parse_ahead
-from taggers.pieces import PIECE_CHARS, parse
+from taggers.pieces import parse
 from taggers.pipeline import load_spacy, spacy_model_id
 from taggers.rules import RuleSet
 
-PARALLEL_CHARS = _workers.PARALLEL_CHARS  # smaller inputs are tagged in this process
 WORD_CHARS = 200  # the `word` column keeps at most this much of a word, then "…"
 
 
@@ -162,7 +161,7 @@ class TaskTagger:
     ) -> dict[str, list[Any]]:
         """Tag columns for every target, documents in order; `spans` are (n, 2) char offsets.
 
-        With `workers` > 1 and at least `min_chars` (default PARALLEL_CHARS) characters,
+        With `workers` > 1 and at least `min_chars` (default `workers.PARALLEL_CHARS`) characters,
         documents are tagged by that many worker processes; the columns are the same either
         way."""
         return self.submit(texts, spans, workers, min_chars)()
@@ -224,7 +223,7 @@ class TaskTagger:
         min_chars: int | None = None,
     ) -> Callable[[], dict[str, list[Any]]]:
         sizes = [len(t) for t in texts]
-        least = PARALLEL_CHARS if min_chars is None else min_chars
+        least = _workers.PARALLEL_CHARS if min_chars is None else min_chars
         if workers <= 1 or len(texts) < 2 or sum(sizes) < least:
             return lambda: self.tag_here(texts, spans)
         runs = _workers.runs(sizes, workers * _workers.CHUNKS_PER_WORKER)
@@ -267,7 +266,6 @@ class TaskTagger:
         """`tag`, in this process."""
         cols: dict[str, list[Any]] = {c: [] for c in TAG_COLUMNS}
         nlp = self.nlp
-        nlp.max_length = max(nlp.max_length, PIECE_CHARS + 1)
         if self.parses is not None and self.cache is None:
             self.cache = ParseCache(self.parses, spacy_model_id(), self.components, self.fast)
         docs = parse(nlp, texts) if self.cache is None else self.cache.docs(nlp, texts)

@@ -12,7 +12,9 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
 PARALLEL_CHARS = 200_000  # smaller inputs stay in this process: workers would cost more
-CHUNKS_PER_WORKER = 16  # runs of documents per worker: the last to finish leaves the others idle briefly
+CHUNKS_PER_WORKER = (
+    16  # runs of documents per worker: the last to finish leaves the others idle briefly
+)
 
 POOLS: dict[int, ProcessPoolExecutor] = {}
 

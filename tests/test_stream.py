@@ -145,7 +145,7 @@ def test_tags_of_a_part_are_computed_while_the_next_is_scored(
     """With tag workers, part k is written only after part k+1 is scored (its tags were
     computed by the workers meanwhile), and the parts equal a run without workers."""
     import inspector.run.parts as stream
-    import taggers.tagger as tagger
+    import taggers.workers as workers
 
     events: list[str] = []
     real_score, real_write = stream.score_untagged, stream.write_table
@@ -160,13 +160,13 @@ def test_tags_of_a_part_are_computed_while_the_next_is_scored(
 
     monkeypatch.setattr(stream, "score_untagged", score)
     monkeypatch.setattr(stream, "write_table", write)
-    monkeypatch.setattr(tagger, "PARALLEL_CHARS", 0)  # these small parts use the workers too
+    monkeypatch.setattr(workers, "PARALLEL_CHARS", 0)  # these small parts use the workers too
     result = score_to_parts(
         DOCS, tiny_lm, ScoreConfig(), load_rules(), tmp_path / "two", 300, tag_workers=2
     )
     n = len(result.parts)
     assert n > 3
     assert events == ["score", "score", *["write", "score"] * (n - 2), "write", "write"]
-    monkeypatch.setattr(tagger, "PARALLEL_CHARS", 10**9)
+    monkeypatch.setattr(workers, "PARALLEL_CHARS", 10**9)
     score_to_parts(DOCS, tiny_lm, ScoreConfig(), load_rules(), tmp_path / "one", 300)
     assert read_parts(tmp_path / "two").equals(read_parts(tmp_path / "one"))

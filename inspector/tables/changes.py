@@ -31,7 +31,7 @@ from inspector.errors import message
 from inspector.tables.alignment import Aligned, align, unit_texts
 from inspector.tables.compare import describe, run_names, same_corpus
 from inspector.tables.run import Run
-from inspector.tables.tasks import TasksError
+from inspector.tables.tasks import LN2, TasksError
 
 THRESHOLD = 0.5  # nats
 CLASSES = ("improving", "worsening", "u_shaped", "inverted_u", "flat")
@@ -40,7 +40,6 @@ CHANGE_COLUMNS = (
     "worsened", "contribution", "bits_per_byte_first", "bits_per_byte", "nats_per_word_first",
     "nats_per_word",
 )  # fmt: skip
-LN2 = 0.6931471805599453
 
 
 def _per_unit(nll: str, of: str) -> pl.Expr:

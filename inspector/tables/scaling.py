@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from inspector.tables.run import Run
+from inspector.tables.tasks import LN2, TasksError, summarize
 
 FIT_NOTE = (
     "per task, its loss (in the unit fitted) against size: alpha and floor of L = a*N^-alpha + floor "
@@ -42,7 +43,6 @@ POWER_LAW_RUNS = 4  # fewer runs than this: the log-linear fit
 ALPHAS = np.geomspace(1e-3, 4.0, 240)  # the search grid of the exponent
 RESAMPLES = 400
 LN10 = math.log(10)
-LN2 = math.log(2)
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,6 @@ def fit_runs(
     differ in size."""
     from inspector.errors import message
     from inspector.tables.compare import same_corpus
-    from inspector.tables.tasks import TasksError, summarize
 
     if len(runs) < 3:
         raise TasksError(message("fit_runs", runs=len(runs)))

@@ -93,7 +93,7 @@ class AnnotationPanel(Static):
             text.append("n note · ⌫ back · a leave\n", style="dim")
         if labelling.pending_note:  # on a short screen one line: `n` shows it whole
             note = f"note for the next label: {visible.line(repr(labelling.pending_note))}"
-            text.append(note if not short or len(note) <= avail else note[: avail - 1] + "…")
+            text.append(visible.cut(note, avail) if short else note)  # cut in cells: CJK too
         text.rstrip()
         self.update(text)
 

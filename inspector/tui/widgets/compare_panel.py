@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from inspector import visible
-from inspector.tui.widgets.next_token import fit, probability, shown
+from inspector.tui.widgets.next_token import probability, shown
 
 
 class ComparePanel(Static):
@@ -56,7 +56,9 @@ class ComparePanel(Static):
             row = rows[i]
             one = row is not None and unit[f"pieces_{i}"] == 1
             nll, rank = unit[f"nll_{i}"], unit[f"rank_{i}"]
-            head.append(f"\n{fit(visible.line(name), name_width):<{name_width}} ", style="dim")
+            head.append(
+                f"\n{visible.cut(visible.line(name), name_width):<{name_width}} ", style="dim"
+            )
             if wide:
                 p = f"  p {probability(row['prob'])}" if one and row is not None else ""
                 head.append(f"{nll:5.2f} nats  rank {rank:,}{p}")
@@ -72,7 +74,9 @@ class ComparePanel(Static):
         half = (avail - 1) // 2
         token_width = max(4, half - 7)
         out = Text()
-        out.append(f"\n{fit(names[0], half):<{half}} {fit(names[-1], half)}", style="dim")
+        out.append(
+            f"\n{visible.cut(names[0], half):<{half}} {visible.cut(names[-1], half)}", style="dim"
+        )
         lines = max(len(r["top_ids"]) if r is not None else 0 for r in (a, b))
         for k in range(lines):
             out.append("\n")
@@ -80,7 +84,7 @@ class ComparePanel(Static):
                 if r is None or k >= len(r["top_ids"]):
                     out.append(" " * half)
                 else:
-                    label = fit(shown(r["top_tokens"][k]), token_width)
+                    label = visible.cut(shown(r["top_tokens"][k]), token_width)
                     true = r["top_ids"][k] == r["token_id"]
                     out.append(label, style="bold reverse" if true else "")
                     out.append(" " * (token_width - cell_len(label)))

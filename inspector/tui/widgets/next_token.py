@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
+from inspector import visible
 from inspector.tables.render import bar
 from inspector.tui.widgets.packing import packed
 
@@ -34,18 +36,7 @@ def shown(token: str) -> str:
 def _joins(c: str) -> bool:
     """Whether `c` takes no cell alone: a non-spacing or enclosing mark (variation selectors
     are such marks), or a zero-width joiner or non-joiner."""
-    import unicodedata
-
     return unicodedata.category(c) in ("Mn", "Me") or c in "\u200c\u200d"
-
-
-def fit(text: str, cells: int) -> str:
-    """`text` in at most `cells` terminal cells: whole, or cut at a cell and ended with …."""
-    from rich.cells import cell_len, set_cell_size
-
-    if cell_len(text) <= cells:
-        return text
-    return set_cell_size(text, max(0, cells - 1)).rstrip(" ") + "…"
 
 
 def probability(p: float) -> str:
@@ -82,7 +73,7 @@ class NextTokenPanel(Static):
         # three for a long token or rank; a field never split), so a short panel (annotation
         # mode at 80x24) still has room for the candidates below
         wide = avail >= 46
-        token = fit(shown(row["token"]), avail - 7)
+        token = visible.cut(shown(row["token"]), avail - 7)
         fields = [
             Text.assemble(("target ", "dim"), (token, "bold")),
             Text.assemble(("rank ", "dim"), (f"{row['rank']:,}", "bold")),
@@ -102,7 +93,7 @@ class NextTokenPanel(Static):
             zip(row["top_ids"], row["top_tokens"], row["top_probs"], strict=True), 1
         ):
             true = tid == row["token_id"]
-            label = fit(shown(tok), token_width)  # measured in cells: CJK and marks align
+            label = visible.cut(shown(tok), token_width)  # measured in cells: CJK and marks align
             lines.append(f"\n{i:>2} ", style="dim")
             lines.append(label, style="bold reverse" if true else "")
             lines.append(" " * (token_width - cell_len(label) + 1))
