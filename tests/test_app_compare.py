@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from textual.widgets import SelectionList
+from textual.widgets import OptionList
 
 from corpora import Document
+from inspector.lm.config import ScoreConfig
+from inspector.run.request import score_or_load
 from inspector.session.compare import delta_bucket
 from inspector.tui.app import InspectorApp
 from inspector.tui.screens.pick_runs import PickRunsScreen
@@ -20,6 +22,7 @@ from inspector.tui.widgets.compare_panel import ComparePanel
 from inspector.tui.widgets.document_view import DocumentView
 from inspector.tui.widgets.legend import Legend
 from inspector.tui.widgets.next_token import NextTokenPanel
+from taggers.rules import load_rules
 
 DOCS = [
     Document("biden", "Biden married Neilia Hunter, a student."),
@@ -152,12 +155,25 @@ async def test_compare_key_builds_a_comparison_of_the_cached_runs(
         await pilot.press("D")
         await until(lambda: isinstance(app.screen, PickRunsScreen))
         await pilot.pause()
-        prompts = [str(o.prompt) for o in app.screen.query_one(SelectionList).options]
-        assert [p.split()[0] for p in prompts] == [f.name for f in tiny_family]  # smallest first
+        options = app.screen.query_one(OptionList)
+        prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        # ticked in plain characters (16 colours draw a coloured tick alike either way)
+        assert [p.split()[:2] for p in prompts] == [["[x]", f.name] for f in tiny_family]
         await pilot.press("space")  # leaves out the first (the highlighted)
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        assert str(options.get_option_at_index(0).prompt).startswith("[ ] ")
         await pilot.press("enter")
         await until(lambda: app.compare_view is not None)
         assert app.compare_view.names == tuple(f.name for f in tiny_family[1:])
+    # the choice is remembered for this corpus: the next start offers the same two
+    app = compare_app(tiny_family[0], cache=tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(lambda: app.scoring == "done")
+        await pilot.press("d")
+        await until(lambda: isinstance(app.screen, PickRunsScreen))
+        await pilot.pause()
+        assert app.screen.ticked == [False, True, True]
 
 
 async def test_other_tokenizers_compare_by_word(
@@ -198,3 +214,42 @@ def test_compare_mode_snapshot(
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_browsed_run_of_another_tokenizer_finds_its_text(
+    tiny_family: list[Path], tiny_other_tokenizer: Path, tmp_path: Path
+) -> None:
+    """Issue 43, item 1: browsing a run whose tokenizer the chosen runs do not share, the
+    panel's unit at every position is the text under the cursor (read off the screen), not
+    the unit with the cursor's index in the chosen runs' tokens."""
+    for folder in tiny_family[:2]:
+        score_or_load(DOCS, str(folder), "cpu", "auto", ScoreConfig(), load_rules(), tmp_path)
+    app = compare_app(tiny_other_tokenizer, cache=tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(lambda: app.scoring == "done")
+        await pilot.press("d")
+        await until(lambda: isinstance(app.screen, PickRunsScreen))
+        await pilot.pause()
+        # by default the runs that compare: the two of one tokenizer, not the browsed run
+        assert app.screen.ticked == [True, True, False]
+        await pilot.press("enter")
+        await until(lambda: app.compare_view is not None)
+        await pilot.pause()
+        view, s = app.compare_view, app.session
+        assert view.unit == "word" and view.comparison.aligned.shaped
+        checked = 0
+        for doc in range(len(DOCS)):
+            s.goto(doc, 0)
+            app.refresh_view()
+            for pos in range(len(s.current)):
+                s.goto(doc, pos)
+                app.refresh_compare(tables=False)
+                token = DOCS[doc].text[s.current.char_start[pos] : s.current.char_end[pos]]
+                panel = _text(app.query_one(ComparePanel))
+                line = next((x for x in panel.splitlines() if "unit " in x), "")
+                if not token.strip() or not line:
+                    continue
+                shown_unit = line.split("unit ", 1)[1]
+                assert token.strip() in shown_unit, (doc, pos, token, line)
+                checked += 1
+        assert checked > 30

@@ -180,7 +180,7 @@ def test_compare_command(tiny_family, tiny_other_tokenizer, tmp_path: Path) -> N
 
 
 def test_a_model_pattern_names_checkpoints_in_natural_order(tiny_family, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from inspector.cli.runs import expand_models
+    from inspector.cli.given import expand_models
     from inspector.errors import ModelError
 
     ckpts = tmp_path / "ckpts"

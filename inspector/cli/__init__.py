@@ -23,6 +23,7 @@ from inspector.cli import (
     html,
     layers,
     probe,
+    runs,
     score,
     serve,
     tasks,
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         tasks,
         examples,
         compare,
+        runs,
         layers,
         context,
         probe,
@@ -88,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     if args.command is None:  # options but no command
         parser.error(
-            "give a command (score, browse, tasks, examples, compare, layers, context, probe, probes, html, serve, annotate, annotations, agreement, bench)"
+            "give a command (score, browse, tasks, examples, compare, runs, layers, context, probe, probes, html, serve, annotate, annotations, agreement, bench)"
         )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from inspector.cli.stderr import show_library_messages

@@ -94,7 +94,7 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, list[Any], list[str], list[s
         # locked, damaged or newer: refused here, untouched
         Store(label_db(args.db, create=True).path).close()
     elif models:
-        from inspector.cli.runs import expand_models
+        from inspector.cli.given import expand_models
 
         models = expand_models(models)
     return rules, docs, problems, models

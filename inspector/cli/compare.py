@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from inspector.cli.given import add_from_option, runs_of
 from inspector.cli.options import add_corpus_options, add_model_options, add_scoring_options
-from inspector.cli.runs import add_from_option, runs_of
 
 
 def add_arguments(sub: Any) -> None:

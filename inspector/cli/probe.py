@@ -48,8 +48,8 @@ def add_arguments(sub: Any) -> None:
 
 def _askers(args: argparse.Namespace) -> list[tuple[str, Any]]:
     """(name, Asker) per --model, loaded one after the other."""
+    from inspector.cli.given import expand_models
     from inspector.cli.options import cache_dir_of
-    from inspector.cli.runs import expand_models
     from inspector.lm.continuations import Asker
     from inspector.lm.loading import load_model
 

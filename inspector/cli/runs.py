@@ -1,84 +1,59 @@
-"""The runs a command reads: tables given with --from, then each --model's, scored or from
-the cache (a --model pattern such as `ckpt/step-*` names every folder it matches)."""
+"""`inspector runs`: the cached runs of a corpus, and which of them the app compares and fits."""
 
 from __future__ import annotations
 
 import argparse
-import glob
-import re
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from inspector.cli.options import cache_dir_of, score_config
-from inspector.cli.score import scored
-
-PATTERN = re.compile(r"[*?\[]")
+from inspector.cli.options import add_corpus_options
 
 
-def expand_models(specs: list[str]) -> list[str]:
-    """Each --model as given, except a pattern that is not itself a path: every folder or
-    file it matches, in natural order (`step-200` before `step-1000`)."""
-    from inspector.errors import ModelError, message
+def add_arguments(sub: Any) -> None:
+    p = sub.add_parser(
+        "runs",
+        help="the cached runs of a corpus: name, size, tokenizer, window, dtype, when scored",
+        description="Every run of the corpus in the cache (under these rules), smallest model "
+        "first: its short name (what tells it from the others), parameters, tokenizer (runs of "
+        "one letter split the text into the same tokens), window, dtype and when it was scored. "
+        "`*` marks the runs the app's compare mode, `s` screen and fits use (chosen with D, "
+        "remembered per corpus; by default the runs of one tokenizer).",
+    )
+    add_corpus_options(p)
+    p.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                   help="the cache to list (default: $XDG_CACHE_HOME/inspector or ~/.cache/inspector)")  # fmt: skip
+    p.add_argument("--rules", type=Path, default=None, metavar="FILE",
+                   help="the task rules the runs were tagged with (default: the shipped rules)")  # fmt: skip
+    p.add_argument("--format", default="table", choices=["table", "md", "csv", "json", "jsonl"],
+                   help="output format (default: table, with a legend of each run's settings)")  # fmt: skip
+    p.set_defaults(func=run)
 
-    out: list[str] = []
-    for spec in specs:
-        if not PATTERN.search(spec) or Path(spec).exists():
-            out.append(spec)
-            continue
-        matches = sorted(glob.glob(spec), key=_natural)
-        if not matches:
-            raise ModelError(message("model_glob_empty", spec=spec))
-        out.extend(matches)
-    return out
 
-
-def _natural(text: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
-
-
-def runs_of(args: argparse.Namespace) -> list[Any]:
-    """The runs asked for, each with people's labels when `--labels` asks for them and as
-    word units when `--unit word`."""
+def run(args: argparse.Namespace) -> int:
     from corpora import bundled_path, read_corpus
-    from inspector.run.stored import open_table
+    from inspector.cli.options import cache_dir_of
+    from inspector.run.runsets import listing
+    from inspector.tables.render import render
     from taggers.rules import load_rules
 
-    runs = [open_table(spec) for spec in args.tables or []]
-    models = expand_models(args.model) if args.model is not None else ([] if runs else [""])
-    if models:
-        rules = load_rules(args.rules)
-        docs = read_corpus(
-            args.paths or [bundled_path()], text_field=args.text_field, text_column=args.text_column
-        )
-        cache_dir = cache_dir_of(args)
-        # a repeated --dtype or --window: one run of each model per value
-        dtypes = args.dtype if isinstance(args.dtype, list) else [args.dtype or "auto"]
-        windows = args.window if isinstance(args.window, list) else [args.window]
-        for model in models:
-            for dtype in dtypes:
-                for window in windows:
-                    config = score_config(args, window)
-                    run = scored(docs, model, args.device, dtype, config, rules, cache_dir)
-                    runs.append(replace(run, source=model or "the embedded model"))
-    if getattr(args, "labels", "heuristic") != "heuristic":
-        from inspector.labels.join import with_human_labels
-        from inspector.labels.place import label_db
-
-        where = label_db(args.db)
-        if args.db is None:
-            print(f"inspector {args.command}: {where.note}", file=sys.stderr)
-        runs = with_human_labels(runs, args.labels, where.path)
-    return runs
+    docs = read_corpus(args.paths or [bundled_path()], text_field=args.text_field,
+                       text_column=args.text_column)  # fmt: skip
+    table, chosen, found = listing(cache_dir_of(args), docs, load_rules(args.rules).sha256)
+    if args.format != "table":
+        sys.stdout.write(render(table, args.format))
+        return 0
+    if table.is_empty():
+        print("no run of this corpus is in the cache: score one (inspector score PATH --model M)")
+        return 0
+    sys.stdout.write(render(table.drop("model"), "table"))
+    print("\n" + "\n".join(legend(found)))
+    if chosen.left_out:
+        print(chosen.left_out.replace("; D chooses", "; press D in the app to choose"))
+    return 0
 
 
-def add_from_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--from",
-        dest="tables",
-        action="append",
-        default=None,
-        metavar="TABLE",
-        help="an already scored token table: a file, or a folder or glob of Parquet parts (repeatable)",
-    )
+def legend(found: Any) -> list[str]:
+    from inspector.run.runsets import legend_line
+
+    return [legend_line(n, e) for n, e in zip(found.names(), found.entries, strict=True)]

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from inspector.cli.given import add_from_option, runs_of
 from inspector.cli.options import add_corpus_options, add_model_options, add_scoring_options
-from inspector.cli.runs import add_from_option, runs_of
 
 
 def add_arguments(sub: Any) -> None:
@@ -63,10 +63,10 @@ def add_arguments(sub: Any) -> None:
     )
     tasks.add_argument(
         "--fit-unit",
-        default="token",
-        choices=["token", "byte", "word"],
-        help="with --fit: fit nats per token (default), bits per byte or nats per word "
-        "(the two that compare across tokenizers)",
+        default="auto",
+        choices=["auto", "token", "byte", "word"],
+        help="with --fit: nats per token, bits per byte or nats per word (default auto: per "
+        "token where the runs share a tokenizer, else per byte)",
     )
     tasks.add_argument(
         "--labels",
@@ -138,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
         return _fits(args, fmt, runs, figure)
     table = compare(runs, args.by, args.task_filter)
     if len(set(table["model"])) == 1:  # one run (by one or both label sources: see `labels`)
-        table = table.drop("model", "n_params", "delta_mean_nll", "delta_loss_contribution")
+        table = table.drop("model", "n_params", "delta_mean_nll", "delta_loss_contribution",
+                           strict=False)  # fmt: skip
     text = _page(args, fmt, runs, table)
     if text is not None:
         sys.stdout.write(text)
@@ -176,9 +177,8 @@ def _fits(args: argparse.Namespace, fmt: str, runs: list[Any], figure: Path | No
             f"{name} {n:g}" if args.sizes else f"{name} {param_count(int(n))}"
             for name, n in named
         ) + (" (--sizes)" if args.sizes else " (parameters)"),
-            f"fitted: {FIT_UNITS[args.fit_unit][1]}", FIT_NOTE]  # fmt: skip
-        if fitted.tokenizers_differ and args.fit_unit == "token":
-            lines.append(TOKENIZERS_DIFFER)
+            f"fitted: {FIT_UNITS[fitted.unit][1]}" + (
+                f" ({TOKENIZERS_DIFFER})" if fitted.tokenizers_differ else ""), FIT_NOTE]  # fmt: skip
         shown = readable(fits)
         if fmt == "table" and args.out is None and sys.stdout.isatty():
             shown, dropped = fit_width(shown, shutil.get_terminal_size().columns, FIT_DROPS)
@@ -195,7 +195,9 @@ def _fits(args: argparse.Namespace, fmt: str, runs: list[Any], figure: Path | No
     else:
         print(f"wrote {args.out}", file=sys.stderr)
     if args.plot is not None:
-        table = compare(runs, "task", args.task_filter)
+        from inspector.tables.plot import in_unit
+
+        table = in_unit(compare(runs, "task", args.task_filter), fitted.unit)
         if args.sizes:
             table = _at_sizes(table, runs, sizes)
         if figure is not None:
@@ -230,7 +232,7 @@ def _at_sizes(table: Any, runs: list[Any], sizes: list[float]) -> Any:
 
 
 def _runs(args: argparse.Namespace) -> list[Any]:
-    """The runs asked for (`cli/runs.py`), as word units with --unit word."""
+    """The runs asked for (`cli/given.py`), as word units with --unit word."""
     from dataclasses import replace
 
     runs = runs_of(args)
@@ -262,6 +264,12 @@ def _page(args: argparse.Namespace, fmt: str, runs: list[Any], table: Any) -> st
             "whole corpus; `all` is their sum"
         )
     shown = table.drop(RUN_COLUMNS)
+    if "delta_bits_per_byte" in shown.columns:  # other tokenizers: no nats per token side by side
+        from inspector.tables.compare import TOKENIZERS_DIFFER
+
+        lines.append(TOKENIZERS_DIFFER)
+        shown = shown.drop("mean_nll", "loss_contribution", "mean_nll_ci_low", "mean_nll_ci_high",
+                           strict=False)  # fmt: skip
     if fmt == "table" and args.out is None and sys.stdout.isatty():
         shown, dropped = fit_width(shown, shutil.get_terminal_size().columns)
         if dropped:

@@ -158,7 +158,9 @@ def cached_runs(cache_dir: Path, corpus: str, rules_hash: str, whole: bool = Fal
                 continue
             scores = pl.read_parquet(
                 files["scores"],
-                columns=None if whole else ["doc_id", "token", "nll", "rank", "entropy"],
+                columns=None
+                if whole
+                else ["doc_id", "token", "token_id", "nll", "rank", "entropy"],
             )  # the token: its bytes; the word's span: its words (tables/tasks.py)
             tags = pl.read_parquet(
                 files["tags"], columns=None if whole else ["task", "word_start", "word_end"]
@@ -166,7 +168,8 @@ def cached_runs(cache_dir: Path, corpus: str, rules_hash: str, whole: bool = Fal
         except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
             continue  # a stale alias: skipped, the others still count
         if scores.height == tags.height:
-            found[key] = Run.of_table(scores.hstack(tags), settings, "the cache", from_cache=True)
+            found[key] = Run.of_table(scores.hstack(tags), settings, "the cache", from_cache=True,
+                                      cache_file=Path(files["scores"]))  # fmt: skip
     return sorted(
         found.values(),
         key=lambda run: (

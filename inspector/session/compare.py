@@ -16,40 +16,11 @@ import polars as pl
 
 from inspector.tables.alignment import unit_texts
 from inspector.tables.changes import CLASSES, Comparison
+from inspector.tables.names import short_names
 
 DELTA_EDGES = (-2.0, -0.5, 0.5, 2.0)  # nats: much better, better, about the same, worse, much worse
 DELTA_LABELS = ("< -2", "-2..-0.5", "±0.5", "0.5..2", "> 2")
 RUN_COLUMNS = ("pos", "token", "token_id", "nll", "prob", "rank", "top_ids", "top_tokens", "top_probs")  # fmt: skip
-
-
-DTYPES_SHORT = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
-
-
-def compact_labels(runs: Sequence[Any]) -> tuple[str, ...]:
-    """Run labels short enough for a side panel, made of what tells the runs apart: the
-    model's name where models differ, then `bf16`, `w32` (the window; its stride follows
-    it), `k50`, `rules 1a2b3c4d`: `w32`, `bf16 w2048`, `tiny-160`. Runs with the same
-    settings (repeats) are numbered."""
-    from inspector.tables.compare import differing, short
-
-    apart = differing(runs)
-    out = []
-    for i, run in enumerate(runs, 1):
-        st, parts = run.settings, []
-        if "model" in apart:
-            parts.append(run.label)
-        if "dtype" in apart:
-            parts.append(DTYPES_SHORT.get(str(st.get("dtype")), str(st.get("dtype"))))
-        if "window" in apart:
-            parts.append(f"w{st.get('window')}")
-        elif "stride" in apart:
-            parts.append(f"stride {st.get('stride')}")
-        if "k" in apart:
-            parts.append(f"k{st.get('top_k')}")
-        if "rules" in apart:
-            parts.append(f"rules {short('tagger_rules_hash', st.get('tagger_rules_hash'))}")
-        out.append(" ".join(parts) or f"run {i}")
-    return tuple(n if out.count(n) == 1 else f"{n} #{i}" for i, n in enumerate(out, 1))
 
 
 def delta_bucket(delta: np.ndarray) -> np.ndarray:
@@ -72,9 +43,12 @@ class DocUnits:
 class CompareView:
     """A comparison, ready to be drawn over documents and stepped through."""
 
-    def __init__(self, comparison: Comparison, doc_ids: Sequence[str]) -> None:
+    def __init__(
+        self, comparison: Comparison, doc_ids: Sequence[str], names: Sequence[str] | None = None
+    ) -> None:
         self.comparison = comparison
-        self.names = compact_labels(comparison.runs)  # the panel's; `comparison.names` in full
+        # the panel's short names (what tells the runs apart); `comparison.names` in full
+        self.names = tuple(names) if names is not None else short_names(comparison.runs)
         self.unit = comparison.aligned.unit
         self.order = list(doc_ids)  # the session's document order
         units = comparison.units.with_columns(unit_texts(comparison.aligned))

@@ -16,6 +16,11 @@ Two kinds of unit:
   the same characters as every other run's: no loss is split between words or guessed.
   `joined` counts the units of more than one word.
 
+A run that is browsed but not compared (the app's, when its tokenizer is not the compared
+runs') may *shape* the units: its words' reaches join the groups as well, so each of its
+targets lies inside one unit, and the text under its cursor always finds the unit that holds
+it. Its numbers are in no figure.
+
 A unit is compared only where every run's targets cover exactly its characters. The others
 (the first word of a document when a model has no start-of-text token to predict it from)
 are counted in `uncovered`, with each run's loss in them, and left out of every figure: a
@@ -52,33 +57,41 @@ class Aligned:
     uncovered: int  # units some run does not cover exactly, left out
     uncovered_nll: tuple[float, ...]  # each run's loss in them
     joined: int  # units of more than one word (a token straddled a word boundary)
+    shaped: bool = False  # a browsed run's words shaped the units too (`align`'s `shape`)
 
 
-def align(runs: Sequence[Run], unit: str = "auto") -> Aligned:
+def align(runs: Sequence[Run], unit: str = "auto", shape: pl.LazyFrame | None = None) -> Aligned:
     """The runs' units side by side: by position when the runs share their tokens (`token`,
-    or `auto`), else by word (`word`, or `auto` when the tokens differ)."""
+    or `auto`), else by word (`word`, or `auto` when the tokens differ). `shape`: the token
+    table of a browsed run (module docstring); units are by position only where it has the
+    compared runs' tokens too."""
     if unit == "word":
-        return _by_word(runs)
-    same = same_tokens(runs)
+        return _by_word(runs, shape)
+    same = same_tokens(runs) and (shape is None or _same_ids(runs[0].frame, shape, within=True))
     if unit == "token" and not same:
         raise TasksError(message("compare_tokens_differ"))
-    return _by_position(runs) if same else _by_word(runs)
+    return _by_position(runs) if same else _by_word(runs, shape)
 
 
 def same_tokens(runs: Sequence[Run]) -> bool:
     """Whether every run has the same token id at every (document, position)."""
-    base = runs[0].frame.select(*KEY, "token_id")
-    for run in runs[1:]:
-        other = run.frame.select(*KEY, pl.col("token_id").alias("_other"))
-        both = base.join(other, on=KEY, how="full", coalesce=True)
-        differ = both.filter(
-            pl.col("token_id").is_null()
-            | pl.col("_other").is_null()
-            | (pl.col("token_id") != pl.col("_other"))
-        )
-        if differ.select(pl.len()).collect().item():
-            return False
-    return True
+    return all(_same_ids(runs[0].frame, run.frame) for run in runs[1:])
+
+
+def _same_ids(a: pl.LazyFrame, b: pl.LazyFrame, within: bool = False) -> bool:
+    """Whether two token tables have the same token id at every (document, position); with
+    `within`, over the documents `b` holds (a browsed run scored so far)."""
+    if within:
+        a = a.join(b.select("doc_id").unique(), on="doc_id", how="semi")
+    base = a.select(*KEY, "token_id")
+    other = b.select(*KEY, pl.col("token_id").alias("_other"))
+    both = base.join(other, on=KEY, how="full", coalesce=True)
+    differ = both.filter(
+        pl.col("token_id").is_null()
+        | pl.col("_other").is_null()
+        | (pl.col("token_id") != pl.col("_other"))
+    )
+    return not differ.select(pl.len()).collect().item()
 
 
 def _by_position(runs: Sequence[Run]) -> Aligned:
@@ -144,10 +157,21 @@ def _words(run: Run, first: bool) -> pl.DataFrame:
     return words.sort("_w")
 
 
-def _by_word(runs: Sequence[Run]) -> Aligned:
-    reaches = [_words(run, i == 0) for i, run in enumerate(runs)]
-    order = reaches[0].select(pl.col("doc_id").unique(maintain_order=True)).with_row_index("_doc")
-    about = reaches[0].select("_w", "task", "task_reason", "_word")
+def _shape_reaches(shape: pl.LazyFrame) -> pl.DataFrame:
+    """A browsed run's words as reaches (run -1): the text each word's targets cover."""
+    return (
+        shape.group_by("doc_id", "word_start", "word_end")
+        .agg(pl.col("char_start").min().alias("start"), pl.col("char_end").max().alias("end"))
+        .select("doc_id", "start", "end", pl.lit(-1, dtype=pl.Int32).alias("run"))
+        .collect()
+    )
+
+
+def _all_reaches(
+    reaches: list[pl.DataFrame], order: pl.DataFrame, shape: pl.LazyFrame | None
+) -> pl.DataFrame:
+    """Every run's word reaches in one frame (`run` their run's number, `_doc` their
+    document's), with a shaping run's as run -1."""
     everything = pl.concat(
         [
             r.select("_w", "doc_id", "nll", "pieces", "rank", "start", "end", "first", "bytes")
@@ -157,6 +181,18 @@ def _by_word(runs: Sequence[Run]) -> Aligned:
             for i, r in enumerate(reaches)
         ]
     )
+    if shape is None:
+        return everything
+    # the browsed run's words in the compared runs' documents
+    shaped = _shape_reaches(shape).join(order, on="doc_id", how="inner").drop("doc_id")
+    return pl.concat([everything, shaped], how="diagonal_relaxed")
+
+
+def _by_word(runs: Sequence[Run], shape: pl.LazyFrame | None = None) -> Aligned:
+    reaches = [_words(run, i == 0) for i, run in enumerate(runs)]
+    order = reaches[0].select(pl.col("doc_id").unique(maintain_order=True)).with_row_index("_doc")
+    about = reaches[0].select("_w", "task", "task_reason", "_word")
+    everything = _all_reaches(reaches, order, shape)
     del reaches
     width = int(everything.select(pl.col("end").max()).item() or 0) + 1
     everything = everything.with_columns(  # documents laid end to end: one number line
@@ -170,15 +206,16 @@ def _by_word(runs: Sequence[Run]) -> Aligned:
         .cum_sum()
         .alias("_unit")
     )
-    per_run = everything.group_by("_unit", "run").agg(
-        pl.col("nll").sum(), pl.col("pieces").sum(), pl.col("rank").max(),
-        pl.col("start").min(), pl.col("end").max(), pl.col("first").min(), pl.col("bytes").sum(),
-    )  # fmt: skip
     units = everything.group_by("_unit").agg(
         pl.col("_doc").first(),
         pl.col("start").min().alias("char_start"),
         pl.col("end").max().alias("char_end"),
     )
+    everything = everything.filter(pl.col("run") >= 0)  # a shaping run: bounds only
+    per_run = everything.group_by("_unit", "run").agg(
+        pl.col("nll").sum(), pl.col("pieces").sum(), pl.col("rank").max(),
+        pl.col("start").min(), pl.col("end").max(), pl.col("first").min(), pl.col("bytes").sum(),
+    )  # fmt: skip
     units = units.join(_first_run_words(about, everything), on="_unit", how="left")
     covered = pl.lit(True)
     for i in range(len(runs)):
@@ -213,6 +250,7 @@ def _by_word(runs: Sequence[Run]) -> Aligned:
         left_out.height,
         tuple(float(left_out[f"nll_{i}"].fill_null(0).sum()) for i in range(len(runs))),
         int((kept["words"] > 1).sum()),
+        shape is not None,
     )
 
 

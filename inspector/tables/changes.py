@@ -166,6 +166,8 @@ class Comparison:
                 f"units: words, aligned by the text each run's pieces cover: {n:,} compared, "
                 f"{a.joined:,} of them several words joined by a piece across a word boundary"
             )
+            if a.shaped:
+                how += " (the browsed run's tokens shape the units too: each lies in one)"
         lines = [*describe(a.runs), how]
         if a.uncovered:
             lost = ", ".join(f"{v:.2f}" for v in a.uncovered_nll)
@@ -197,14 +199,19 @@ def ordered(runs: Sequence[Run], order: str) -> tuple[list[Run], str]:
 
 
 def compare_runs(
-    runs: Sequence[Run], unit: str = "auto", threshold: float = THRESHOLD, order: str = "size"
+    runs: Sequence[Run],
+    unit: str = "auto",
+    threshold: float = THRESHOLD,
+    order: str = "size",
+    shape: pl.LazyFrame | None = None,
 ) -> Comparison:
-    """Two runs or more of one corpus, aligned and compared unit by unit."""
+    """Two runs or more of one corpus, aligned and compared unit by unit; `shape`: the token
+    table of a browsed run whose every target must lie inside one unit (`align`)."""
     if len(runs) < 2:
         raise TasksError(message("compare_one_run", given=len(runs)))
     same_corpus(runs)
     runs, used = ordered(runs, order)
-    aligned = align(runs, unit)
+    aligned = align(runs, unit, shape)
     if aligned.units.height == 0:
         raise TasksError(message("compare_nothing"))
     units = with_change(aligned.units, len(runs), threshold)

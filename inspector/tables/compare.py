@@ -111,6 +111,7 @@ def compare(
     its run's settings (dtype, window, stride, top_k, rules, corpus), so an export says
     which run each number came from."""
     same_corpus(runs)
+    differ = tokens_differ(runs)
     keys = GROUPINGS[by]
     blocks = []
     for run, name in zip(runs, run_names(runs), strict=True):
@@ -134,21 +135,49 @@ def compare(
     out = []
     for run, block in zip(runs, blocks, strict=True):
         base = firsts[run.labels].select(
-            *keys, pl.col("mean_nll").alias("_m0"), pl.col("loss_contribution").alias("_c0")
+            *keys, pl.col("mean_nll").alias("_m0"), pl.col("loss_contribution").alias("_c0"),
+            pl.col("bits_per_byte").alias("_b0"),
+        )  # fmt: skip
+        # across tokenizers a change is per byte: nats per token do not compare
+        deltas = (
+            [(pl.col("bits_per_byte") - pl.col("_b0")).alias("delta_bits_per_byte")]
+            if differ
+            else [
+                (pl.col("mean_nll") - pl.col("_m0")).alias("delta_mean_nll"),
+                (pl.col("loss_contribution") - pl.col("_c0")).alias("delta_loss_contribution"),
+            ]
         )
         out.append(
             block.join(base, on=keys, how="left", maintain_order="left")
-            .with_columns(
-                (pl.col("mean_nll") - pl.col("_m0")).alias("delta_mean_nll"),
-                (pl.col("loss_contribution") - pl.col("_c0")).alias("delta_loss_contribution"),
-                pl.lit(run.labels).alias("labels"),
-            )
-            .drop("_m0", "_c0")
+            .with_columns(*deltas, pl.lit(run.labels).alias("labels"))
+            .drop("_m0", "_c0", "_b0")
         )
     table = pl.concat(out)
     front = ["model", "n_params", "labels"]
     rest = [c for c in table.columns if c not in front and c not in RUN_COLUMNS]
     return table.select(*front, *rest, *RUN_COLUMNS)
+
+
+def tokens_differ(runs: Sequence[Run]) -> bool:
+    """Whether the runs split their corpus into different tokens (other tokenizers): then
+    nats per token do not compare between them, and a change is per byte. Word units
+    (`--unit word`, no token ids) are the same words in every run."""
+    if len(runs) < 2 or any("token_id" not in r.frame.collect_schema().names() for r in runs):
+        return False
+    key = ["doc_id", "pos"]
+    base = runs[0].frame.select(*key, "token_id")
+    for run in runs[1:]:  # where both have a target (a run of people's labels has some)
+        other = run.frame.select(*key, pl.col("token_id").alias("_other"))
+        differ = base.join(other, on=key).filter(pl.col("token_id") != pl.col("_other"))
+        if differ.select(pl.len()).collect().item():
+            return True
+    return False
+
+
+TOKENIZERS_DIFFER = (
+    "the runs' tokenizers differ: they split the text into different tokens, so nats per token "
+    "do not compare; losses and changes are in bits per byte (nats per word: --unit word)"
+)
 
 
 def same_corpus(runs: Sequence[Run]) -> None:

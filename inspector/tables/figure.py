@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from inspector import visible
-from inspector.tables.plot import chart_title, run_axis
+from inspector.tables.plot import chart_title, loss_label, run_axis
 
 
 def _figure(table: pl.DataFrame, caption: Sequence[str]) -> object:
@@ -46,7 +46,7 @@ def _figure(table: pl.DataFrame, caption: Sequence[str]) -> object:
         ax.set_xticks(xs, ticks)  # log10 of the sizes already, or one place per run
         ax.minorticks_off()
         ax.set_xlabel(name)
-        ax.set_ylabel("mean loss (nats)")
+        ax.set_ylabel(loss_label(table))
         ax.set_title(chart_title(table))
         ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
@@ -124,7 +124,7 @@ def fit_figure(table: pl.DataFrame, caption: Sequence[str], fits: pl.DataFrame) 
         accuracy.plot(part["_x"], part["word_exact_match"], "o-", color=colour, label=label)
         accuracy.plot(part["_x"], part["top1_accuracy"], "s--", color=colour, alpha=0.6,
                       markersize=3)  # fmt: skip
-    loss.set_ylabel("mean loss (nats per token)")
+    loss.set_ylabel(loss_label(table))
     loss.set_title("per-task loss against size: runs (points) and fits (lines)")
     loss.legend(fontsize="small")
     accuracy.set_ylabel("share")

@@ -35,6 +35,25 @@ def plot(
     return str(plt.build())
 
 
+LOSS_UNITS = {  # a chart's loss: the per-task table's column, the axis's name
+    "token": ("mean_nll", "mean loss (nats per token)"),
+    "byte": ("bits_per_byte", "loss (bits per byte)"),
+    "word": ("nats_per_word", "loss (nats per word)"),
+}
+
+
+def in_unit(table: pl.DataFrame, unit: str) -> pl.DataFrame:
+    """A per-task table whose `mean_nll` is the loss in `unit` (`LOSS_UNITS`), named in its
+    `loss_unit` column: what the charts draw (runs of other tokenizers: per byte)."""
+    column, name = LOSS_UNITS[unit]
+    return table.with_columns(pl.col(column).alias("mean_nll"), pl.lit(name).alias("loss_unit"))
+
+
+def loss_label(table: pl.DataFrame) -> str:
+    """The loss axis's name: the table's `loss_unit`, else nats per token."""
+    return str(table["loss_unit"][0]) if "loss_unit" in table.columns else LOSS_UNITS["token"][1]
+
+
 # one colour per series of a terminal chart (the plain theme draws every line alike)
 SERIES_COLOURS = ("blue", "red", "green", "orange", "magenta", "cyan", "gray", "yellow")
 
@@ -97,7 +116,7 @@ def draw_plot(plt: Any, table: pl.DataFrame) -> None:
                  color=SERIES_COLOURS[i % len(SERIES_COLOURS)])  # fmt: skip
     plt.xticks(xs, ticks)
     plt.xlabel(name)
-    plt.ylabel("mean loss (nats)")
+    plt.ylabel(loss_label(table))
     plt.title(chart_title(table))
 
 
@@ -130,7 +149,7 @@ def draw_fits(plt: Any, table: pl.DataFrame, fits: pl.DataFrame) -> None:
                      marker="braille")  # fmt: skip
     plt.xticks(xs, ticks)
     plt.xlabel(name)
-    plt.ylabel("mean loss (nats)")
+    plt.ylabel(loss_label(table))
     plt.title("per-task loss against size, fitted (points: runs; lines: fits)")
 
 

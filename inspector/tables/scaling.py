@@ -34,8 +34,8 @@ FIT_NOTE = (
     "bootstrap over documents (--format csv or json: every number)"
 )
 TOKENIZERS_DIFFER = (
-    "the runs split the corpus into different numbers of tokens (other tokenizers): nats per "
-    "token do not compare across them; fit bits per byte or nats per word (--fit-unit byte|word)"
+    "the runs' tokenizers differ: they split the text into different tokens, so nats per token "
+    "do not compare"
 )
 # the fit table's columns a narrow terminal loses first (tables/render.fit_width)
 FIT_DROPS = ("runs", "note", "loss_smallest", "loss_largest", "r2", "above_floor")
@@ -233,18 +233,24 @@ class Fitted:
 def fit_runs(
     runs: Sequence[Run],
     sizes: Sequence[float] | None = None,
-    unit: str = "token",
+    unit: str = "auto",
     resamples: int = RESAMPLES,
 ) -> Fitted:
     """`fit_tasks` of runs of one corpus at `sizes` (default: each model's parameter
-    count), of the loss per `unit` (`FIT_UNITS`). The runs must be of one corpus and
-    differ in size."""
+    count), of the loss per `unit` (`FIT_UNITS`; `auto`: per token where the runs share a
+    tokenizer, else per byte; per token across tokenizers is refused). The runs must be of
+    one corpus and differ in size."""
     from inspector.errors import message
-    from inspector.tables.compare import same_corpus
+    from inspector.tables.compare import same_corpus, tokens_differ
 
     if len(runs) < 3:
         raise TasksError(message("fit_runs", runs=len(runs)))
     same_corpus(runs)
+    differ = tokens_differ(runs)
+    if unit == "auto":
+        unit = "byte" if differ else "token"
+    elif unit == "token" and differ:
+        raise TasksError(message("fit_token_across_tokenizers"))
     if sizes is None:
         found = [r.settings.get("n_params") for r in runs]
         if not all(found):
@@ -269,7 +275,6 @@ def fit_runs(
         )  # fmt: skip
         for i, table in enumerate(tables)
     ]
-    differ = len({int(t["tokens"].sum()) for t in tables}) > 1
     fits = fit_tasks(pl.concat(parts), sizes, resamples)
     return Fitted(fits, list(sizes), unit, differ)
 

@@ -55,48 +55,78 @@ class ComparingApp(BrowsingApp):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
     def _find_cached(self) -> None:
-        from inspector.run.cache import cached_runs
-        from taggers.rules import load_rules
-
         try:
-            rules_hash = (self.rules or load_rules()).sha256
-            runs = cached_runs(self.cache_dir, self.corpus_key, rules_hash, whole=True)
+            found = self.run_catalog(whole=True)
         except USER_ERRORS as e:
             self.post_message(ComparisonFailed(str(e)))
             return
-        # smallest model first, then the smallest window: a change reads as what more of
-        # either buys
-        runs.sort(key=lambda r: (r.settings.get("n_params") or 0, r.settings.get("window") or 0))
-        self.post_message(RunsFound(runs) if len(runs) >= 2 else ComparisonFailed(ONE_RUN))
+        self.post_message(
+            RunsFound(found) if len(found.entries) >= 2 else ComparisonFailed(ONE_RUN)
+        )
+
+    def run_catalog(self, whole: bool = False) -> Any:
+        """The cached runs of this corpus under the app's rules (`run/runsets.py`)."""
+        from inspector.run.runsets import catalog
+        from taggers.rules import load_rules
+
+        rules_hash = (self.rules or load_rules()).sha256
+        return catalog(self.cache_dir, self.corpus_key, rules_hash, whole=whole)
+
+    def browsed_key(self) -> str | None:
+        """The browsed run's cache key, once it is scored (its tokenizer is the default's)."""
+        from inspector.run.cache import cache_key
+
+        settings = getattr(self, "run_settings", None)
+        return cache_key(settings) if settings else None
 
     def on_runs_found(self, message: RunsFound) -> None:
-        from inspector.session.compare import compact_labels
-        from inspector.tables.compare import run_names
-
-        runs = message.runs
-        if len(runs) == 2:
-            self._build(runs)
+        found = message.runs
+        chosen = found.current(self.cache_dir, self.browsed_key())
+        if len(found.entries) == 2 and not chosen.tokenizers_differ and len(chosen.entries) == 2:
+            self._build(chosen.runs, chosen.names)
             return
 
-        def picked(chosen: list[int] | None) -> None:
-            if chosen is None:
+        def picked(keys: list[str] | None) -> None:
+            if keys is None:
                 self.compare_pending = False
-            else:
-                self._build([runs[i] for i in chosen])
+                return
+            self.remember_runs(keys)
+            picked_set = found.choose(keys, remembered=True)
+            self._build(picked_set.runs, picked_set.names)
 
-        # what tells the runs apart first (`w32`, `bf16 w2048`), the full name after it
-        names = [f"{a}  ({b})" for a, b in zip(compact_labels(runs), run_names(runs), strict=True)]
-        self.push_screen(PickRunsScreen(names, list(range(len(runs)))), picked)
+        self.push_screen(PickRunsScreen(found, chosen.keys), picked)
+
+    def remember_runs(self, keys: list[str]) -> None:
+        """Keep the chosen runs for this corpus (compare mode, `s` and the fits share them)."""
+        from inspector.run.runsets import save_choice
+
+        try:
+            save_choice(self.cache_dir, self.corpus_key, keys)
+        except OSError as e:
+            self.notify(
+                f"could not remember the chosen runs: {e}", severity="warning", markup=False
+            )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
-    def _build(self, runs: list[Any]) -> None:
+    def _build(self, runs: list[Any], names: Any = None) -> None:
         from inspector.tables.changes import compare_runs
 
         try:
-            view = CompareView(compare_runs(runs, order="given"), [d.id for d in self.session.docs])
+            # the browsed run's tokens shape the units, so the text under the cursor is
+            # always inside the unit shown (by position where every run shares them)
+            comparison = compare_runs(runs, order="given", shape=self._browsed_table())
+            view = CompareView(comparison, [d.id for d in self.session.docs], names)
             self.post_message(ComparisonReady(view))
         except USER_ERRORS as e:
             self.post_message(ComparisonFailed(str(e)))
+
+    def _browsed_table(self) -> Any:
+        """The browsed run's token table, as far as it is scored (None: nothing yet)."""
+        import polars as pl
+
+        tables = self.session.scored_tables()
+        columns = ("doc_id", "pos", "token_id", "char_start", "char_end", "word_start", "word_end")
+        return pl.concat([t.select(columns) for t in tables]).lazy() if tables else None
 
     def on_comparison_ready(self, message: ComparisonReady) -> None:
         self.compare_view, self.compare_pending = message.view, False
