@@ -226,20 +226,21 @@ async def test_tasks_screen_compares_and_fits_cached_models(
                 await asyncio.sleep(0.05)
             assert screen.shown is not None
             text = screen.shown
-            assert "3 runs of this corpus" in text and "differ in: model" in text
+            assert "3 of 3 cached runs" in text and "nats per token" in text
             assert all(f.name in text for f in tiny_family)
-            assert "how each task scales: fits of mean loss against parameters" in text
+            assert "how each task scales: fits of loss in nats per token against parameters" in text
             assert "log-linear" in text  # three runs: the log-linear fit
-            assert "chart: per-task loss against size, fitted" in text
+            assert "chart: per-task loss (nats/token) against size, fitted" in text
             assert "chart: exact match of words (every piece top-1), by task" in text
             charts = list(screen.query(LineChart))
             assert len(charts) == 2
-            sizes = sorted(set(screen.report.parts[1].frame["n_params"]))
+            sizes = sorted(set(r.settings["n_params"] for r in screen.report.catalog.choose(
+                screen.report.chosen).runs))  # fmt: skip
             for chart in charts:  # widgets, sized to their boxes
                 drawn = str(chart.render())
                 assert all(param_count(n) in drawn for n in sizes) and "log scale" in drawn
             seen = ""
-            wanted = ("how each task scales", "per-task loss against size, fitted",
+            wanted = ("how each task scales", "loss (nats/token) against size, fitted",
                       "exact match of words (every piece top-1), by task")  # fmt: skip
             for _ in range(30):  # PageDown through the report, reading the screen
                 seen += " ".join(term.text().replace("│", " ").split()) + " "

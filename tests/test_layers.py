@@ -131,10 +131,14 @@ def test_layers_command(tiny_model_dir, tmp_path, capsys, monkeypatch) -> None: 
     assert (tmp_path / "layers.svg").read_text().lstrip().startswith("<?xml")
     # kept in the cache for the app's `s` screen, which draws its curves by layer
     from inspector.run.cache import corpus_hash
+    from inspector.run.runsets import catalog
     from inspector.tui.reports import tasks_report
     from taggers.rules import load_rules
 
-    report = tasks_report(tmp_path / "cache", corpus_hash(DOCS), load_rules().sha256).text()
+    rules_hash = load_rules().sha256
+    found = catalog(tmp_path / "cache", corpus_hash(DOCS), rules_hash)
+    chosen = found.current(tmp_path / "cache")
+    report = tasks_report(found, chosen, tmp_path / "cache", rules_hash).text()
     assert "share of targets settled (top-1 from this layer to the last)" in report, report
     assert "chart: by layer" in report and "from inspector layers" in report
     assert any(line.startswith("grammar (") for line in report.splitlines()), report

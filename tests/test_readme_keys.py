@@ -225,7 +225,9 @@ async def _tasks_screen(pilot: Any, app: InspectorApp) -> None:
     await until(lambda: isinstance(app.screen, ReportScreen) and app.screen.shown is not None)
     shown = app.screen.shown  # type: ignore[attr-defined]
     assert "loss by task" in shown and "loss contribution per task" in shown
-    assert "1 run of this corpus" in shown  # which runs, and what differs between them
+    assert "1 run chosen of 1 cached" in shown  # which runs, and each one's full settings
+    await pilot.press("D")  # the run chooser, from the s screen: one run cached, nothing to choose
+    assert any("only one run" in str(n.message) for n in app._notifications)
     await close(pilot, app)
 
 

@@ -160,7 +160,7 @@ def cached_runs(cache_dir: Path, corpus: str, rules_hash: str, whole: bool = Fal
                 files["scores"],
                 columns=None
                 if whole
-                else ["doc_id", "token", "token_id", "nll", "rank", "entropy"],
+                else ["doc_id", "pos", "token", "token_id", "nll", "rank", "entropy"],
             )  # the token: its bytes; the word's span: its words (tables/tasks.py)
             tags = pl.read_parquet(
                 files["tags"], columns=None if whole else ["task", "word_start", "word_end"]

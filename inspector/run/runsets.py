@@ -83,7 +83,7 @@ def legend_line(name: str, entry: Entry) -> str:
         f"window {st.get('window')}, stride {st.get('stride')}",
         f"k {st.get('top_k')}",
     ]
-    return f"{name} = {model}: {', '.join(parts)}"
+    return f"{name}: {', '.join([model, *parts] if model != name else parts)}"
 
 
 def scored_when(entry: Entry) -> str:

@@ -26,7 +26,7 @@ def short_names(runs: Sequence[Run]) -> tuple[str, ...]:
     apart = set(differing(runs))
     if all(r.settings.get("stride") == (r.settings.get("window") or 0) // 2 for r in runs):
         apart.discard("stride")  # the default stride: the window says it
-    models = {}
+    models: dict[str, set[object]] = {}
     for run in runs:
         models.setdefault(model_name(run), set()).add(run.settings.get("model_identity"))
     out = []
@@ -48,5 +48,5 @@ def short_names(runs: Sequence[Run]) -> tuple[str, ...]:
         for setting, brief, longer in forms:
             if setting in apart:
                 words.append(longer if brief in words else brief)
-        out.append(" ".join(words) or "run")
+        out.append(" ".join(words) or model_name(run))
     return tuple(n if out.count(n) == 1 else f"{n} #{i}" for i, n in enumerate(out, 1))

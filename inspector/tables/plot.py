@@ -36,9 +36,9 @@ def plot(
 
 
 LOSS_UNITS = {  # a chart's loss: the per-task table's column, the axis's name
-    "token": ("mean_nll", "mean loss (nats per token)"),
-    "byte": ("bits_per_byte", "loss (bits per byte)"),
-    "word": ("nats_per_word", "loss (nats per word)"),
+    "token": ("mean_nll", "loss (nats/token)"),
+    "byte": ("bits_per_byte", "loss (bits/byte)"),
+    "word": ("nats_per_word", "loss (nats/word)"),
 }
 
 
@@ -150,7 +150,7 @@ def draw_fits(plt: Any, table: pl.DataFrame, fits: pl.DataFrame) -> None:
     plt.xticks(xs, ticks)
     plt.xlabel(name)
     plt.ylabel(loss_label(table))
-    plt.title("per-task loss against size, fitted (points: runs; lines: fits)")
+    plt.title(f"per-task {loss_label(table)} against size, fitted")
 
 
 def draw_metric(plt: Any, table: pl.DataFrame, column: str) -> None:

@@ -4,16 +4,13 @@ these read keys and redraw."""
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 from textual import on
 from textual.app import App
 
 from inspector.session.browse import Session
-from inspector.tui.reports import tasks_report
 from inspector.tui.screens.prompt import PromptScreen
-from inspector.tui.screens.report import ReportScreen
 from inspector.tui.widgets.document_view import DocumentView
 from inspector.tui.widgets.legend import Legend
 from taggers.rules import RuleSet
@@ -150,13 +147,6 @@ class BrowsingApp(App[None]):
         mode = cycle[(cycle.index(view.mode) + 1) % len(cycle)] if view.mode in cycle else "loss"
         view.set_mode(mode)
         self.query_one(Legend).show(mode)
-
-    def action_tasks_screen(self) -> None:
-        from taggers.rules import load_rules
-
-        rules_hash = (self.rules or load_rules()).sha256
-        report = partial(tasks_report, self.cache_dir, self.corpus_key, rules_hash)
-        self.push_screen(ReportScreen("loss by task, across model sizes", report))
 
     @on(DocumentView.TokenClicked)
     def on_token_clicked(self, message: DocumentView.TokenClicked) -> None:

@@ -96,6 +96,30 @@ class ComparingApp(BrowsingApp):
 
         self.push_screen(PickRunsScreen(found, chosen.keys), picked)
 
+    def action_tasks_screen(self) -> None:
+        """s: loss by task over the chosen runs of this corpus (D there chooses them)."""
+        from inspector.tui.reports import tasks_report
+        from inspector.tui.screens.report import ReportScreen
+        from taggers.rules import load_rules
+
+        rules_hash = (self.rules or load_rules()).sha256
+        browsed = self.browsed_key()
+
+        def report() -> Any:
+            found = self.run_catalog()
+            return tasks_report(found, found.current(self.cache_dir, browsed), self.cache_dir,
+                                rules_hash)  # fmt: skip
+
+        self.push_screen(ReportScreen("loss by task, across the chosen runs", report))
+
+    def runs_chosen(self, keys: list[str]) -> None:
+        """Runs chosen on the `s` screen: kept for the corpus, and compare mode, if built,
+        compares them (two or more) from now on."""
+        self.remember_runs(keys)
+        if self.compare_view is not None and len(keys) >= 2 and not self.compare_pending:
+            self.compare_pending = True
+            self._find_cached(keys)
+
     def remember_runs(self, keys: list[str]) -> None:
         """Keep the chosen runs for this corpus (compare mode, `s` and the fits share them)."""
         from inspector.run.runsets import save_choice

@@ -78,6 +78,6 @@ class ComparisonFailed(Message):
 
 @dataclass
 class RunsFound(Message):
-    """The runs of this corpus in the cache, in the order they would be compared."""
+    """The runs of this corpus in the cache (`run/runsets.Catalog`), smallest model first."""
 
-    runs: list[Any]
+    runs: Any

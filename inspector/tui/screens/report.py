@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
@@ -38,6 +39,9 @@ class Table:
 
     caption: str
     frame: pl.DataFrame
+    # a long form for a screen too narrow for `frame`: its first `frozen` columns stay in view
+    narrow: pl.DataFrame | None = None
+    frozen: int = 2
 
 
 @dataclass
@@ -49,6 +53,7 @@ class Chart:
     table: pl.DataFrame
     kind: str = "tasks"  # "tasks", "layers", "fits" (with `fits`), or a metric to draw by size
     fits: pl.DataFrame | None = None
+    beside: Chart | None = None  # drawn to its right where the screen is wide, else below
 
 
 @dataclass
@@ -56,6 +61,8 @@ class Report:
     """What a report screen shows, top to bottom."""
 
     parts: Sequence[Note | Table | Chart] = field(default_factory=list)
+    catalog: Any = None  # the runs it could show (`run/runsets.Catalog`), where D chooses
+    chosen: list[str] = field(default_factory=list)  # the cache keys of those it shows
 
     def text(self) -> str:
         """Everything in it as plain text (for tests and logs)."""
@@ -70,7 +77,12 @@ class Report:
             elif part.kind == "layers":
                 out.append("chart: by layer: the share of each task's targets settled")
             elif part.kind == "fits":
-                out.append("chart: per-task loss against size, fitted")
+                unit = part.table["loss_unit"][0] if "loss_unit" in part.table.columns else ""
+                out.append(f"chart: per-task {unit or 'loss'} against size, fitted")
+                if part.beside is not None:
+                    from inspector.tables.plot import METRIC_TITLES
+
+                    out.append(f"chart: {METRIC_TITLES[part.beside.kind]}")
             elif part.kind != "tasks":
                 from inspector.tables.plot import METRIC_TITLES
 
@@ -90,6 +102,8 @@ class ReportScreen(ModalScreen[None]):
     ReportScreen LineChart { height: 20; margin-top: 1; }
     ReportScreen LayerChart { height: 20; margin-top: 1; }
     ReportScreen BarChart { margin-top: 1; }
+    ReportScreen Horizontal.pair { height: 21; }
+    ReportScreen Horizontal.pair LineChart { width: 1fr; }
     """
     BINDINGS = [
         Binding("escape,q", "dismiss", "close"),
@@ -98,6 +112,7 @@ class ReportScreen(ModalScreen[None]):
         Binding("pageup", "page(-1)", "scroll up", priority=True),
         Binding("end,ctrl+end", "edge(1)", "the end", priority=True),
         Binding("home,ctrl+home", "edge(-1)", "the top", priority=True),
+        Binding("D", "choose", "choose runs"),
     ]
 
     @dataclass
@@ -136,12 +151,43 @@ class ReportScreen(ModalScreen[None]):
 
     async def on_report_screen_ready(self, message: ReportScreen.Ready) -> None:
         box = self.query_one("#report-box", VerticalScroll)
-        await self.query_one("#report-wait").remove()
-        await box.mount_all([w for part in message.report.parts for w in _widgets(part)])
+        await box.remove_children()
+        width = box.scrollable_content_region.width
+        await box.mount_all([w for part in message.report.parts for w in _widgets(part, width)])
         self.report = message.report
         tables = self.query(DataTable)
         if tables:
             tables.first().focus(scroll_visible=False)  # arrows move in it at once; Tab: the next
+
+    def action_choose(self) -> None:
+        """D: choose the runs this report compares (the app's one run set for the corpus)."""
+        report = self.report
+        if report is None or report.catalog is None:
+            self.notify("this report has no runs to choose", severity="warning", markup=False)
+            return
+        if len(report.catalog.entries) < 2:
+            self.notify("only one run of this corpus is in the cache", severity="warning",
+                        markup=False)  # fmt: skip
+            return
+        from inspector.tui.screens.pick_runs import PickRunsScreen
+
+        def picked(keys: list[str] | None) -> None:
+            if keys is None:
+                return
+            chosen = getattr(self.app, "runs_chosen", None)
+            if chosen is not None:
+                chosen(keys)
+            self.call_later(self.recompute)
+
+        self.app.push_screen(PickRunsScreen(report.catalog, report.chosen, least=1), picked)
+
+    async def recompute(self) -> None:
+        """Compute the report again (the chosen runs changed)."""
+        self.report = None
+        box = self.query_one("#report-box", VerticalScroll)
+        await box.remove_children()
+        await box.mount(Static(Text(self.waiting, style="dim"), id="report-wait"))
+        self.compute()
 
     def action_page(self, direction: int) -> None:
         box = self.query_one("#report-box", VerticalScroll)
@@ -217,31 +263,61 @@ class ReportTable(DataTable[Text]):
         self.scroll_to(x=earlier[-1] if earlier else 0, animate=False)
 
 
-def _widgets(part: Note | Table | Chart) -> list[Widget]:
-    from inspector.tables.render import column_cells
+SIDE_BY_SIDE = 150  # cells: a chart with another beside it from this width, else stacked
 
+
+def _widgets(part: Note | Table | Chart, width: int = 200) -> list[Widget]:
     if isinstance(part, Note):
         return [Static(Text(visible.text(part.text)))]
-    if isinstance(part, Chart) and part.kind == "layers":
-        return [LayerChart(part.table)]
-    if isinstance(part, Chart) and part.kind != "tasks":
-        return [LineChart(part.table, part.fits, None if part.kind == "fits" else part.kind)]
     if isinstance(part, Chart):
-        several = part.table.select("model").n_unique() > 1
-        return [LineChart(part.table) if several else BarChart(part.table)]
-    frame = part.frame
+        return _chart_widgets(part, width)
+    frame, frozen = part.frame, 1
+    if part.narrow is not None and _table_width(frame) > width:  # the long form, first columns kept
+        frame, frozen = part.narrow, part.frozen
+    return _table_widgets(part.caption, frame, frozen)
+
+
+def _chart_widgets(part: Chart, width: int) -> list[Widget]:
+    if part.kind == "layers":
+        return [LayerChart(part.table)]
+    if part.kind != "tasks":
+        chart = LineChart(part.table, part.fits, None if part.kind == "fits" else part.kind)
+        if part.beside is None:
+            return [chart]
+        other = _chart_widgets(part.beside, width)
+        return (
+            [Horizontal(chart, *other, classes="pair")]
+            if width >= SIDE_BY_SIDE
+            else [chart, *other]
+        )
+    several = part.table.select("model").n_unique() > 1
+    return [LineChart(part.table) if several else BarChart(part.table)]
+
+
+def _table_width(frame: pl.DataFrame) -> int:
+    """Cells a table takes in a DataTable: each column its widest cell and a cell of padding
+    either side."""
+    from inspector.tables.render import column_cells
+
+    rows = column_cells(frame)
+    return sum(max([len(c), *(len(r[i]) for r in rows)]) + 2 for i, c in enumerate(frame.columns))
+
+
+def _table_widgets(caption_text: str, frame: pl.DataFrame, frozen: int) -> list[Widget]:
+    from inspector.tables.render import column_cells
+
     header = [visible.line(c) for c in frame.columns]
     rows = [[visible.line(v) for v in row] for row in column_cells(frame)]  # as the CLI's tables
     first = max([len(header[0]), *(len(r[0]) for r in rows)]) if header else 0
     # the rows' names stay in view while the rest scroll, where they are short enough to
-    caption_text = visible.line(part.caption)
+    caption_text = visible.line(caption_text)
     caption = Static(Text(caption_text), classes="caption")
     grid = ReportTable(
         caption,
         caption_text,
         zebra_stripes=True,
         cursor_type="row",
-        fixed_columns=int(first <= FIXED_MOST),
+        fixed_columns=frozen if frozen > 1 else int(first <= FIXED_MOST),
     )
     grid.frame = frame  # type: ignore[attr-defined]  # Enter on a row reads its task
     # numbers right-aligned to their column's width (a DataTable sizes columns to content)
