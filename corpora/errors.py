@@ -31,7 +31,7 @@ MESSAGES: dict[str, str] = {
     "bad_compressed": "{path}: not a complete {kind} stream ({reason}); check or replace the file",
     "bad_arrow": "{path}: cannot be read as Arrow ({reason}); check the file",
     "bad_dataset": "{path}: a datasets folder whose {file} cannot be read ({reason}); save it again with save_to_disk",
-    "probe_fields": "{path}:{line}: a probe needs {missing} (prefix, expected, foils, task); fix that line",
+    "probe_fields": "{path}:{line}: this probe lacks {missing}; fix that line",
     "probe_types": "{path}:{line}: prefix, expected and task must be text and foils a list of one or more texts; fix that line",
     "probe_candidates": "{path}:{line}: expected and every foil must be non-empty and different; fix that line",
     "probe_duplicate": "{path}:{line}: probe id '{id}' appears twice; give each probe a unique id",

@@ -117,6 +117,11 @@ def _read_file(path: Path, name: str, text_field: str, text_column: str) -> Iter
     check_regular(path)
     suffix, compression = split_suffix(path)
     if not _readable(path):
+        if not compression:  # a program or an image is named as binary, whatever its name
+            with open_binary(path) as f:
+                head = f.read(WIDE_SAMPLE)
+            if b"\0" in head:
+                raise not_utf8(path, head, "binary", head.index(b"\0"))
         shown = "".join(path.suffixes[-2:]).lower() if compression else suffix
         raise CorpusError(message("unknown_format", path=path, suffix=shown or "(none)"))
     if suffix in TEXT_SUFFIXES:

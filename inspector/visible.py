@@ -42,6 +42,34 @@ def text(value: object) -> str:
 _COLOUR_OR_UNSAFE = re.compile(f"(\x1b\\[[0-9;]*m)|[{_UNSAFE}]")
 
 
+def break_long_words(value: str, cells: int) -> str:
+    """`value` with each word wider than `cells` (a path, a URL) broken onto lines after a
+    `/` (else `.`, `_`, `-`) that fits, where a wrapping widget would cut it mid-name."""
+    from rich.cells import cell_len
+
+    cells = max(8, cells)
+    out = []
+    for part in re.split(r"(\s+)", value):
+        while cell_len(part) > cells:
+            head = cut_cells(part, cells)
+            at = max(head.rfind(c) for c in "/._-")
+            at = at + 1 if at > 0 else len(head)
+            out.append(part[:at] + "\n")
+            part = part[at:]
+        out.append(part)
+    return "".join(out)
+
+
+def cut_cells(value: str, cells: int) -> str:
+    """The longest start of `value` that takes at most `cells` cells."""
+    from rich.cells import cell_len
+
+    end = len(value)
+    while end and cell_len(value[:end]) > cells:
+        end -= 1
+    return value[:end]
+
+
 def keep_colour(value: str) -> str:
     """`text`, but colour (SGR) sequences kept: for our own coloured output, such as a plot,
     that may also hold user strings; any other escape sequence is shown, not obeyed."""

@@ -235,3 +235,40 @@ def test_asking_screens_snapshot(
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_the_probe_line_follows_annotation_mode_to_another_document(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 43, item 4: `a` moves to the labelling queue's target in another document; the
+    probe's line goes with the document it belongs to, and comes back with `a`."""
+    from inspector.tui.annotating import AnnotateOptions
+
+    probes = [d for d in read_corpus([bundled_path() / "probes.jsonl"]) if d.text]
+    options = AnnotateOptions(db=tmp_path / "labels.sqlite", annotator="tester")
+    app = InspectorApp(Scoring(probes, model_spec=str(tiny_model_dir), device="cpu"), "asking",
+                       tmp_path, annotate=options)  # fmt: skip
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: app.scoring == "done")
+        line = app.query_one(ProbeNote)
+        await pilot.press("a")  # it opens annotating: browse first
+        await pilot.pause()
+        assert app.mode == "browse"
+        last = len(probes) - 1
+        app.session.goto(last, 0)  # the last probe: the queue starts at the first document
+        app.refresh_view(tables=True)
+        await pilot.pause()
+        mine = app.probe_here()
+        assert mine is not None and line.display and mine.task in str(line.render())
+        await pilot.press("a")
+        await pilot.pause()
+        assert app.mode == "annotate" and app.session.doc != last
+        here = app.probe_here()
+        drawn = str(line.render()) if line.display else ""
+        assert (here is None and not line.display) or (
+            here.task in drawn and here.note[:20] in drawn
+        )
+        assert mine.note[:20] not in drawn or (here is not None and here.note == mine.note)
+        await pilot.press("a")
+        await pilot.pause()
+        assert app.session.doc == last and mine.note[:20] in str(line.render())

@@ -60,6 +60,16 @@ def test_per_task_context_keeps_the_tables_identities(tiny_lm, method: str) -> N
     assert (out["mean_context"] <= 11).all() and (out["median_distance"] >= 1).all()
 
 
+def test_progress_comes_after_every_target(tiny_lm) -> None:  # type: ignore[no-untyped-def]
+    """Issue 43, item 4: progress is said per target, not per window (a long window of many
+    sampled targets went minutes without a word after an estimate of a minute)."""
+    table = _tagged(tiny_lm)
+    calls: list[tuple[int, int]] = []
+    task_context(tiny_lm, table, 12, 4, sample=None, progress=lambda d, t: calls.append((d, t)))
+    assert [d for d, _ in calls] == list(range(1, table.height + 1))
+    assert {t for _, t in calls} == {table.height}
+
+
 def test_context_command(tiny_model_dir: Path, tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
     run_cli = partial(cli_here, capsys)

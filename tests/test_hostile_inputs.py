@@ -111,6 +111,20 @@ def test_utf16_and_utf32_files_are_named(
     assert f"iconv -f {name} -t UTF-8 {path} > out{suffix}" in got, got
 
 
+@pytest.mark.parametrize("name", ["ls", "program.bin"])
+def test_a_binary_file_of_any_name_is_named_binary(tmp_path: Path, name: str) -> None:
+    """Issue 43, item 4: a program (no suffix, or one no reader knows) is a binary file, as
+    the same bytes saved as .txt are, not an "unknown format '(none)'"."""
+    path = tmp_path / name
+    path.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)))
+    with pytest.raises(CorpusError, match=r"looks like a binary file \(NUL byte at offset 7\)"):
+        read_corpus([path])
+    text = tmp_path / "notes"  # text with no suffix: its format is what is unknown
+    text.write_text("hello")
+    with pytest.raises(CorpusError, match=r"unknown format '\(none\)'"):
+        read_corpus([text])
+
+
 def test_binary_file_is_still_binary(tmp_path: Path) -> None:
     path = tmp_path / "zip.txt"
     path.write_bytes(b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 4)

@@ -84,7 +84,10 @@ def test_the_bundled_suite_covers_the_talks_table() -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ('{"prefix": "a", "expected": " b", "task": "t"}', "needs foils"),
+        (
+            '{"prefix": "a", "expected": " b", "task": "t"}',
+            "this probe lacks foils; fix that line$",
+        ),
         (
             '{"prefix": "a", "expected": " b", "foils": [], "task": "t"}',
             "foils a list of one or more",
@@ -106,6 +109,8 @@ def test_a_bad_probe_line_is_named(tmp_path: Path, line: str, expected: str) -> 
     with pytest.raises(CorpusError, match=expected) as e:
         read_probes(suite)
     assert str(e.value).startswith(f"{suite}:2:")
+    for field in ("prefix", "expected", "foils", "task"):  # a field is named once at most
+        assert str(e.value).count(field) <= 1, str(e.value)
 
 
 def test_probe_and_probes_commands(tiny_family: list[Path], tmp_path: Path) -> None:

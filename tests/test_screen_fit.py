@@ -357,3 +357,33 @@ async def test_candidates_align_in_cells_whatever_their_script(
             text = "\n".join(lines)
             assert "'\\u094d'" in text and "'\\ufe0f'" in text and "'日本語'" in text
             assert "…" in text  # the long one, cut
+
+
+def joined_part(piece: str) -> bool:
+    """A continuation line of a broken path (no spaces in it)."""
+    return bool(piece) and " " not in piece
+
+
+async def test_a_notice_leaves_the_status_line_and_keeps_a_path_whole(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 43, item 4: at 80x24 a notice covered the status line and broke a path
+    mid-word; now it sits above the status line, and a cache path stays on one line."""
+    app = _app(tiny_model_dir, tmp_path)
+    path = "/home/someone/.cache/inspector/tables/0123456789abcdef0123456789abcdef.parquet"
+    with terminal(monkeypatch, 80, 24) as term:
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await _until(lambda: app.scoring == "done")
+            app.clear_notifications()
+            await pilot.pause(0.3)
+            status = term.row(22)
+            app.notify(f"a damaged cache file was rebuilt: {path}", timeout=30)
+            await pilot.pause(1.0)
+            assert term.row(22) == status and "? help" in term.row(23)
+            lines = [x for x in term.text().splitlines() if "▌" in x]  # the notice's rows
+            # broken only after a path's separator, never inside a name
+            pieces = [x.split("▌", 1)[1].strip().rstrip("│╯─").strip() for x in lines]
+            joined = "".join(p for p in pieces if p.startswith("/") or joined_part(p))
+            assert path in joined, pieces
+            broken = [p for p in pieces[:-1] if "/" in p]  # each cut after a separator
+            assert broken and all(p.endswith(("/", ".", "_", "-")) for p in broken), pieces

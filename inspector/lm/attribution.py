@@ -114,12 +114,16 @@ def gradient_x_input(lm: LoadedModel, input_ids: Sequence[int], target_id: int) 
 
 
 def gradient_x_input_at(
-    lm: LoadedModel, input_ids: Sequence[int], positions: Sequence[int], targets: Sequence[int]
+    lm: LoadedModel,
+    input_ids: Sequence[int],
+    positions: Sequence[int],
+    targets: Sequence[int],
+    each: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gradient x input for several targets of one input: `targets[i]` predicted from
-    `positions[i]`. One forward pass, one backward pass per target. Returns the scores
-    (targets, n: zero after each target's position, NaN at the document-start token) and
-    the targets' losses."""
+    `positions[i]`. One forward pass, one backward pass per target (`each(i + 1)` after
+    each, for progress). Returns the scores (targets, n: zero after each target's position,
+    NaN at the document-start token) and the targets' losses."""
     import torch
 
     model = lm.model
@@ -138,6 +142,8 @@ def gradient_x_input_at(
         for i in range(len(where)):
             (grad,) = torch.autograd.grad(logprobs[i], embeds, retain_graph=i + 1 < len(where))
             scores[i] = (grad[0] * embeds[0]).sum(-1).double().detach().cpu().numpy()
+            if each is not None:
+                each(i + 1)
     scores[:, 0] = np.nan  # the document-start token: an attention sink, not a word
     return scores, -logprobs.detach().double().cpu().numpy()
 

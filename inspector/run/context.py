@@ -78,8 +78,12 @@ def task_context(
                 continue
             where = (pos[here] - w.start).tolist()
             wanted = [tokens[p] for p in pos[here]]
-            if method == "gradient":
-                scores, _ = gradient_x_input_at(lm, seq[w.start : w.end], where, wanted)
+            if method == "gradient":  # progress after each target's backward pass: a long
+                # window's many targets otherwise go by without a word
+                each = (
+                    None if progress is None else (lambda k, d=done: progress(d + k, chosen.height))
+                )
+                scores, _ = gradient_x_input_at(lm, seq[w.start : w.end], where, wanted, each)
             else:
                 scores = _occluded(lm, seq[w.start : w.end], where, wanted)
             for i, q in enumerate(where):
@@ -89,7 +93,7 @@ def task_context(
                 shares.append(within)
                 lengths.append(n)
             done += len(here)
-            if progress is not None:
+            if progress is not None and method != "gradient":  # gradient: said per target
                 progress(done, chosen.height)
     return _aggregate(tasks, halves, shares, lengths)
 

@@ -29,7 +29,7 @@ import polars as pl
 
 from inspector.errors import message
 from inspector.tables.alignment import Aligned, align, unit_texts
-from inspector.tables.compare import describe, run_names, same_corpus
+from inspector.tables.compare import describe, run_names, same_corpus, tokens_differ
 from inspector.tables.run import Run
 from inspector.tables.tasks import LN2, TasksError
 
@@ -168,6 +168,11 @@ class Comparison:
             )
             if a.shaped:
                 how += " (the browsed run's tokens shape the units too: each lies in one)"
+            how += (
+                "; mean_nll and its change are nats per word unit (bits_per_byte beside)"
+                + (": the runs' tokenizers differ, so nats per token would not compare"
+                   if tokens_differ(a.runs) else "")
+            )  # fmt: skip
         lines = [*describe(a.runs), how]
         if a.uncovered:
             lost = ", ".join(f"{v:.2f}" for v in a.uncovered_nll)

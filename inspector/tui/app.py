@@ -70,6 +70,10 @@ class InspectorApp(ComparingApp, ExplainingApp, AnnotatingApp):
     #side { width: 38%; min-width: 36; max-width: 60; }  /* follows the terminal, both ways */
     #progress { height: 1; padding: 0 1; }
     #progress Bar { width: 1fr; }
+    /* notices above the status line and the footer, never over them; one line of padding
+       less, and wide enough on an 80-column screen that a path is not broken mid-word */
+    ToastRack { margin-bottom: 2; }
+    Toast { width: auto; max-width: 95%; padding: 0 1; margin-top: 0; }
     """
     BINDINGS = BINDINGS
 
@@ -144,7 +148,9 @@ class InspectorApp(ComparingApp, ExplainingApp, AnnotatingApp):
         """Textual's notify, never as markup (a message may hold file names, field names or a
         search; `markup` is taken, as Textual's signature has it, and ignored) and with
         control characters shown as escapes."""
-        super().notify(visible.text(message), markup=False,
+        room = int(self.size.width * 0.95) - 3  # the toast's text (app CSS: Toast)
+        message = visible.break_long_words(visible.text(message), room)  # a path, whole names
+        super().notify(message, markup=False,
                        title=visible.line(title), severity=severity, timeout=timeout)  # fmt: skip
 
     def on_mount(self) -> None:
@@ -173,6 +179,8 @@ class InspectorApp(ComparingApp, ExplainingApp, AnnotatingApp):
         """Redraw what depends on the cursor; `tables` also recomputes the per-task tables."""
         s = self.session
         row = s.row()
+        if s.doc != getattr(self, "_drawn_doc", None):  # another document (say, `a`'s move):
+            tables, self._drawn_doc = True, s.doc  # its tables and probe line, whoever moved
         if self.context_at is not None and self.context_at != (s.doc, s.pos):
             self.context_off()  # the colours were of another target's context
         self.query_one(DocumentView).show(s.document.text, s.current, s.pos)
