@@ -117,7 +117,7 @@ def test_tasks_fit_on_a_trained_series(series: list[Path], tmp_path: Path, capsy
         assert row["loss_smallest"] == pytest.approx(bpb, rel=1e-9)
     chart = cli_here(capsys, "tasks", *models, *cache, "--fit", "--plot")
     assert chart.returncode == 0, chart.stderr
-    for title in ("per-task loss against size, fitted", "exact match of words"):
+    for title in ("per-task loss (nats/token) against size, fitted", "exact match of words"):
         assert title in chart.stdout, chart.stdout
     assert "alpha" in chart.stdout and "[" in chart.stdout  # the fit table, intervals in cells
 

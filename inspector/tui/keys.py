@@ -54,7 +54,7 @@ BINDINGS: list[BindingType] = [
     Binding("colon", "goto", "go to", show=False, tooltip="go to a document (number or id) and position, e.g. 3:40"),
     Binding("c", "colour", "colour", tooltip="colour by loss or by rank bucket (GLTR); in compare mode, also by the change"),
     Binding("d", "compare", "compare", tooltip="compare mode: the text coloured by the change in loss between runs of this corpus, on and off"),
-    Binding("D", "pick_runs", "choose runs", show=False, tooltip="compare: choose again which cached runs of this corpus to compare"),
+    Binding("D", "pick_runs", "choose runs", show=False, tooltip="choose the cached runs of this corpus that compare mode, s and the fits use (kept per corpus)"),
     Binding("T", "change_page", "change table", show=False, tooltip="compare: the side table's next page: this document, all documents, trends"),
     Binding("i", "changed('improvement', 1)", "better", tooltip="compare: the next biggest improvement (loss fell most)"),
     Binding("I", "changed('improvement', -1)", "prev better", show=False, tooltip="compare: back to the previous, bigger improvement"),
@@ -71,7 +71,7 @@ BINDINGS: list[BindingType] = [
     Binding("M", "save_written", "save texts", show=False, tooltip="save the texts you wrote to a JSONL file (added at its end)"),
     Binding("v", "overview", "documents", show=False, tooltip="every document at a glance: tokens, loss, loss per task, rank buckets; sortable"),
     Binding("z", "examples", "examples", show=False, tooltip="the highest-loss targets of the chosen task (else the target's) in context"),
-    Binding("s", "tasks_screen", "tasks", show=False, tooltip="per-task loss, and how it moves with model size across cached models"),
+    Binding("s", "tasks_screen", "tasks", show=False, tooltip="per-task loss over the chosen runs, and how it moves with model size (D there chooses)"),
     Binding("question_mark", "help", "help", tooltip="this list of keys"),
     Binding("q", "quit", "quit", tooltip="quit (your place is kept for next time)"),
 ]  # fmt: skip
