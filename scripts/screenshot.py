@@ -27,13 +27,24 @@ from inspector.tui.screens.pick_runs import PickRunsScreen
 from inspector.tui.source import Scoring
 
 
-async def main(out: Path) -> None:
+def bundled_app(cache: Path) -> InspectorApp:
+    """The app on the bundled corpus with the embedded model, leaving the reader's place be."""
     docs = [d for d in read_corpus([bundled_path()]) if d.text]
-    app = InspectorApp(Scoring(docs, device="cpu"), "bundled samples", default_cache_dir())
+    app = InspectorApp(Scoring(docs, device="cpu"), "bundled samples", cache)
     app.save_place = lambda: None  # type: ignore[method-assign]  # the reader's place stays theirs
+    return app
+
+
+async def scored(app: InspectorApp) -> None:
+    while app.scoring not in ("done", "failed"):
+        await asyncio.sleep(0.2)
+
+
+async def main(out: Path) -> None:
+    app = bundled_app(default_cache_dir())
+    docs = app.session.docs
     async with app.run_test(size=(120, 36)) as pilot:
-        while app.scoring not in ("done", "failed"):
-            await asyncio.sleep(0.2)
+        await scored(app)
         await pilot.pause()
         doc = next(i for i, d in enumerate(docs) if "danube" in d.id)
         at = docs[doc].text.index("Black Forest")
@@ -45,12 +56,9 @@ async def main(out: Path) -> None:
 
 
 async def compare(out: Path, cache: Path) -> None:
-    docs = [d for d in read_corpus([bundled_path()]) if d.text]
-    app = InspectorApp(Scoring(docs, device="cpu"), "bundled samples", cache)
-    app.save_place = lambda: None  # type: ignore[method-assign]
+    app = bundled_app(cache)
     async with app.run_test(size=(120, 36)) as pilot:
-        while app.scoring not in ("done", "failed"):
-            await asyncio.sleep(0.2)
+        await scored(app)
         await pilot.press("d")
         while app.compare_view is None:
             if isinstance(app.screen, PickRunsScreen):  # several runs: the run set as ticked
@@ -72,12 +80,9 @@ async def compare(out: Path, cache: Path) -> None:
 
 async def tasks(out: Path, cache: Path) -> None:
     """The `s` screen over the run set of the bundled corpus in `cache`."""
-    docs = [d for d in read_corpus([bundled_path()]) if d.text]
-    app = InspectorApp(Scoring(docs, device="cpu"), "bundled samples", cache)
-    app.save_place = lambda: None  # type: ignore[method-assign]
+    app = bundled_app(cache)
     async with app.run_test(size=(120, 36)) as pilot:
-        while app.scoring not in ("done", "failed"):
-            await asyncio.sleep(0.2)
+        await scored(app)
         await pilot.press("s")
         while getattr(app.screen, "report", None) is None:
             await asyncio.sleep(0.2)
@@ -89,12 +94,10 @@ async def tasks(out: Path, cache: Path) -> None:
 
 async def asked(out: Path, key: str) -> None:
     """The app at ` Hunter` of the Biden probe, `key` pressed and answered."""
-    docs = [d for d in read_corpus([bundled_path()]) if d.text]
-    app = InspectorApp(Scoring(docs, device="cpu"), "bundled samples", default_cache_dir())
-    app.save_place = lambda: None  # type: ignore[method-assign]
+    app = bundled_app(default_cache_dir())
+    docs = app.session.docs
     async with app.run_test(size=(120, 36)) as pilot:
-        while app.scoring not in ("done", "failed"):
-            await asyncio.sleep(0.2)
+        await scored(app)
         doc = next(i for i, d in enumerate(docs) if d.id.endswith("probe-biden"))
         app.session.goto(doc, app.session.rows[doc].token_at(docs[doc].text.index(" Hunter")))
         app.refresh_view(tables=True)
