@@ -71,6 +71,7 @@ MESSAGES: dict[str, str] = {
     "out_clash": "--format {fmt} but --out {out} names {named}; make them agree (or leave out --format)",
     "plot_by": "--plot draws tasks: use it with --by task",
     "fit_runs": "--fit fits loss against size across runs: give 3 or more (--model A --model B --model C, or --from), not {runs}",
+    "fit_unit_alone": "--fit-unit {unit} is the unit of a fit: give it with --fit (the table has every unit: bits_per_byte, nats_per_word)",
     "fit_token_across_tokenizers": "these runs have different tokenizers: nats per token do not compare across them; fit --fit-unit byte (bits per byte) or --fit-unit word (nats per word)",
     "fit_unit_missing": "a run's table has no {unit} (it lacks the token text or word spans); fit --fit-unit token, or score the corpus again",
     "fit_no_size": "a run does not say its model's parameter count; give each run's size with --sizes N,N,... (in the order of the runs)",

@@ -166,14 +166,26 @@ async def test_compare_key_builds_a_comparison_of_the_cached_runs(
         await pilot.press("enter")
         await until(lambda: app.compare_view is not None)
         assert app.compare_view.names == tuple(f.name for f in tiny_family[1:])
-    # the choice is remembered for this corpus: the next start offers the same two
+    # the choice is remembered for this corpus: the next start compares the same two at
+    # once, D offers them ticked, and a choice on the s screen is compare mode's too
     app = compare_app(tiny_family[0], cache=tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await until(lambda: app.scoring == "done")
         await pilot.press("d")
+        await until(lambda: app.compare_view is not None)
+        assert app.compare_view.names == tuple(f.name for f in tiny_family[1:])
+        await pilot.press("D")
         await until(lambda: isinstance(app.screen, PickRunsScreen))
         await pilot.pause()
         assert app.screen.ticked == [False, True, True]
+        await pilot.press("escape")
+        await pilot.press("s")
+        await until(lambda: getattr(app.screen, "report", None) is not None)
+        await pilot.press("D")
+        await until(lambda: isinstance(app.screen, PickRunsScreen))
+        await pilot.press("space", "enter")  # the smallest ticked too: all three
+        await until(lambda: app.compare_view is not None and len(app.compare_view.names) == 3)
+        assert app.compare_view.names == tuple(f.name for f in tiny_family)
 
 
 async def test_other_tokenizers_compare_by_word(

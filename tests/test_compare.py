@@ -238,3 +238,29 @@ def test_units_that_compare_across_tokenizers_in_the_change_table(family_runs, o
                 own = figures(run)["all"]["bits_per_byte"]
                 suffix = "_first" if i == 0 else ""
                 assert everything[f"bits_per_byte{suffix}"] == pytest.approx(own, rel=1e-9)
+
+
+def test_every_tokenizer_counts_the_same_words(family_runs, other_run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 43: nats per word compares across tokenizers only if the words are the same: a
+    whitespace target (a unit of its own, as many as the tokenizer cuts) is no word. Two
+    tokenizers that cut at word boundaries count the same words, and the word comparison's
+    `all` row is each run's own; a tokenizer whose pieces straddle words (`n't pay`) loses
+    the words no piece starts in, and says so by counting fewer."""
+    from conftest import build_tiny_model
+    from inspector.tables.tasks import summarize
+
+    third = build_tiny_model(tmp_path / "third", vocab=300, seed=11)
+    third_run = score_corpus(DOCS, load_model(str(third), tmp_path / "cache", device="cpu"))
+
+    def everything(run):  # type: ignore[no-untyped-def]
+        return summarize(run.frame).filter(pl.col("task") == "all").row(0, named=True)
+
+    own = [everything(r) for r in (family_runs[1], third_run)]
+    assert own[0]["words"] == own[1]["words"] > 0
+    comparison = compare_runs([family_runs[1], third_run], order="given")
+    assert comparison.aligned.unit == "word" and comparison.aligned.uncovered == 0
+    row = comparison.changes().filter(pl.col("task") == "all").row(0, named=True)
+    assert row["nats_per_word_first"] == pytest.approx(own[0]["nats_per_word"], rel=1e-9)
+    assert row["nats_per_word"] == pytest.approx(own[1]["nats_per_word"], rel=1e-9)
+    assert comparison.units["words"].sum() == own[0]["words"]
+    assert everything(other_run)["words"] < own[0]["words"]  # straddling pieces: fewer

@@ -154,3 +154,23 @@ def test_the_api_fits_tables_at_given_sizes(series: list[Path], tmp_path: Path) 
     every = fits.filter(pl.col("task") == "all").row(0, named=True)
     first = inspector.tasks(tables["w8"]).filter(pl.col("task") == "all").row(0, named=True)
     assert every["loss_smallest"] == pytest.approx(first["bits_per_byte"], rel=1e-9)
+
+
+def test_the_charts_legend_leaves_every_point_in_view() -> None:
+    """Issue 43 walkthrough: plotext draws its legend over the plot's top left corner, where
+    the smallest run's losses (the highest) are; the x axis now starts a legend's width
+    before the first run, so the first tick (and every point) is right of the legend."""
+    from inspector.tables.plot import plot, strip_colour
+
+    tasks = ["world_knowledge", "arbitrary", "grammar", "punctuation", "whitespace"]
+    rows = [
+        {"model": m, "n_params": n, "task": t, "mean_nll": 5.0 - i * 1.5 - j * 0.1,
+         "loss_contribution": 1.0, "word_exact_match": 0.2 * i}
+        for i, (m, n) in enumerate([("a", 10**6), ("b", 10**7), ("c", 10**8)])
+        for j, t in enumerate(tasks)
+    ]  # fmt: skip
+    text = strip_colour(plot(pl.DataFrame(rows), width=80, height=20))
+    lines = text.splitlines()
+    legend_end = max(line.index(t) + len(t) for line in lines for t in tasks if f"•• {t}" in line)
+    ticks = next(line for line in lines if "1M" in line and "10M" in line)
+    assert ticks.index("1M") > legend_end, text

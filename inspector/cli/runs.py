@@ -46,7 +46,19 @@ def run(args: argparse.Namespace) -> int:
     if table.is_empty():
         print("no run of this corpus is in the cache: score one (inspector score PATH --model M)")
         return 0
-    sys.stdout.write(render(table.drop("model"), "table"))
+    import polars as pl
+
+    from inspector.tables.render import param_count
+
+    shown = (
+        table.drop("model")
+        .with_columns(  # for people: `*` and 135M
+            pl.when(pl.col("chosen")).then(pl.lit("*")).otherwise(pl.lit("")).alias("chosen"),
+            pl.col("n_params").map_elements(param_count, return_dtype=pl.String).alias("n_params"),
+        )
+        .rename({"n_params": "parameters"})
+    )
+    sys.stdout.write(render(shown, "table"))
     print("\n" + "\n".join(legend(found)))
     if chosen.left_out:
         print(chosen.left_out.replace("; D chooses", "; press D in the app to choose"))

@@ -117,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     from inspector.tables.compare import compare
 
     fmt = _tasks_format(args)
+    if args.fit_unit != "auto" and not args.fit:
+        raise ExportError(message("fit_unit_alone", unit=args.fit_unit))
     if args.plot is not None and args.by != "task":
         raise ExportError(message("plot_by"))
     figure = Path(args.plot) if args.plot else None
@@ -156,13 +158,13 @@ def _fits(args: argparse.Namespace, fmt: str, runs: list[Any], figure: Path | No
     """`--fit`: the per-task fits of loss against size, as the table asked for."""
     from inspector import visible
     from inspector.files import write_new
-    from inspector.tables.compare import compare, describe, run_names
+    from inspector.tables.compare import compare, describe
+    from inspector.tables.names import short_names
     from inspector.tables.render import fit_width, param_count, write
     from inspector.tables.scaling import (
         FIT_DROPS,
         FIT_NOTE,
         FIT_UNITS,
-        TOKENIZERS_DIFFER,
         fit_runs,
         readable,
     )
@@ -172,13 +174,13 @@ def _fits(args: argparse.Namespace, fmt: str, runs: list[Any], figure: Path | No
     if fmt not in ("table", "md"):
         text = write(fits, fmt, args.out, args.force)
     else:
-        named = zip(run_names(runs), sizes, strict=True)
+        named = zip(short_names(runs), sizes, strict=True)
         lines = [*describe(runs), "sizes: " + ", ".join(
             f"{name} {n:g}" if args.sizes else f"{name} {param_count(int(n))}"
             for name, n in named
         ) + (" (--sizes)" if args.sizes else " (parameters)"),
-            f"fitted: {FIT_UNITS[fitted.unit][1]}" + (
-                f" ({TOKENIZERS_DIFFER})" if fitted.tokenizers_differ else ""), FIT_NOTE]  # fmt: skip
+            f"fitted: {FIT_UNITS[fitted.unit][1]} ({_unit_reason(args.fit_unit, fitted)})",
+            FIT_NOTE]  # fmt: skip
         shown = readable(fits)
         if fmt == "table" and args.out is None and sys.stdout.isatty():
             shown, dropped = fit_width(shown, shutil.get_terminal_size().columns, FIT_DROPS)
@@ -205,6 +207,17 @@ def _fits(args: argparse.Namespace, fmt: str, runs: list[Any], figure: Path | No
         else:
             _plot(runs, table, fits)
     return 0
+
+
+def _unit_reason(asked: str, fitted: Any) -> str:
+    """Why the fit is in its unit, for the `fitted:` line."""
+    from inspector.tables.scaling import TOKENIZERS_DIFFER
+
+    if fitted.tokenizers_differ:
+        return TOKENIZERS_DIFFER
+    if asked != "auto":
+        return f"--fit-unit {asked}"
+    return "the runs share one tokenizer, so nats per token compare; --fit-unit byte or word for the others"
 
 
 def _sizes(text: str | None) -> list[float] | None:
@@ -269,7 +282,7 @@ def _page(args: argparse.Namespace, fmt: str, runs: list[Any], table: Any) -> st
 
         lines.append(TOKENIZERS_DIFFER)
         shown = shown.drop("mean_nll", "loss_contribution", "mean_nll_ci_low", "mean_nll_ci_high",
-                           strict=False)  # fmt: skip
+                           "ci_method", "mean_entropy", strict=False)  # fmt: skip
     if fmt == "table" and args.out is None and sys.stdout.isatty():
         shown, dropped = fit_width(shown, shutil.get_terminal_size().columns)
         if dropped:

@@ -163,7 +163,7 @@ def cached_runs(cache_dir: Path, corpus: str, rules_hash: str, whole: bool = Fal
                 else ["doc_id", "pos", "token", "token_id", "nll", "rank", "entropy"],
             )  # the token: its bytes; the word's span: its words (tables/tasks.py)
             tags = pl.read_parquet(
-                files["tags"], columns=None if whole else ["task", "word_start", "word_end"]
+                files["tags"], columns=None if whole else ["task", "word", "word_start", "word_end"]
             )
         except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
             continue  # a stale alias: skipped, the others still count

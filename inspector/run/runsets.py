@@ -83,7 +83,8 @@ def legend_line(name: str, entry: Entry) -> str:
         f"window {st.get('window')}, stride {st.get('stride')}",
         f"k {st.get('top_k')}",
     ]
-    return f"{name}: {', '.join([model, *parts] if model != name else parts)}"
+    said = model in name.split()  # the name already says the model: not again
+    return f"{name}: {', '.join(parts if said else [model, *parts])}"
 
 
 def scored_when(entry: Entry) -> str:
@@ -212,9 +213,9 @@ def save_choice(cache_dir: Path, corpus: str, keys: Sequence[str]) -> None:
 def listing(
     cache_dir: Path, docs: Sequence[Any], rules_hash: str
 ) -> tuple[pl.DataFrame, RunSet, Catalog]:
-    """`inspector runs`: a row per cached run of the corpus `docs` (its short name, whether
-    it is in the chosen set, its size, tokenizer, window, dtype and when it was scored),
-    the chosen set and the catalog."""
+    """`inspector runs`: a row per cached run of the corpus `docs` (whether it is in the
+    chosen set, its short name, parameters, tokenizer, window, dtype, when it was scored and
+    the model's full name), the chosen set and the catalog."""
     from inspector.run.cache import corpus_hash
 
     found = catalog(cache_dir, corpus_hash(docs), rules_hash)
@@ -222,9 +223,9 @@ def listing(
     picked = set(chosen.keys)
     rows = [
         {
-            "chosen": "*" if e.key in picked else "",
+            "chosen": e.key in picked,
             "run": name,
-            "parameters": param_count(e.run.settings.get("n_params")),
+            "n_params": e.run.settings.get("n_params"),
             "tokenizer": e.tokenizer,
             "tokens": e.tokens,
             "window": e.run.settings.get("window"),
@@ -236,7 +237,7 @@ def listing(
         }
         for name, e in zip(found.names(), found.entries, strict=True)
     ]
-    schema = {"chosen": pl.String, "run": pl.String, "parameters": pl.String,
+    schema = {"chosen": pl.Boolean, "run": pl.String, "n_params": pl.Int64,
               "tokenizer": pl.String, "tokens": pl.Int64, "window": pl.Int64,
               "stride": pl.Int64, "dtype": pl.String, "top_k": pl.Int64, "scored": pl.String,
               "model": pl.String}  # fmt: skip

@@ -105,6 +105,7 @@ def _by_position(runs: Sequence[Run]) -> Aligned:
     units = runs[0].frame.select(
         *KEY, "char_start", "char_end", "task", "task_reason",
         pl.lit(1, dtype=pl.Int64).alias("words"), nbytes.alias("bytes"), begins.alias("_begins"),
+        *([pl.col("word").alias("_word")] if "word" in have else []),
     )  # fmt: skip
     for i, run in enumerate(runs):
         units = units.join(
@@ -120,14 +121,15 @@ def _by_position(runs: Sequence[Run]) -> Aligned:
             maintain_order="left",
         )
     word = pl.col("_begins").cum_sum()  # each word's pieces: its loss on its first piece
-    units = units.with_columns(
-        pl.col("_begins").cast(pl.Int64).alias("_words"),
+    real = (pl.col("_word").str.strip_chars() != "") if "word" in have else pl.lit(True)
+    units = units.with_columns(  # a word begins: whitespace is no word (tables/tasks.py)
+        (pl.col("_begins") & real).cast(pl.Int64).alias("_words"),
         *(
             pl.when("_begins").then(pl.col(f"nll_{i}").sum().over(word)).otherwise(0.0)
             .alias(f"_word_nll_{i}")
             for i in range(len(runs))
         ),
-    ).drop("_begins")  # fmt: skip
+    ).drop("_begins", "_word", strict=False)  # fmt: skip
     return Aligned(units.collect(), "token", tuple(runs), 0, (0.0,) * len(runs), 0)
 
 

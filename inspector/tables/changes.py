@@ -169,9 +169,10 @@ class Comparison:
             if a.shaped:
                 how += " (the browsed run's tokens shape the units too: each lies in one)"
             how += (
-                "; mean_nll and its change are nats per word unit (bits_per_byte beside)"
-                + (": the runs' tokenizers differ, so nats per token would not compare"
-                   if tokens_differ(a.runs) else "")
+                "; mean_nll and its change are nats per unit (a word, or a stretch of "
+                "whitespace), nats_per_word the loss over the words alone, bits_per_byte per "
+                "byte" + (": the runs' tokenizers differ, so nats per token would not compare"
+                          if tokens_differ(a.runs) else "")
             )  # fmt: skip
         lines = [*describe(a.runs), how]
         if a.uncovered:

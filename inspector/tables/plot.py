@@ -49,6 +49,18 @@ def in_unit(table: pl.DataFrame, unit: str) -> pl.DataFrame:
     return table.with_columns(pl.col(column).alias("mean_nll"), pl.lit(name).alias("loss_unit"))
 
 
+def legend_room(plt: Any, xs: list[float], tasks: list[str]) -> None:
+    """Room left of the first run for plotext's legend, which it draws over the plot's top
+    left corner, where the smallest run's (highest) losses are: the x axis starts early by
+    the legend's width (its longest task and the marker) of a plot about 70 cells wide."""
+    if not xs or not tasks:
+        return
+    legend = max(len(visible.line(t)) for t in tasks) + 5
+    lo, hi = min(xs), max(xs)
+    span = (hi - lo) or 1.0
+    plt.xlim(lo - span * legend / max(70 - legend, 20), hi + span * 0.02)
+
+
 def loss_label(table: pl.DataFrame) -> str:
     """The loss axis's name: the table's `loss_unit`, else nats per token."""
     return str(table["loss_unit"][0]) if "loss_unit" in table.columns else LOSS_UNITS["token"][1]
@@ -106,7 +118,9 @@ def draw_plot(plt: Any, table: pl.DataFrame) -> None:
         return
     xs, ticks, name = axis
     at = dict(zip(table["model"].unique(maintain_order=True).to_list(), xs, strict=True))
-    for i, task in enumerate(rows["task"].unique(maintain_order=True).to_list()):
+    tasks = rows["task"].unique(maintain_order=True).to_list()
+    legend_room(plt, xs, tasks)
+    for i, task in enumerate(tasks):
         part = rows.filter(pl.col("task") == task)
         points = sorted(
             zip([at[m] for m in part["model"]], part["mean_nll"].to_list(), strict=True)
@@ -138,6 +152,7 @@ def draw_fits(plt: Any, table: pl.DataFrame, fits: pl.DataFrame) -> None:
     xs, ticks, name = run_axis(table)  # type: ignore[misc]
     fitted = {r["task"]: r for r in fits.iter_rows(named=True)}
     dense = np.linspace(min(xs), max(xs), 60)
+    legend_room(plt, xs, tasks)
     for i, task in enumerate(tasks):
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
         part = rows.filter(pl.col("task") == task)
@@ -165,6 +180,7 @@ def draw_metric(plt: Any, table: pl.DataFrame, column: str) -> None:
                  color=SERIES_COLOURS[i % len(SERIES_COLOURS)])  # fmt: skip
     plt.xticks(xs, ticks)
     plt.xlabel(name)
+    legend_room(plt, xs, tasks)
     plt.ylim(0, 1)
     plt.title(METRIC_TITLES[column])
 

@@ -263,7 +263,10 @@ def fit_runs(
     loss = {  # each document-and-task's loss summed, in the unit's terms
         "token": pl.col("tokens") * pl.col("mean_nll"),
         "byte": pl.col("tokens") * pl.col("mean_nll") / LN2,
-        "word": pl.col("words") * pl.col("nats_per_word").fill_null(0.0),
+        # a task of no words (whitespace): its loss still counts on the `all` row
+        "word": pl.when(pl.col("words") > 0)
+        .then(pl.col("words") * pl.col("nats_per_word"))
+        .otherwise(pl.col("tokens") * pl.col("mean_nll")),
     }[unit]
     count = pl.col(FIT_UNITS[unit][0]).fill_null(0)
     tables = [summarize(run.frame, "task,doc").filter(pl.col("task") != "all") for run in runs]

@@ -11,8 +11,9 @@ Units that compare across tokenizers (nats per token do not: models of different
 split the same text into different numbers of tokens), as lm-eval's rolling-loglikelihood
 tasks report them: `bytes` (the UTF-8 bytes of the group's targets: a document's add up to
 its text's) and `bits_per_byte` = nll / bytes / ln 2; `words` (spaCy words, the units of
-`tables/words.py`: a word is in the task of its first piece) with `nats_per_word` = the words'
-nll / words and `word_exact_match`, the share of words whose every piece was top-1 (beside
+`tables/words.py`: a word is in the task of its first piece; a whitespace target is no word,
+so every tokenizer counts the same words) with `nats_per_word` = the words' nll / words (on
+the `all` row, all the loss, whitespace's too) and `word_exact_match`, the share of words whose every piece was top-1 (beside
 `top1_accuracy` of targets: a smooth fall in loss can show as a jump in exact match). On
 the `all` row these are lm-eval's `bits_per_byte` and the log of its `word_perplexity`,
 except that lm-eval counts words by whitespace (`len(re.split(r"\\s+", text))`), which
@@ -61,7 +62,7 @@ def summarize(
     if by not in GROUPINGS:
         raise TasksError(message("bad_by", by=by, groupings=", ".join(GROUPINGS)))
     have = frame.collect_schema().names()
-    extra = [c for c in (*BYTE_NEEDS, *WORD_NEEDS) if c in have]
+    extra = [c for c in (*BYTE_NEEDS, *WORD_NEEDS, "word") if c in have]  # word: is it space
     frame = whole = frame.select(*NEEDED, *extra)
     if tasks:
         present = set(
@@ -138,13 +139,16 @@ def _units(
         per_byte = [piece_bytes().sum().alias("bytes"), pl.col("nll").sum().alias("_b_nll")]
         parts.append((frame, per_byte))
     if all(c in have for c in WORD_NEEDS):
+        # a whitespace target is a unit of its own (words.py) but no word: how many a text has
+        # depends on the tokenizer, so it is not counted (its loss is, on the `all` row)
+        real = (pl.col("word").first().str.strip_chars() != "") if "word" in have else pl.lit(True)
         per_word = [
-            pl.len().cast(pl.Int64).alias("words"),
+            pl.col("_real").sum().cast(pl.Int64).alias("words"),
             pl.col("nll").sum().alias("_w_nll"),
-            (pl.col("rank") == 1).mean().alias("word_exact_match"),
+            (pl.col("rank") == 1).filter(pl.col("_real")).mean().alias("word_exact_match"),
         ]
         words = whole.group_by(WORD_KEY).agg(  # a word: its first piece's task (words.py)
-            pl.col("task").first(), pl.col("nll").sum(), pl.col("rank").max()
+            pl.col("task").first(), pl.col("nll").sum(), pl.col("rank").max(), real.alias("_real")
         )
         if tasks:
             words = words.filter(pl.col("task").is_in(list(tasks)))
@@ -160,8 +164,9 @@ def _units(
         out = out.with_columns((pl.col("_b_nll") / pl.col("bytes") / LN2).alias("bits_per_byte"))
     if "words" in out.columns:  # a task may hold only later pieces of words: no words
         out = out.with_columns(pl.col("words").fill_null(0)).with_columns(
-            (pl.col("_w_nll") / pl.col("words")).alias("nats_per_word")
-        )
+            pl.when(pl.col("words") > 0).then(pl.col("_w_nll") / pl.col("words"))
+            .alias("nats_per_word")
+        )  # fmt: skip
     missing = {
         "bytes": pl.Int64, "bits_per_byte": pl.Float64, "words": pl.Int64,
         "nats_per_word": pl.Float64, "word_exact_match": pl.Float64,

@@ -232,9 +232,17 @@ class InspectorApp(ComparingApp, ExplainingApp, AnnotatingApp):
             parts.append(("", self.scoring))
         self.query_one(StatusLine).show(parts)
 
-    def _compared(self) -> str:
+    def _compared(self) -> str | tuple[str, ...]:
+        """The runs compared, in the forms the status line tries, longest first."""
         view = self.compare_view
-        return f"compare {' → '.join(view.names)} ({view.unit}s)" if view is not None else ""
+        if view is None:
+            return ""
+        names, unit = view.names, f"{view.unit}s"
+        return (  # whole until the shorter filters and no corpus name leave it room no more
+            *[f"compare {' → '.join(names)} ({unit})"] * 5,
+            f"compare {names[0]} → {names[-1]}, {len(names)} runs ({unit})",
+            f"compare {len(names)} runs ({unit})",
+        )
 
     # -- the data source, in a worker --------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="scoring")

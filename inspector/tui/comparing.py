@@ -37,31 +37,37 @@ class ComparingApp(BrowsingApp):
 
     # -- building ---------------------------------------------------------------------
     def action_compare(self) -> None:
-        """Switch compare mode on (the first time, choosing which cached runs to compare)
-        or off."""
+        """Switch compare mode on (the first time: the runs chosen before for this corpus,
+        else the chooser) or off."""
         if self.compare_view is None:
-            self.action_pick_runs()
+            self.action_pick_runs(ask=False)
             return
         self._set_comparing(not self.comparing)
 
-    def action_pick_runs(self) -> None:
-        """Choose again which of this corpus's cached runs to compare."""
+    def action_pick_runs(self, ask: bool = True) -> None:
+        """Choose which of this corpus's cached runs to compare (`ask` False: the set chosen
+        before, where there is one, without asking)."""
         if self.compare_pending:
             self.notify("the runs are still being compared", timeout=3, markup=False)
             return
         self.compare_pending = True
         self.notify("looking for the runs of this corpus in the cache…", timeout=3, markup=False)
-        self._find_cached()
+        self._find_cached(ask=ask)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
-    def _find_cached(self) -> None:
+    def _find_cached(self, keys: list[str] | None = None, ask: bool = True) -> None:
+        """The cached runs, then the chooser; with `keys` (chosen already), the comparison."""
         try:
             found = self.run_catalog(whole=True)
         except USER_ERRORS as e:
             self.post_message(ComparisonFailed(str(e)))
             return
+        if keys is not None:
+            chosen = found.choose(keys, remembered=True)
+            self.call_from_thread(self._build, chosen.runs, chosen.names)
+            return
         self.post_message(
-            RunsFound(found) if len(found.entries) >= 2 else ComparisonFailed(ONE_RUN)
+            RunsFound(found, ask) if len(found.entries) >= 2 else ComparisonFailed(ONE_RUN)
         )
 
     def run_catalog(self, whole: bool = False) -> Any:
@@ -82,8 +88,9 @@ class ComparingApp(BrowsingApp):
     def on_runs_found(self, message: RunsFound) -> None:
         found = message.runs
         chosen = found.current(self.cache_dir, self.browsed_key())
-        if len(found.entries) == 2 and not chosen.tokenizers_differ and len(chosen.entries) == 2:
-            self._build(chosen.runs, chosen.names)
+        one_pair = len(found.entries) == 2 and not chosen.tokenizers_differ
+        if len(chosen.entries) >= 2 and (chosen.remembered or one_pair) and not message.ask:
+            self._build(chosen.runs, chosen.names)  # chosen before (D chooses again)
             return
 
         def picked(keys: list[str] | None) -> None:
@@ -176,6 +183,8 @@ class ComparingApp(BrowsingApp):
         self.query_one(DocumentView).set_mode(mode)
         view = self.compare_view
         change = f"{view.names[-1]} - {view.names[0]}" if view is not None else None
+        per = "nats per word" if view is not None and view.unit == "word" else "nats"
+        self.query_one(Legend).unit = self.query_one(ChangeTable).unit = per
         self.query_one(Legend).show(mode, change, self._browsed() if self.comparing else "")
         self.refresh_bindings()  # the footer lists compare mode's keys
         self.refresh_view(tables=True)
@@ -244,7 +253,8 @@ class ComparingApp(BrowsingApp):
             return
         hit = view.ranked(kind, direction)
         if hit is None:
-            self.notify(f"no more {kind}s", timeout=2, markup=False)
+            said = f"no more {kind}s" if direction > 0 else f"no bigger {kind} before this one"
+            self.notify(said, timeout=2, markup=False)
             return
         step, total = view.rank_of(kind)
         self.notify(markup=False, timeout=2, message=(

@@ -81,3 +81,4 @@ class RunsFound(Message):
     """The runs of this corpus in the cache (`run/runsets.Catalog`), smallest model first."""
 
     runs: Any
+    ask: bool = True  # open the chooser even where a set was chosen before

@@ -42,13 +42,16 @@ def tasks_report(found: Any, chosen: Any, cache_dir: Path, rules_hash: str) -> R
     below.append("arrows: a row · Enter on a task: its highest-loss targets · Tab: the next "
                  "table · PgDn/PgUp: scroll (charts below) · Esc: close")  # fmt: skip
     wide, long = per_task_tables(table, chosen.names, unit)
+    caption = (
+        f"loss by task in {UNIT_NAMES[unit]} (em: exact match of words; share: of the run's loss"
+    )
     report.parts = [
         Note("\n".join(head)),
         Table(
-            f"loss by task in {UNIT_NAMES[unit]} (em: exact match of words; share: of the "
-            "run's loss; change: against the first run)",
+            f"{caption})",
             wide,
             narrow=long,
+            narrow_caption=f"{caption}; change: against the first run)",
         ),  # fmt: skip
         Note("\n".join(below)),
         *(

@@ -69,9 +69,10 @@ class PickRunsScreen(ModalScreen[list[str] | None]):
         width = max(len(n) for n in self.names)
         line = Text("[x] " if self.ticked[i] else "[ ] ", style="bold" if self.ticked[i] else "dim")
         line.append(visible.line(self.names[i]).ljust(width))
+        windows = max(len(str(x.run.settings.get("window"))) for x in self.catalog.entries)
         line.append(
             f"  {param_count(st.get('n_params')):>5}  tokenizer {e.tokenizer}  "
-            f"win {st.get('window')}  {st.get('dtype')}",
+            f"win {st.get('window')!s:>{windows}}  {st.get('dtype')}",
             style="dim",
         )
         return line

@@ -42,6 +42,7 @@ class Table:
     # a long form for a screen too narrow for `frame`: its first `frozen` columns stay in view
     narrow: pl.DataFrame | None = None
     frozen: int = 2
+    narrow_caption: str = ""  # the long form's caption, where it says more
 
 
 @dataclass
@@ -271,10 +272,10 @@ def _widgets(part: Note | Table | Chart, width: int = 200) -> list[Widget]:
         return [Static(Text(visible.text(part.text)))]
     if isinstance(part, Chart):
         return _chart_widgets(part, width)
-    frame, frozen = part.frame, 1
+    frame, frozen, caption = part.frame, 1, part.caption
     if part.narrow is not None and _table_width(frame) > width:  # the long form, first columns kept
-        frame, frozen = part.narrow, part.frozen
-    return _table_widgets(part.caption, frame, frozen)
+        frame, frozen, caption = part.narrow, part.frozen, part.narrow_caption or caption
+    return _table_widgets(caption, frame, frozen)
 
 
 def _chart_widgets(part: Chart, width: int) -> list[Widget]:

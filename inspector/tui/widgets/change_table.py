@@ -76,6 +76,7 @@ class ChangeTable(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "change by task (nats)"
+        self.unit = "nats"  # "nats per word" where the runs are compared by word
         self.page = 0
         self._shown: tuple[Any, ...] | None = None
 
@@ -106,5 +107,8 @@ class ChangeTable(Static):
         else:
             assert trends is not None
             table = trend_table(name, trends[0] if self.page == 3 else trends[1])
+        self.border_title = (
+            f"change by task ({self.unit})" if self.page < 2 else "trend shares by task"
+        )
         self.border_subtitle = f"{self.page + 1}/{self.pages()} · T: next"
         self.update(table)

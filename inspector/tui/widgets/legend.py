@@ -22,6 +22,7 @@ class Legend(Static):
     mode = "loss"
     change = "last - first"  # what a change is, in compare mode: the runs' labels
     whose = ""  # in compare mode, the run whose loss or rank `c` shows
+    unit = "nats"  # in compare mode, what a change is in: "nats per word" across tokenizers
 
     def show(self, mode: str, change: str | None = None, whose: str | None = None) -> None:
         """The scale of `mode`; at widths where the full form does not fit, a compact one
@@ -33,7 +34,7 @@ class Legend(Static):
         if mode == "loss":
             title, labels, styles = f"loss{of} (nats) ", loss_labels(), LOSS_STYLES
         elif mode == "change":
-            title = f"change (nats, {self.change}) "
+            title = f"change ({self.unit}, {self.change}) "
             labels, styles = list(DELTA_LABELS), DELTA_STYLES
         elif mode == "context":  # attribution to the target, relative to its largest
             title, labels, styles = "context ", list(CONTEXT_LABELS), DELTA_STYLES
