@@ -85,6 +85,17 @@ async def test_s_screen_over_chosen_runs(
             _check_losses(term, app, family)
             report = app.screen.report.text()
             assert "left out 1 cached run of another tokenizer" in report
+            from textual.widgets import DataTable
+
+            long = "run" in app.screen.query(DataTable).first().frame.columns  # type: ignore[attr-defined]
+            wanted = [rf"\ball +{n} " for n in family] if long else [r"│\s+all\s+\d"]
+            for _ in range(6):  # PgDn pages the long table first (its header stays), to its end
+                if all(re.search(w, term.text()) for w in wanted):
+                    break
+                await pilot.press("pagedown")
+                await pilot.pause(0.2)
+            screen = term.text()
+            assert all(re.search(w, screen) for w in wanted), screen
             # D: the chooser, every run ticked or not in plain characters
             await pilot.press("D")
             await _until(lambda: isinstance(app.screen, PickRunsScreen))

@@ -176,7 +176,7 @@ def tokens_differ(runs: Sequence[Run]) -> bool:
 
 TOKENIZERS_DIFFER = (
     "the runs' tokenizers differ: they split the text into different tokens, so nats per token "
-    "do not compare; losses and changes are in bits per byte (nats per word: --unit word)"
+    "do not compare; losses and changes are in bits per byte (nats_per_word beside)"
 )
 
 

@@ -191,6 +191,14 @@ class ReportScreen(ModalScreen[None]):
         self.compute()
 
     def action_page(self, direction: int) -> None:
+        """A page of the table in focus while it has rows out of view that way (its header
+        stays in view), else of the report."""
+        grid = self.focused
+        if isinstance(grid, DataTable) and grid.max_scroll_y > 0:
+            rows_left = grid.scroll_y < grid.max_scroll_y if direction > 0 else grid.scroll_y > 0
+            if rows_left:
+                (grid.action_page_down if direction > 0 else grid.action_page_up)()
+                return
         box = self.query_one("#report-box", VerticalScroll)
         (box.scroll_page_down if direction > 0 else box.scroll_page_up)(animate=False)
 
