@@ -18,7 +18,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Footer, Static
 
 from inspector import visible
 from inspector.run.errors import USER_ERRORS
@@ -111,8 +111,8 @@ class ReportScreen(ModalScreen[None]):
         # the whole report pages, not a table's rows: below the tables is the chart
         Binding("pagedown", "page(1)", "scroll down", priority=True),
         Binding("pageup", "page(-1)", "scroll up", priority=True),
-        Binding("end,ctrl+end", "edge(1)", "the end", priority=True),
-        Binding("home,ctrl+home", "edge(-1)", "the top", priority=True),
+        Binding("end,ctrl+end", "edge(1)", "bottom", priority=True),
+        Binding("home,ctrl+home", "edge(-1)", "top", priority=True),
         Binding("D", "choose", "choose runs"),
     ]
 
@@ -138,6 +138,7 @@ class ReportScreen(ModalScreen[None]):
         with VerticalScroll(id="report-box") as box:
             box.border_title = Text(visible.line(self.title_text))  # never markup
             yield Static(Text(self.waiting, style="dim"), id="report-wait")
+        yield Footer(compact=True)  # this screen's keys, not the text's
 
     def on_mount(self) -> None:
         self.compute()
@@ -156,9 +157,16 @@ class ReportScreen(ModalScreen[None]):
         width = box.scrollable_content_region.width
         await box.mount_all([w for part in message.report.parts for w in _widgets(part, width)])
         self.report = message.report
+        self.refresh_bindings()  # D, where it chooses runs
         tables = self.query(DataTable)
         if tables:
             tables.first().focus(scroll_visible=False)  # arrows move in it at once; Tab: the next
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """D only where the report is of runs (the `s` screen, once computed)."""
+        if action == "choose":
+            return self.report is not None and self.report.catalog is not None
+        return True
 
     def action_choose(self) -> None:
         """D: choose the runs this report compares (the app's one run set for the corpus)."""
