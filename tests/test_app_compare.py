@@ -82,6 +82,11 @@ async def test_several_models_open_in_compare_mode(tiny_family: list[Path], tmp_
         ):
             await pilot.press("T")
             assert page in _text(change_table)
+            if page.startswith("trends"):  # its own title, and its signs explained
+                assert change_table.border_title == "trend shares by task"
+                assert "U: worse, then better · ∩: better, then worse" in _text(change_table)
+            else:
+                assert change_table.border_title == "change by task (nats)"  # one tokenizer
         legend = _text(app.query_one(Legend))
         assert f"{view.names[-1]} - {view.names[0]}" in legend  # the runs named, at any width
         # i: the biggest improvement in the corpus, then the next; I back
@@ -249,6 +254,9 @@ async def test_browsed_run_of_another_tokenizer_finds_its_text(
         await pilot.pause()
         view, s = app.compare_view, app.session
         assert view.unit == "word" and view.comparison.aligned.shaped
+        # across tokenizers a change is per word, and the screen says so
+        assert app.query_one(ChangeTable).border_title == "change by task (nats per word)"
+        assert "per word" in str(app.query_one(Legend).render())
         checked = 0
         for doc in range(len(DOCS)):
             s.goto(doc, 0)
@@ -265,3 +273,13 @@ async def test_browsed_run_of_another_tokenizer_finds_its_text(
                 assert token.strip() in shown_unit, (doc, pos, token, line)
                 checked += 1
         assert checked > 30
+
+
+def test_the_runs_probabilities_are_written_one_way() -> None:
+    """Issue 43 walkthrough: the panel wrote `p 0.16%` beside `p 1.1e-05`; one format now."""
+    from inspector.tui.widgets.compare_panel import one_format
+
+    shown = one_format([0.0016, 1.1e-5])
+    assert [shown(p) for p in (0.0016, 1.1e-5)] == ["1.6e-03", "1.1e-05"]
+    shown = one_format([0.0016, 0.25])
+    assert [shown(p) for p in (0.0016, 0.25)] == ["0.16%", "25.00%"]

@@ -52,14 +52,19 @@ def change_table(title: str, changes: pl.DataFrame, narrow: bool = False) -> Tab
     return _table(title, columns, rows)
 
 
+TREND_KEY = "U: worse, then better · ∩: better, then worse"
+
+
 def trend_table(title: str, trends: pl.DataFrame) -> Table:
     """The share of units in each trend class: improving, worsening, U (worse then better),
-    ∩ (better then worse), flat."""
+    ∩ (better then worse), flat; the two signs explained under it."""
     rows = [
         (_task(r["task"]), *(f"{r[c]:.0%}" for c in TREND_SHORT))
         for r in trends.iter_rows(named=True)
     ]
-    return _table(title, list(TREND_SHORT.values()), rows)
+    table = _table(title, list(TREND_SHORT.values()), rows)
+    table.caption, table.caption_justify, table.caption_style = TREND_KEY, "left", "dim"
+    return table
 
 
 PAGES = ("this document", "all documents", "trends, all documents", "trends, this document")

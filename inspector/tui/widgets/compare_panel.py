@@ -13,6 +13,14 @@ from inspector import visible
 from inspector.tui.widgets.next_token import probability, shown
 
 
+def one_format(probs: list[float]) -> Any:
+    """How the runs' probabilities are written, one way for all of them: percentages, or
+    scientific notation for all where one would read 0.00% (`probability`)."""
+    if any(p < 5e-5 for p in probs):
+        return lambda p: f"{p:.1e}"
+    return probability
+
+
 class ComparePanel(Static):
     """The unit's loss in each run, its change, and two runs' top-k next to each other."""
 
@@ -52,18 +60,20 @@ class ComparePanel(Static):
         # probability where the unit is one piece; short forms in a narrow panel
         wide = avail >= 44
         name_width = max(6, min(max(len(n) for n in names), avail - (30 if wide else 18)))
+        ones = [r is not None and unit[f"pieces_{i}"] == 1 for i, r in enumerate(rows)]
+        shown_p = one_format([r["prob"] for r, one in zip(rows, ones, strict=True) if one])  # type: ignore[index]
         for i, name in enumerate(names):
             row = rows[i]
-            one = row is not None and unit[f"pieces_{i}"] == 1
+            one = ones[i]
             nll, rank = unit[f"nll_{i}"], unit[f"rank_{i}"]
             head.append(
                 f"\n{visible.cut(visible.line(name), name_width):<{name_width}} ", style="dim"
             )
             if wide:
-                p = f"  p {probability(row['prob'])}" if one and row is not None else ""
+                p = f"  p {shown_p(row['prob'])}" if one and row is not None else ""
                 head.append(f"{nll:5.2f} nats  rank {rank:,}{p}")
             else:
-                p = f" {probability(row['prob'])}" if one and row is not None else ""
+                p = f" {shown_p(row['prob'])}" if one and row is not None else ""
                 head.append(f"{nll:5.2f} #{rank:,}{p}")
         head.append_text(self._columns(names, rows, avail))
         self.update(head)

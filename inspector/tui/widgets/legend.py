@@ -40,9 +40,12 @@ class Legend(Static):
             title, labels, styles = "context ", list(CONTEXT_LABELS), DELTA_STYLES
         else:
             title, labels, styles = f"rank{of} ", rank_labels(), RANK_STYLES
-        short = f"Δ {self.change} " if mode == "change" else title.split(" ")[0] + " "
+        per = "per word " if self.unit != "nats" else ""  # across tokenizers: said at any width
+        short = f"Δ {per}{self.change} " if mode == "change" else title.split(" ")[0] + " "
         full, compact = Text(title, style="dim"), Text(short, style="dim")
-        least = Text("Δ " if mode == "change" else short, style="dim")  # the panel names the runs
+        least = Text(
+            f"Δ {per}" if mode == "change" else short, style="dim"
+        )  # the panel names the runs
         if mode == "context":  # narrow: the signs alone, what they mean around them
             compact, least = Text("context helps ", style="dim"), Text("helps ", style="dim")
         for label, style in zip(labels, styles, strict=True):
