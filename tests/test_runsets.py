@@ -110,3 +110,21 @@ def test_runs_command_lists_the_catalog(cache: Path, capsys, tmp_path: Path) -> 
     assert table.height == 4 and set(table["tokenizer"]) == {"A", "B"}
     empty = run("runs", str(corpus), "--cache-dir", str(tmp_path / "nothing"))
     assert empty.returncode == 0 and "no run of this corpus is in the cache" in empty.stdout
+
+
+def test_tasks_tables_name_runs_short_with_each_full_name_above(  # type: ignore[no-untyped-def]
+    cache: Path, tiny_family, capsys, tmp_path: Path
+) -> None:
+    import json
+
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join(json.dumps({"id": d.id, "text": d.text}) for d in DOCS) + "\n")
+    page = cli_here(capsys, "tasks", str(corpus), "--model", str(tiny_family[1]), "--window",
+                    "16", "--window", "full", "--cache-dir", str(cache))  # fmt: skip
+    assert page.returncode == 0, page.stderr
+    lines = page.stdout.splitlines()
+    name = tiny_family[1].name
+    assert f"run win16: {name} (window 16, stride 8)" in lines
+    assert f"run win64: {name} (window 64, stride 32)" in lines
+    rows = [x.split()[0] for x in lines if x.split()[:1] and x.split()[0].startswith("win")]
+    assert set(rows) == {"win16", "win64"}  # the model column: short names only

@@ -278,7 +278,9 @@ def _page(args: argparse.Namespace, fmt: str, runs: list[Any], table: Any) -> st
         )
     shown = table.drop(RUN_COLUMNS)
     if "model" in shown.columns:  # for people: short names, each run's full name once above
-        shown, legend = _short_models(shown, runs)
+        from inspector.tables.names import short_model_column
+
+        shown, legend = short_model_column(shown, runs)
         lines += legend
     if "delta_bits_per_byte" in shown.columns:  # other tokenizers: no nats per token side by side
         from inspector.tables.compare import TOKENIZERS_DIFFER
@@ -299,22 +301,6 @@ def _page(args: argparse.Namespace, fmt: str, runs: list[Any], table: Any) -> st
         return page
     write_new(args.out, lambda tmp: tmp.write_text(page), args.force)
     return None
-
-
-def _short_models(shown: Any, runs: list[Any]) -> tuple[Any, list[str]]:
-    """The table with each run under its short name (what differs between the runs), and a
-    line per run giving its full name (no column depends on a 70-cell name)."""
-    import polars as pl
-
-    from inspector.tables.compare import run_names
-    from inspector.tables.names import short_names
-
-    first: dict[str, Any] = {}
-    for name, run in zip(run_names(runs), runs, strict=True):
-        first.setdefault(name, run)  # one run by two label sources: one name
-    short = dict(zip(first, short_names(list(first.values())), strict=True))
-    legend = [f"run {s}: {full}" for full, s in short.items() if s != full]
-    return shown.with_columns(pl.col("model").replace_strict(short)), legend
 
 
 def _figure(runs: list[Any], table: Any, path: Path, force: bool, fits: Any = None) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import polars as pl
+
 from inspector.tables.compare import differing, short
 from inspector.tables.run import Run
 
@@ -50,3 +52,17 @@ def short_names(runs: Sequence[Run]) -> tuple[str, ...]:
                 words.append(longer if brief in words else brief)
         out.append(" ".join(words) or model_name(run))
     return tuple(n if out.count(n) == 1 else f"{n} #{i}" for i, n in enumerate(out, 1))
+
+
+def short_model_column(table: pl.DataFrame, runs: Sequence[Run]) -> tuple[pl.DataFrame, list[str]]:
+    """A per-run table (`tables/compare.compare`) with each run under its short name in its
+    `model` column, and a line per run giving its full name: no column depends on a 70-cell
+    name."""
+    from inspector.tables.compare import run_names
+
+    first: dict[str, Run] = {}
+    for name, run in zip(run_names(runs), runs, strict=True):
+        first.setdefault(name, run)  # one run by two label sources: one name
+    short = dict(zip(first, short_names(list(first.values())), strict=True))
+    legend = [f"run {s}: {full}" for full, s in short.items() if s != full]
+    return table.with_columns(pl.col("model").replace_strict(short)), legend
