@@ -24,7 +24,8 @@ class HeadState:
 
 
 class Head:
-    """A model's output head, with its scale and softcap, as float32 logits."""
+    """A model's output head as float32 logits, with every transform transformers applies
+    after it: Cohere's `logit_scale`, Granite's `logits_scaling`, Gemma's softcap."""
 
     def __init__(self, model: Any) -> None:
         self.model = model
@@ -36,10 +37,13 @@ class Head:
 
         model = self.model
         logits = float32_logits(h, model.get_output_embeddings(), self.state)
-        scale = getattr(model.config, "logit_scale", None)
-        softcap = getattr(model.config, "final_logit_softcapping", None)
+        scale = getattr(model.config, "logit_scale", None)  # Cohere: a product
+        divisor = getattr(model.config, "logits_scaling", None)  # Granite: a quotient
+        softcap = getattr(model.config, "final_logit_softcapping", None)  # Gemma 2, 3
         if scale is not None:
             logits = logits * scale
+        if divisor is not None and divisor != 1:
+            logits = logits / divisor
         if softcap is not None:
             logits = torch.tanh(logits / softcap) * softcap
         return logits

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,10 @@ if TYPE_CHECKING:
 CHUNK_ROWS = 256  # rows of logits at once (256 x a 49,152 vocabulary: 50 MB of float32)
 # where the final norm lives, by architecture (the first that exists is used)
 FINAL_NORMS = ("model.norm", "transformer.ln_f", "gpt_neox.final_layer_norm",
-               "model.decoder.final_layer_norm", "transformer.norm_f", "backbone.norm_f")  # fmt: skip
+               "model.decoder.final_layer_norm", "transformer.norm_f", "backbone.norm_f",
+               "model.final_layernorm")  # fmt: skip
+# a projection some families apply after the final norm, before the head (OPT-350M)
+PROJECTIONS = ("model.decoder.project_out",)
 
 
 @dataclass(frozen=True)
@@ -60,19 +64,25 @@ class Depth:
         return np.where(stays > 0, self.layers - stays + 1, 0)
 
 
+def _module(model: Any, path: str) -> Any:
+    found: Any = model
+    for part in path.split("."):
+        found = getattr(found, part, None)
+        if found is None:
+            return None
+    return found
+
+
 def final_norm(model: Any) -> Any:
-    """The model's final norm (applied before its output head), found by architecture."""
-    for path in FINAL_NORMS:
-        found: Any = model
-        for part in path.split("."):
-            found = getattr(found, part, None)
-            if found is None:
-                break
-        if found is not None:
-            return found
-    raise ModelError(
-        message("lens_no_norm", model=type(model).__name__, paths=", ".join(FINAL_NORMS))
-    )
+    """What the model applies to its last layer's stream before the output head, found by
+    architecture: its final norm, then a projection where it has one (OPT's `project_out`)."""
+    norm = next((m for m in map(partial(_module, model), FINAL_NORMS) if m is not None), None)
+    if norm is None:
+        raise ModelError(
+            message("lens_no_norm", model=type(model).__name__, paths=", ".join(FINAL_NORMS))
+        )
+    project = next((m for m in map(partial(_module, model), PROJECTIONS) if m is not None), None)
+    return norm if project is None else (lambda h: project(norm(h)))
 
 
 def logit_lens(

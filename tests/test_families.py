@@ -1,0 +1,98 @@
+"""Model families scored right (issue 44, first step): tiny random models of families whose
+head does more than a plain product, each built from its transformers config with the tiny
+test tokenizer. For each: `inspector`'s scores equal a plain transformers forward pass, the
+logit lens's last layer is the model's own prediction, and an earlier layer is the model's
+final norm (and projection) and head on that layer's stream.
+
+- Granite divides its logits by `logits_scaling`;
+- Cohere multiplies them by `logit_scale`; Gemma 2 softcaps them;
+- Phi's final norm is `model.final_layernorm`;
+- OPT projects its normed stream (`project_out`) to a narrower width before the head.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpora import Document
+from inspector.lm.lens import final_norm, logit_lens, target_context
+from inspector.lm.loading import load_model
+from inspector.run.tokens import TableScorer
+from reference import reference_scores
+
+TEXT = "Biden married Neilia Hunter, a student. The Danube flows into the Black Sea."
+SMALL = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+         "max_position_embeddings": 64}  # fmt: skip
+FAMILIES = {
+    "llama": {"intermediate_size": 64, "num_key_value_heads": 2},
+    "granite": {"intermediate_size": 64, "num_key_value_heads": 2, "logits_scaling": 4.0},
+    "cohere": {"intermediate_size": 64, "num_key_value_heads": 2, "logit_scale": 0.5},
+    "gemma2": {"intermediate_size": 64, "num_key_value_heads": 2, "head_dim": 8,
+               "final_logit_softcapping": 5.0},
+    "phi": {"intermediate_size": 64},
+    "opt": {"ffn_dim": 64, "word_embed_proj_dim": 16},
+    "gpt2": {"n_embd": 32, "n_layer": 2, "n_head": 4, "n_positions": 64},
+}  # fmt: skip
+
+
+def build_family(family: str, tokenizer_from: Path, folder: Path) -> Path:
+    """A random `family` model of a few thousand parameters with the tiny test tokenizer."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tokenizer_from)
+    sizes = {} if family == "gpt2" else SMALL
+    config = AutoConfig.for_model(
+        family, vocab_size=len(tok), bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.eos_token_id, **sizes, **FAMILIES[family],
+    )  # fmt: skip
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module", params=list(FAMILIES))
+def family_lm(request, tiny_model_dir: Path, tmp_path_factory):  # type: ignore[no-untyped-def]
+    folder = build_family(request.param, tiny_model_dir, tmp_path_factory.mktemp(request.param))
+    return load_model(str(folder), tmp_path_factory.mktemp("cache"), device="cpu")
+
+
+def test_scores_equal_a_plain_forward_pass(family_lm) -> None:  # type: ignore[no-untyped-def]
+    table = TableScorer(family_lm).score([Document("d", TEXT)])
+    tokens = table["token_id"].to_list()
+    want = reference_scores(family_lm.model, [family_lm.prefix_id, *tokens])
+    assert np.allclose(table["nll"].to_numpy(), want["nll"].double().numpy(), atol=1e-5)
+    assert (table["rank"].to_numpy() == want["rank"].numpy()).all()
+    assert np.allclose(table["entropy"].to_numpy(), want["entropy"].double().numpy(), atol=1e-4)
+
+
+def test_the_lens_reads_every_layer_as_the_model_does(family_lm) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    from inspector.lm.head import Head
+
+    table = TableScorer(family_lm).score([Document("d", TEXT)])
+    tokens = table["token_id"].to_list()
+    ids = target_context(family_lm.prefix_id, tokens, len(tokens) - 1, len(tokens))
+    depth = logit_lens(family_lm, ids, list(range(len(ids))), tokens)
+    # the last layer: the scored nll and rank at every target
+    assert np.allclose(depth.nll[:, -1], table["nll"].to_numpy(), atol=1e-5)
+    assert (depth.rank[:, -1] == table["rank"].to_numpy()).all()
+    model = family_lm.model
+    with torch.inference_mode():
+        out = model(torch.tensor([ids]), output_hidden_states=True)
+        # the head applies the family's transforms: from the stream after the last layer
+        # (normed, and projected, as transformers returns it) it gives the model's logits
+        assert torch.allclose(
+            Head(model)(out.hidden_states[-1][0]), out.logits[0].float(), atol=1e-4
+        )
+        # an earlier layer goes through the final norm (and projection) before the head
+        first = torch.log_softmax(Head(model)(final_norm(model)(out.hidden_states[1][0])), -1)
+    want = -first[torch.arange(len(tokens)), torch.tensor(tokens)].double().numpy()
+    assert depth.layers == len(out.hidden_states) - 1
+    assert np.allclose(depth.nll[:, 0], want, atol=1e-5)
