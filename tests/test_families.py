@@ -99,10 +99,19 @@ def test_the_lens_reads_every_layer_as_the_model_does(family_lm) -> None:  # typ
 
 
 # Every family of the installed transformers with a causal-LM class that builds from a
-# shrunk config and scores right through inspector (87 of the 117 that build here; the rest,
+# shrunk config and scores right through inspector (96 of the 117 that build here; the rest,
 # and why, are the next step of issue 44): dense, MoE (mixtral, olmoe, qwen3_moe, gpt_oss,
-# deepseek_v2...) and state-space (mamba, falcon_mamba, falcon_h1) alike
+# deepseek_v2...) and state-space (mamba, falcon_mamba, falcon_h1, rwkv) alike
 SWEEP = [
+    "biogpt",
+    "ctrl",
+    "gpt_neox_japanese",
+    "lfm2",
+    "nemotron_h",
+    "openai-gpt",
+    "rwkv",
+    "trocr",
+    "xglm",
     "afmoe",
     "apertus",
     "apertus1p5_text",
@@ -238,3 +247,14 @@ def test_every_family_scores_and_reads_as_transformers_does(
     context = target_context(lm.prefix_id, tokens, len(tokens) - 1, len(tokens))
     depth = logit_lens(lm, context, list(range(len(context))), tokens)
     assert np.allclose(depth.nll[:, -1], table["nll"].to_numpy(), atol=1e-4), family
+    # the norm the lens puts earlier layers through is the one the model itself applies last
+    norm = final_norm(lm.model)
+    if isinstance(norm, torch.nn.Module):
+        seen: list[torch.Tensor] = []
+        hook = norm.register_forward_hook(lambda _m, _i, out: seen.append(out))
+        with torch.inference_mode():
+            states = lm.model(torch.tensor([context]), output_hidden_states=True).hidden_states
+        hook.remove()
+        assert seen and torch.allclose(seen[-1][0].float(), states[-1][0].float(), atol=1e-5), (
+            family
+        )

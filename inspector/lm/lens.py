@@ -33,7 +33,12 @@ CHUNK_ROWS = 256  # rows of logits at once (256 x a 49,152 vocabulary: 50 MB of 
 # where the final norm lives, by architecture (the first that exists is used)
 FINAL_NORMS = ("model.norm", "transformer.ln_f", "gpt_neox.final_layer_norm",
                "model.decoder.final_layer_norm", "transformer.norm_f", "backbone.norm_f",
-               "model.final_layernorm")  # fmt: skip
+               "model.final_layernorm", "model.norm_f", "model.layer_norm", "biogpt.layer_norm",
+               "transformer.layernorm", "gpt_neox_japanese.final_layer_norm",
+               "model.embedding_norm", "rwkv.ln_out")  # fmt: skip
+# families whose layers norm their own output (post-norm): the head reads a layer's stream as
+# it is
+NO_FINAL_NORM = ("openai-gpt", "trocr")
 # a projection some families apply after the final norm, before the head (OPT-350M)
 PROJECTIONS = ("model.decoder.project_out",)
 
@@ -76,6 +81,8 @@ def _module(model: Any, path: str) -> Any:
 def final_norm(model: Any) -> Any:
     """What the model applies to its last layer's stream before the output head, found by
     architecture: its final norm, then a projection where it has one (OPT's `project_out`)."""
+    if getattr(model.config, "model_type", "") in NO_FINAL_NORM:
+        return lambda h: h
     norm = next((m for m in map(partial(_module, model), FINAL_NORMS) if m is not None), None)
     if norm is None:
         raise ModelError(
