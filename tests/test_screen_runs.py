@@ -5,12 +5,12 @@ token, the third left out and named; D adds it and every loss turns to bits per 
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
 import polars as pl
 import pytest
+from test_app_compare import until
 
 from corpora import Document
 from inspector.lm.config import ScoreConfig
@@ -26,14 +26,6 @@ DOCS = [
     Document("danube", "The Danube flows into the Black Sea. It is 2,850 km long."),
 ]
 SIZES = [(80, 24), (120, 36), (200, 50)]
-
-
-async def _until(predicate, timeout: float = 120) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def _check_losses(term: Terminal, app: InspectorApp, names: list[str]) -> None:
@@ -69,10 +61,10 @@ async def test_s_screen_over_chosen_runs(
     family = sorted([tiny_family[0].name, tiny_family[1].name])
     with terminal(monkeypatch, *size) as term:
         async with app.run_test(size=size) as pilot:
-            await _until(lambda: app.scoring == "done")
+            await until(lambda: app.scoring == "done")
             app.clear_notifications()
             await pilot.press("s")
-            await _until(lambda: getattr(app.screen, "report", None) is not None)
+            await until(lambda: getattr(app.screen, "report", None) is not None)
             await pilot.pause(0.5)
             screen = term.text()
             # the runs that compare: one tokenizer, in nats per token; the third left out
@@ -98,13 +90,13 @@ async def test_s_screen_over_chosen_runs(
             assert all(re.search(w, screen) for w in wanted), screen
             # D: the chooser, every run ticked or not in plain characters
             await pilot.press("D")
-            await _until(lambda: isinstance(app.screen, PickRunsScreen))
+            await until(lambda: isinstance(app.screen, PickRunsScreen))
             await pilot.pause(0.3)
             chooser = term.text()
             assert chooser.count("[x]") == 2 and chooser.count("[ ]") == 1, chooser
             await pilot.press("down", "down", "space", "enter")
-            await _until(lambda: not isinstance(app.screen, PickRunsScreen))
-            await _until(lambda: getattr(app.screen, "report", None) is not None)
+            await until(lambda: not isinstance(app.screen, PickRunsScreen))
+            await until(lambda: getattr(app.screen, "report", None) is not None)
             await pilot.pause(0.5)
             screen = term.text()
             assert "loss in bits per byte" in screen and "(A, B)" in screen, screen

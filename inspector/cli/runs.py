@@ -59,13 +59,7 @@ def run(args: argparse.Namespace) -> int:
         .rename({"n_params": "parameters"})
     )
     sys.stdout.write(render(shown, "table"))
-    print("\n" + "\n".join(legend(found)))
+    print("\n" + "\n".join(found.legend()))
     if chosen.left_out:
         print(chosen.left_out.replace("; D chooses", "; press D in the app to choose"))
     return 0
-
-
-def legend(found: Any) -> list[str]:
-    from inspector.run.runsets import legend_line
-
-    return [legend_line(n, e) for n, e in zip(found.names(), found.entries, strict=True)]

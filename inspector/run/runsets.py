@@ -136,6 +136,9 @@ class Catalog:
     def names(self) -> tuple[str, ...]:
         return short_names([e.run for e in self.entries])
 
+    def legend(self) -> list[str]:
+        return [legend_line(n, e) for n, e in zip(self.names(), self.entries, strict=True)]
+
     def default(self, browsed: str | None = None) -> list[str]:
         """The keys of the runs that compare: those of the browsed run's tokenizer
         (`browsed`: its cache key or its `tokenization`) where there are two or more, else

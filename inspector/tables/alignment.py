@@ -67,7 +67,7 @@ def align(runs: Sequence[Run], unit: str = "auto", shape: pl.LazyFrame | None = 
     compared runs' tokens too."""
     if unit == "word":
         return _by_word(runs, shape)
-    same = same_tokens(runs) and (shape is None or _same_ids(runs[0].frame, shape, within=True))
+    same = same_tokens(runs) and (shape is None or same_ids(runs[0].frame, shape, within=True))
     if unit == "token" and not same:
         raise TasksError(message("compare_tokens_differ"))
     return _by_position(runs) if same else _by_word(runs, shape)
@@ -75,17 +75,18 @@ def align(runs: Sequence[Run], unit: str = "auto", shape: pl.LazyFrame | None = 
 
 def same_tokens(runs: Sequence[Run]) -> bool:
     """Whether every run has the same token id at every (document, position)."""
-    return all(_same_ids(runs[0].frame, run.frame) for run in runs[1:])
+    return all(same_ids(runs[0].frame, run.frame) for run in runs[1:])
 
 
-def _same_ids(a: pl.LazyFrame, b: pl.LazyFrame, within: bool = False) -> bool:
+def same_ids(a: pl.LazyFrame, b: pl.LazyFrame, within: bool = False, shared: bool = False) -> bool:
     """Whether two token tables have the same token id at every (document, position); with
-    `within`, over the documents `b` holds (a browsed run scored so far)."""
+    `within`, over the documents `b` holds (a browsed run scored so far); with `shared`, at
+    the positions both hold (a run of people's labels holds some)."""
     if within:
         a = a.join(b.select("doc_id").unique(), on="doc_id", how="semi")
     base = a.select(*KEY, "token_id")
     other = b.select(*KEY, pl.col("token_id").alias("_other"))
-    both = base.join(other, on=KEY, how="full", coalesce=True)
+    both = base.join(other, on=KEY, how="inner" if shared else "full", coalesce=True)
     differ = both.filter(
         pl.col("token_id").is_null()
         | pl.col("_other").is_null()

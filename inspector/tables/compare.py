@@ -162,16 +162,11 @@ def tokens_differ(runs: Sequence[Run]) -> bool:
     """Whether the runs split their corpus into different tokens (other tokenizers): then
     nats per token do not compare between them, and a change is per byte. Word units
     (`--unit word`, no token ids) are the same words in every run."""
+    from inspector.tables.alignment import same_ids
+
     if len(runs) < 2 or any("token_id" not in r.frame.collect_schema().names() for r in runs):
         return False
-    key = ["doc_id", "pos"]
-    base = runs[0].frame.select(*key, "token_id")
-    for run in runs[1:]:  # where both have a target (a run of people's labels has some)
-        other = run.frame.select(*key, pl.col("token_id").alias("_other"))
-        differ = base.join(other, on=key).filter(pl.col("token_id") != pl.col("_other"))
-        if differ.select(pl.len()).collect().item():
-            return True
-    return False
+    return not all(same_ids(runs[0].frame, r.frame, shared=True) for r in runs[1:])
 
 
 TOKENIZERS_DIFFER = (

@@ -101,6 +101,7 @@ class InspectorApp(ComparingApp, ExplainingApp, AnnotatingApp):
         self.mode = "annotate" if annotate is not None else "browse"
         self.labelling: Labelling | None = None
         self.browse_place: tuple[int, int] | None = None  # (doc, pos) `a` returns to
+        self._drawn_doc: int | None = None  # the document the view was last drawn for
         self.store: Store | None = None
         self.session = Session(source.docs, top_k=source.config.top_k)
         self.corpus_key = corpus_hash(source.docs)
@@ -179,8 +180,8 @@ class InspectorApp(ComparingApp, ExplainingApp, AnnotatingApp):
         """Redraw what depends on the cursor; `tables` also recomputes the per-task tables."""
         s = self.session
         row = s.row()
-        if s.doc != getattr(self, "_drawn_doc", None):  # another document (say, `a`'s move):
-            tables, self._drawn_doc = True, s.doc  # its tables and probe line, whoever moved
+        if s.doc != self._drawn_doc:  # another document (say, `a`'s move): its tables and
+            tables, self._drawn_doc = True, s.doc  # probe line, whoever moved
         if self.context_at is not None and self.context_at != (s.doc, s.pos):
             self.context_off()  # the colours were of another target's context
         self.query_one(DocumentView).show(s.document.text, s.current, s.pos)

@@ -134,9 +134,8 @@ class ComparingApp(BrowsingApp):
         try:
             save_choice(self.cache_dir, self.corpus_key, keys)
         except OSError as e:
-            self.notify(
-                f"could not remember the chosen runs: {e}", severity="warning", markup=False
-            )
+            self.notify(markup=False, severity="warning",
+                        message=f"could not remember the chosen runs: {e}")  # fmt: skip
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
     def _build(self, runs: list[Any], names: Any = None) -> None:

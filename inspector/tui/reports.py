@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from inspector.tables.plot import LOSS_UNITS, in_unit
+from inspector.tables.scaling import FIT_UNITS
 from inspector.tui.screens.report import Chart, Note, Report, Table
 
 
@@ -43,7 +44,7 @@ def tasks_report(found: Any, chosen: Any, cache_dir: Path, rules_hash: str) -> R
                  "table · PgDn/PgUp: scroll (charts below) · Esc: close")  # fmt: skip
     wide, long = per_task_tables(table, chosen.names, unit)
     caption = (
-        f"loss by task in {UNIT_NAMES[unit]} (em: exact match of words; share: of the run's loss"
+        f"loss by task in {FIT_UNITS[unit][1]} (em: exact match of words; share: of the run's loss"
     )
     report.parts = [
         Note("\n".join(head)),
@@ -63,7 +64,6 @@ def tasks_report(found: Any, chosen: Any, cache_dir: Path, rules_hash: str) -> R
     return report
 
 
-UNIT_NAMES = {"token": "nats per token", "byte": "bits per byte", "word": "nats per word"}
 UNIT_LINES = {
     "token": "loss in nats per token: the chosen runs share one tokenizer ({tokenizers})",
     "byte": "loss in bits per byte: the chosen runs' tokenizers ({tokenizers}) split the text "
@@ -139,10 +139,7 @@ def _named(table: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
 
 
 def _fit_parts(
-    runs: list,
-    table: pl.DataFrame,
-    names: Sequence[str],
-    unit: str,  # type: ignore[type-arg]
+    runs: list[Any], table: pl.DataFrame, names: Sequence[str], unit: str
 ) -> list[Note | Table | Chart]:
     """With 3 or more runs of models of different sizes: each task's fit of loss (in
     `unit`) against size, its chart (points and curves) with exact match of words beside."""
@@ -156,7 +153,7 @@ def _fit_parts(
     drawn = _named(in_unit(table, unit), names)
     return [
         Table(
-            f"how each task scales: fits of loss in {UNIT_NAMES[unit]} against parameters",
+            f"how each task scales: fits of loss in {FIT_UNITS[unit][1]} against parameters",
             readable(fits),
         ),  # fmt: skip
         Note(FIT_NOTE),

@@ -29,7 +29,7 @@ class PickRunsScreen(ModalScreen[list[str] | None]):
     PickRunsScreen #pick-legend { color: $text-muted; }
     """
     BINDINGS = [
-        Binding("space", "tick", "tick", priority=True),
+        Binding("space", "tick", "tick"),  # after the list's own keys, in the order typed
         Binding("t", "tokenizer", "one tokenizer"),
         Binding("enter", "use", "use", priority=True),
         Binding("escape", "cancel", "cancel"),

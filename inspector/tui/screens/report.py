@@ -175,8 +175,8 @@ class ReportScreen(ModalScreen[None]):
             self.notify("this report has no runs to choose", severity="warning", markup=False)
             return
         if len(report.catalog.entries) < 2:
-            self.notify("only one run of this corpus is in the cache", severity="warning",
-                        markup=False)  # fmt: skip
+            self.notify(markup=False, severity="warning",
+                        message="only one run of this corpus is in the cache")  # fmt: skip
             return
         from inspector.tui.screens.pick_runs import PickRunsScreen
 
